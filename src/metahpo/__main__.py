@@ -1,0 +1,5 @@
+import sys
+
+from metahpo.cli import main
+
+sys.exit(main())

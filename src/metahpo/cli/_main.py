@@ -1,0 +1,51 @@
+"""Entry point: argument parsing, error reporting and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from metahpo.errors import MetaHPOError
+
+#: Exit status for bad input (a :class:`MetaHPOError`).
+EXIT_USAGE = 2
+#: Exit status after Ctrl-C (finished work is kept).
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    from metahpo import __version__
+    from metahpo.cli import _kb, _tune
+
+    parser = argparse.ArgumentParser(
+        prog="metahpo",
+        description="Hyperparameter optimisation that learns from earlier tuning runs.",
+    )
+    parser.add_argument("--version", action="version", version=f"metahpo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (_tune, _kb):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+        return status
+    except MetaHPOError as exc:
+        print(f"metahpo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("metahpo: interrupted; finished work is kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

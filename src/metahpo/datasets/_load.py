@@ -1,0 +1,308 @@
+"""Reading tabular files into a clean :class:`Dataset`.
+
+Real files are dirty. Cleaning here is row-wise and deterministic (no statistics are learnt from
+the data), so it cannot leak information across cross-validation folds; everything that learns
+from data (imputation, scaling, encoding) happens inside the evaluated scikit-learn pipeline.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metahpo.datasets._dataset import MISSING_CATEGORY, TASK_TYPES, Dataset, TaskType
+from metahpo.errors import DataError
+
+#: A numeric target with at most this many distinct integer values is treated as class labels.
+MAX_CLASSES_INFERRED = 20
+#: A text column whose non-missing values parse as numbers at least this often is numeric.
+NUMERIC_TEXT_SHARE = 0.95
+#: Strings read as missing values in addition to pandas' defaults.
+EXTRA_NA_VALUES = ["?", "na", "NA", "n/a", "N/A", "null", "NULL", "None", "-", ""]
+
+
+def _suffixes(path: Path) -> list[str]:
+    return [s.lower() for s in path.suffixes]
+
+
+def _read_metadata(folder: Path) -> dict[str, Any]:
+    meta = folder / "metadata.yaml"
+    if not meta.exists():
+        return {}
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(meta.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{meta}: not valid YAML ({exc.__class__.__name__})") from None
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _sniff_separator(path: Path) -> str:
+    opener: Any = gzip.open if _suffixes(path)[-1:] == [".gz"] else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            head = fh.read(65536)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot be read ({exc})") from None
+    if not head.strip():
+        raise DataError(f"{path}: the file is empty")
+    try:
+        return csv.Sniffer().sniff(head.splitlines()[0], delimiters=",\t;|").delimiter
+    except csv.Error:
+        return "\t" if "\t" in head else ","
+
+
+def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any], str]:
+    """Read a CSV / TSV (optionally gzipped), Parquet file or PMLB-style folder.
+
+    Returns:
+        The raw table, the folder's ``metadata.yaml`` (empty if none) and a dataset name.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: no such file or directory")
+    meta: dict[str, Any] = {}
+    if p.is_dir():
+        meta = _read_metadata(p)
+        candidates = [
+            p / f"{p.name}{ext}" for ext in (".tsv.gz", ".tsv", ".csv.gz", ".csv", ".parquet")
+        ]
+        found = [c for c in candidates if c.exists()]
+        if not found:
+            raise DataError(f"{p}: folder has no {p.name}.tsv.gz / .csv(.gz) / .parquet file")
+        p = found[0]
+        name = p.parent.name
+    else:
+        if p.parent.joinpath("metadata.yaml").exists():
+            meta = _read_metadata(p.parent)
+        name = p.name.split(".")[0]
+    suffixes = _suffixes(p)
+    if p.stat().st_size == 0:
+        raise DataError(f"{p}: the file is empty")
+    try:
+        if ".parquet" in suffixes or ".pq" in suffixes:
+            try:
+                frame = pd.read_parquet(p)
+            except ImportError:
+                raise DataError(
+                    "reading Parquet needs pyarrow: pip install 'metahpo[parquet]'"
+                ) from None
+        else:
+            sep = _sniff_separator(p)
+            frame = pd.read_csv(
+                p,
+                sep=sep,
+                na_values=EXTRA_NA_VALUES,
+                keep_default_na=True,
+                skipinitialspace=True,
+                low_memory=False,
+            )
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{p}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{p}: cannot be parsed as a table ({first})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.columns.duplicated().any():
+        dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
+        raise DataError(f"{p}: duplicate column names {dupes}")
+    return frame, meta, name
+
+
+def _as_numeric_if_mostly(col: pd.Series) -> pd.Series | None:
+    """Convert a text column to float if (nearly) all its present values are numbers."""
+    present = col.dropna()
+    if present.empty:
+        return None
+    converted = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    if converted.notna().mean() >= NUMERIC_TEXT_SHARE:
+        return pd.to_numeric(col.astype("string").str.strip(), errors="coerce").astype("float64")
+    return None
+
+
+def _clean_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]], list[str]]:
+    out: dict[str, pd.Series] = {}
+    dropped: list[tuple[str, str]] = []
+    notes: list[str] = []
+    n = len(frame)
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_bool_dtype(col):
+            col = col.astype("float64")
+        elif isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object).where(col.notna(), None)
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = col.astype("float64").replace([np.inf, -np.inf], np.nan)
+            kind = "numeric"
+        elif pd.api.types.is_datetime64_any_dtype(col):
+            values = col.astype("int64").astype("float64").where(col.notna(), np.nan)
+            kind = "numeric"
+        else:
+            as_num = _as_numeric_if_mostly(col)
+            if as_num is not None:
+                values, kind = as_num, "numeric"
+                notes.append(f"column {name!r}: text parsed as numbers")
+            else:
+                lowered = col.dropna().astype(str).str.strip().str.lower()
+                if not lowered.empty and set(lowered.unique()) <= {"true", "false"}:
+                    values = col.astype("string").str.strip().str.lower().map(
+                        {"true": 1.0, "false": 0.0}
+                    ).astype("float64")
+                    kind = "numeric"
+                else:
+                    values = col.astype(object).where(col.notna(), None)
+                    values = values.map(lambda v: MISSING_CATEGORY if v is None else str(v).strip())
+                    kind = "categorical"
+        present = values[values != MISSING_CATEGORY] if kind == "categorical" else values.dropna()
+        n_unique = present.nunique()
+        if n_unique <= 1:
+            dropped.append((name, "constant" if len(present) else "all missing"))
+            continue
+        if kind == "categorical" and n >= 20 and n_unique == n:
+            dropped.append((name, "ID-like (every value unique)"))
+            continue
+        if (
+            kind == "numeric"
+            and n >= 20
+            and n_unique == n
+            and np.all(np.mod(present.to_numpy(), 1) == 0)
+            and (present.is_monotonic_increasing or present.is_monotonic_decreasing)
+        ):
+            dropped.append((name, "ID-like (a row counter)"))
+            continue
+        out[name] = values.astype(object) if kind == "categorical" else values.astype("float64")
+    return pd.DataFrame(out, index=frame.index), dropped, notes
+
+
+def infer_task(y: pd.Series) -> TaskType:
+    """Classification for text, booleans and few distinct integers; regression otherwise."""
+    present = y.dropna()
+    if not pd.api.types.is_numeric_dtype(present) or pd.api.types.is_bool_dtype(present):
+        return "classification"
+    values = present.to_numpy(dtype="float64")
+    if np.all(np.mod(values, 1) == 0) and len(np.unique(values)) <= MAX_CLASSES_INFERRED:
+        return "classification"
+    return "regression"
+
+
+def _class_labels(y: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
+        values = y.to_numpy(dtype="float64")
+        if np.all(np.mod(values, 1) == 0):
+            return np.array([str(int(v)) for v in values], dtype=object)
+    return np.array([str(v).strip() for v in y], dtype=object)
+
+
+def load_dataset(
+    path: str | Path,
+    target: str | None = None,
+    task: TaskType | None = None,
+    *,
+    name: str | None = None,
+) -> Dataset:
+    """Load and clean a tabular dataset.
+
+    Args:
+        path: A ``.csv``, ``.tsv`` (either optionally ``.gz``) or ``.parquet`` file, or a
+            PMLB-style folder ``NAME/`` holding ``NAME.tsv.gz`` and ``metadata.yaml``.
+        target: Column to predict. Default: a column named ``target``.
+        task: ``"classification"`` or ``"regression"``. Default: ``metadata.yaml``'s task if
+            present, else inferred from the target (text or at most 20 distinct integers means
+            classification).
+        name: Dataset name; default the file or folder name.
+
+    Raises:
+        DataError: With a one-line message for every unusable input.
+    """
+    if task is not None and task not in TASK_TYPES:
+        raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASK_TYPES)}")
+    frame, meta, default_name = read_table(path)
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise DataError(f"{path}: the table has no rows")
+    column = target if target is not None else "target"
+    if column not in frame.columns:
+        shown = ", ".join(frame.columns[:25]) + (" ..." if frame.shape[1] > 25 else "")
+        hint = "" if target is not None else " (no column named 'target'; pass --target COL)"
+        raise DataError(f"target column {column!r} not found{hint}; columns: {shown}")
+    y_raw = frame[column]
+    if y_raw.dtype == object or pd.api.types.is_string_dtype(y_raw):
+        y_raw = y_raw.where(~y_raw.astype("string").str.strip().isin(EXTRA_NA_VALUES), None)
+    keep = y_raw.notna().to_numpy()
+    notes: list[str] = []
+    if not keep.any():
+        raise DataError(f"target column {column!r} has no values (all missing)")
+    if not keep.all():
+        notes.append(f"dropped {int((~keep).sum())} rows with a missing target")
+    frame = frame.loc[keep].reset_index(drop=True)
+    y_raw = y_raw.loc[keep].reset_index(drop=True)
+    if len(frame) < 2:
+        raise DataError(f"{path}: only {len(frame)} usable row; at least 2 are needed")
+
+    meta_task = meta.get("task")
+    resolved: TaskType
+    if task is not None:
+        resolved = task
+    elif meta_task in TASK_TYPES:
+        resolved = meta_task
+    else:
+        resolved = infer_task(y_raw)
+
+    y: np.ndarray
+    if resolved == "classification":
+        y = _class_labels(y_raw)
+        n_classes = len(np.unique(y))
+        if n_classes < 2:
+            raise DataError(
+                f"target column {column!r} has a single class ({y[0]!r}); "
+                "classification needs at least 2"
+            )
+    else:
+        y_num = pd.to_numeric(y_raw, errors="coerce")
+        bad = y_num.isna()
+        if bad.any():
+            example = str(y_raw[bad].iloc[0])
+            raise DataError(
+                f"regression target {column!r} must be numeric; found values like {example!r}"
+                " (use --task classification for labels)"
+            )
+        y = y_num.to_numpy(dtype="float64")
+        if not np.all(np.isfinite(y)):
+            raise DataError(f"regression target {column!r} has infinite values")
+        if np.ptp(y) == 0:
+            raise DataError(f"regression target {column!r} is constant")
+
+    X, dropped, clean_notes = _clean_features(frame.drop(columns=[column]))
+    if X.shape[1] == 0:
+        reasons = "; ".join(f"{c}: {r}" for c, r in dropped[:10])
+        raise DataError(f"no usable feature columns ({reasons or 'the table has only the target'})")
+    return Dataset(
+        name=name or default_name,
+        X=X,
+        y=y,
+        task=resolved,
+        target=column,
+        source=str(path),
+        dropped=tuple(dropped),
+        notes=tuple(notes + clean_notes),
+    )
+
+
+def list_dataset_folders(root: str | Path) -> list[Path]:
+    """PMLB-style dataset folders directly below ``root``, sorted by name."""
+    base = Path(root)
+    if not base.is_dir():
+        raise DataError(f"{base}: not a directory")
+    return sorted(
+        d
+        for d in base.iterdir()
+        if d.is_dir() and any((d / f"{d.name}{e}").exists() for e in (".tsv.gz", ".csv", ".tsv"))
+    )
+

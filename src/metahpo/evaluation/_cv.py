@@ -1,0 +1,200 @@
+"""Cross-validated evaluation of one configuration."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from metahpo.datasets import Dataset
+from metahpo.errors import MetaHPOError
+from metahpo.evaluation._metrics import Metric, get_metric
+from metahpo.spaces import ModelFamily, build_estimator
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of cross-validating one configuration.
+
+    Attributes:
+        config: The configuration evaluated.
+        metric: Name of the primary metric.
+        value: Mean of the primary metric over folds (``nan`` if the evaluation failed).
+        std: Standard deviation of the primary metric over folds.
+        fold_values: Primary metric on each fold.
+        metrics: Mean over folds of every metric computed (primary included); a metric that
+            could not be computed (for example ROC AUC when a fold lacks a class) is ``nan``.
+        fit_time: Seconds spent fitting and predicting, all folds together.
+        error: Why the evaluation failed, ``None`` if it succeeded.
+    """
+
+    config: dict[str, Any]
+    metric: str
+    value: float
+    std: float = float("nan")
+    fold_values: tuple[float, ...] = ()
+    metrics: dict[str, float] = field(default_factory=dict)
+    fit_time: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(np.isfinite(self.value))
+
+
+def make_folds(dataset: Dataset, n_folds: int = 5, seed: int = 0) -> Folds:
+    """Seeded K-fold splits: stratified for classification, shuffled plain K-fold otherwise."""
+    if n_folds < 2:
+        raise MetaHPOError(f"cross-validation needs at least 2 folds, got {n_folds}")
+    if dataset.n_rows < n_folds:
+        raise MetaHPOError(
+            f"dataset {dataset.name!r} has {dataset.n_rows} rows; {n_folds}-fold "
+            "cross-validation needs at least as many rows as folds"
+        )
+    idx = np.arange(dataset.n_rows)
+    splitter: KFold | StratifiedKFold
+    if dataset.task == "classification":
+        _, counts = np.unique(dataset.y, return_counts=True)
+        if counts.max() >= n_folds:
+            splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # rare classes: fewer than k members
+                return [(tr, te) for tr, te in splitter.split(idx, dataset.y)]
+    splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return [(tr, te) for tr, te in splitter.split(idx)]
+
+
+def _scores(model: Any, X: Any, classes: np.ndarray, proba_ok: bool) -> tuple[np.ndarray | None, bool]:
+    """Class scores aligned to ``classes`` and whether they are calibrated probabilities."""
+    fitted = np.asarray(model.classes_)
+    if proba_ok and hasattr(model, "predict_proba"):
+        raw = model.predict_proba(X)
+        is_proba = True
+    elif hasattr(model, "decision_function"):
+        raw = model.decision_function(X)
+        is_proba = False
+        if raw.ndim == 1:
+            if len(classes) != 2:
+                return None, False
+            return raw, False
+        if len(fitted) != len(classes):
+            return None, False
+    else:
+        return None, False
+    full = np.zeros((raw.shape[0], len(classes)))
+    pos = np.searchsorted(classes, fitted)
+    full[:, pos] = raw
+    return full, is_proba
+
+
+def _has_proba(model: Any) -> bool:
+    try:
+        return hasattr(model, "predict_proba")
+    except AttributeError:  # SVC(probability=False) raises on attribute access
+        return False
+
+
+def evaluate(
+    dataset: Dataset,
+    family: str | ModelFamily,
+    config: Mapping[str, Any],
+    *,
+    metric: str | None = None,
+    extra_metrics: Sequence[str] = (),
+    folds: int | Folds = 5,
+    seed: int = 0,
+    time_limit: float | None = None,
+) -> Evaluation:
+    """Cross-validate one configuration; never raises for a failing configuration.
+
+    Args:
+        dataset: The task.
+        family: Model family (name or object).
+        config: A configuration of the family's space for ``dataset.task``.
+        metric: Primary metric (default balanced accuracy / R²).
+        extra_metrics: More metrics to compute from the same fits.
+        folds: Number of folds, or explicit ``(train_idx, test_idx)`` pairs.
+        seed: Seeds the folds (when a number is given) and the model.
+        time_limit: Seconds; checked after each fold (a fit is never interrupted), and the
+            evaluation fails with ``"time limit exceeded"`` once the limit is passed.
+
+    Returns:
+        An :class:`Evaluation`; ``error`` says why when the configuration failed (an exception
+        in fit or predict, a non-finite score, the time limit).
+    """
+    primary = get_metric(metric, dataset.task)
+    wanted: list[Metric] = [primary] + [
+        get_metric(m, dataset.task) for m in extra_metrics if m != primary.name
+    ]
+    splits = make_folds(dataset, folds, seed) if isinstance(folds, int) else folds
+    needs_proba = primary.needs == "proba"
+    estimator = build_estimator(family, config, dataset, seed=seed, needs_proba=needs_proba)
+    classes = dataset.classes
+    per_metric: dict[str, list[float]] = {m.name: [] for m in wanted}
+    fit_time = 0.0
+    X, y = dataset.X, dataset.y
+    for train, test in splits:
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = clone(estimator).fit(X.iloc[train], y[train])
+                pred = model.predict(X.iloc[test])
+                scores: np.ndarray | None = None
+                is_proba = False
+                if dataset.task == "classification" and any(m.needs != "label" for m in wanted):
+                    scores, is_proba = _scores(model, X.iloc[test], classes, _has_proba(model))
+        except Exception as exc:  # a configuration that cannot be fitted is a failed trial
+            fit_time += time.perf_counter() - start
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return Evaluation(
+                dict(config), primary.name, float("nan"), fit_time=fit_time,
+                error=f"{type(exc).__name__}: {msg}"[:300],
+            )
+        fit_time += time.perf_counter() - start
+        y_test = y[test]
+        for m in wanted:
+            value = float("nan")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    if m.needs == "label":
+                        value = m.fn(y_test, pred)
+                    elif scores is not None and (m.needs == "score" or is_proba):
+                        value = m.fn(y_test, scores, classes)
+                except ValueError:  # e.g. ROC AUC on a fold that lacks a class
+                    value = float("nan")
+            per_metric[m.name].append(value)
+        if time_limit is not None and fit_time > time_limit:
+            return Evaluation(
+                dict(config), primary.name, float("nan"), fit_time=fit_time,
+                error=f"time limit exceeded ({fit_time:.1f} s > {time_limit:g} s)",
+            )
+    values = np.asarray(per_metric[primary.name], dtype=float)
+    means = {
+        k: float(np.mean(v)) if np.all(np.isfinite(v)) else float("nan")
+        for k, v in per_metric.items()
+    }
+    if not np.all(np.isfinite(values)):
+        return Evaluation(
+            dict(config), primary.name, float("nan"), fold_values=tuple(values.tolist()),
+            metrics=means, fit_time=fit_time, error=f"{primary.name} is not finite on some fold",
+        )
+    return Evaluation(
+        config=dict(config),
+        metric=primary.name,
+        value=float(values.mean()),
+        std=float(values.std()),
+        fold_values=tuple(values.tolist()),
+        metrics=means,
+        fit_time=fit_time,
+    )
+

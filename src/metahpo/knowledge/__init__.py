@@ -1,0 +1,22 @@
+"""Knowledge layer: the experience store, knowledge-base builds and the bundled experience."""
+
+from metahpo.knowledge._bundle import DEFAULT_BUNDLE, Bundle
+from metahpo.knowledge._build import BuildReport, BuildSettings, build, design, study_name
+from metahpo.knowledge._records import SCHEMA_VERSION, TaskRecord
+from metahpo.knowledge._store import DEFAULT_STORAGE, KnowledgeStore, evaluation_to_trial, open_storage
+
+__all__ = [
+    "DEFAULT_STORAGE",
+    "SCHEMA_VERSION",
+    "DEFAULT_BUNDLE",
+    "Bundle",
+    "BuildReport",
+    "BuildSettings",
+    "KnowledgeStore",
+    "TaskRecord",
+    "build",
+    "design",
+    "evaluation_to_trial",
+    "open_storage",
+    "study_name",
+]

@@ -1,0 +1,276 @@
+"""Building experience: evaluate a shared design of configurations on a folder of datasets.
+
+For every (dataset, family) the build evaluates the library default (design index 0) and
+``n_configs`` configurations of a scrambled Sobol design (indices 1..n) that is the same for all
+datasets, with the same seeded folds, recording several metrics per evaluation. Every evaluation
+is one Optuna trial written as soon as it is done, tagged with its design index, so a build that
+is killed (even with ``kill -9``) resumes by skipping the indices already stored: each
+(dataset, family, index) is evaluated exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from metahpo.datasets import Dataset, list_dataset_folders, load_dataset
+from metahpo.errors import DataError
+from metahpo.evaluation import BUILD_METRICS, DEFAULT_METRIC, Evaluation, evaluate, get_metric, make_folds
+from metahpo.knowledge._bundle import Bundle, ShardMeta, shard_arrays
+from metahpo.knowledge._records import TaskRecord
+from metahpo.knowledge._store import KnowledgeStore
+from metahpo.spaces import FAMILY_NAMES, get_space, sobol_design
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How a knowledge base is built (recorded in the exported artifact)."""
+
+    families: tuple[str, ...] = FAMILY_NAMES
+    n_configs: int = 128
+    max_rows: int = 2000
+    folds: int = 3
+    seed: int = 0
+    chunk: int = 8
+    metafeatures: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "families": list(self.families),
+            "n_configs": self.n_configs,
+            "max_rows": self.max_rows,
+            "folds": self.folds,
+            "seed": self.seed,
+            "subsample": "stratified by class (classification) / uniform (regression), seeded",
+        }
+
+
+@dataclass
+class BuildReport:
+    """Counts of a build run (mutable while the build is running)."""
+
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    datasets: int = 0
+    bad_datasets: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+ProgressFn = Callable[[BuildReport, str], None]
+
+
+def study_name(dataset: str, family: str) -> str:
+    """Name of the build study of one (dataset, family)."""
+    return f"kb:{dataset}:{family}"
+
+
+def design(family: str, task: str, n_configs: int, seed: int = 0) -> list[dict[str, Any]]:
+    """The shared build design: index 0 is the library default, 1..n a scrambled Sobol design."""
+    space = get_space(family, task)
+    return [space.default_config(), *sobol_design(space, n_configs, seed)]
+
+
+@lru_cache(maxsize=2)
+def _prepared(path: str, max_rows: int, seed: int) -> Dataset:
+    return load_dataset(path).subsample(max_rows, seed=seed)
+
+
+def _evaluate_chunk(
+    path: str, family: str, indices: Sequence[int], settings: BuildSettings
+) -> list[tuple[int, Evaluation]]:
+    ds = _prepared(path, settings.max_rows, settings.seed)
+    folds = make_folds(ds, settings.folds, settings.seed)
+    configs = design(family, ds.task, settings.n_configs, settings.seed)
+    return [
+        (
+            i,
+            evaluate(
+                ds, family, configs[i], metric=DEFAULT_METRIC[ds.task],
+                extra_metrics=BUILD_METRICS[ds.task], folds=folds, seed=settings.seed,
+            ),
+        )
+        for i in indices
+    ]
+
+
+def _limit_threads() -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _estimated_cost(folder: Path, max_rows: int) -> float:
+    index = folder.parent / "index.json"
+    if index.exists():
+        info = _index(str(index)).get(folder.name)
+        if info:
+            return float(min(info["n"], max_rows) * max(info["p"], 1))
+    return float(sum(f.stat().st_size for f in folder.iterdir()))
+
+
+@lru_cache(maxsize=4)
+def _index(path: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(Path(path).read_text())
+    return loaded
+
+
+def task_record(
+    ds: Dataset, family: str, settings: BuildSettings, metafeatures: dict[str, float]
+) -> TaskRecord:
+    space = get_space(family, ds.task)
+    metric = get_metric(DEFAULT_METRIC[ds.task], ds.task)
+    return TaskRecord(
+        dataset=ds.name,
+        fingerprint=ds.fingerprint(),
+        family=family,
+        task=ds.task,
+        metric=metric.name,
+        direction=metric.direction,
+        space=space.to_dict(),
+        space_signature=space.signature,
+        n_rows=ds.n_rows,
+        n_features=ds.n_features,
+        metafeatures=metafeatures,
+        source="build",
+        folds=settings.folds,
+        seed=settings.seed,
+    )
+
+
+def build(
+    datasets_dir: str | Path,
+    store: KnowledgeStore,
+    settings: BuildSettings = BuildSettings(),
+    *,
+    workers: int = 1,
+    only: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    export: Bundle | None = None,
+) -> BuildReport:
+    """Evaluate the design on every dataset folder below ``datasets_dir``; resumable.
+
+    Args:
+        datasets_dir: A folder of PMLB-style dataset folders.
+        store: Where evaluations go (one study per dataset and family).
+        settings: Design size, subsampling, folds, seed and families.
+        workers: Processes evaluating in parallel (each limited to one thread).
+        only: Restrict to these dataset names.
+        progress: Called after each written chunk with the running report and a label.
+        export: A bundle folder; each dataset is exported to it as soon as all its families
+            are complete, and datasets already exported there are skipped entirely (this is
+            what lets a build resume on a new machine from committed shards).
+
+    Datasets are processed from the cheapest to the most expensive, so that complete datasets
+    accumulate early. A dataset that cannot be loaded is reported, not fatal.
+    """
+    t0 = time.perf_counter()
+    folders = list_dataset_folders(datasets_dir)
+    if only:
+        wanted = set(only)
+        missing = wanted - {f.name for f in folders}
+        if missing:
+            raise DataError(f"datasets not found in {datasets_dir}: {', '.join(sorted(missing))}")
+        folders = [f for f in folders if f.name in wanted]
+    folders.sort(key=lambda f: (_estimated_cost(f, settings.max_rows), f.name))
+    per_dataset = len(settings.families) * (settings.n_configs + 1)
+    report = BuildReport(total=len(folders) * per_dataset)
+    exported: set[str] = set()
+    if export is not None:
+        export.initialise(
+            settings.to_dict(),
+            {
+                f: {t: design(f, t, settings.n_configs, settings.seed) for t in ("classification", "regression")}
+                for f in settings.families
+            },
+        )
+        exported = set(export.shard_names())
+    remaining: dict[str, int] = {}
+
+    def export_dataset(folder: str) -> None:
+        if export is None:
+            return
+        ds = _prepared(folder, settings.max_rows, settings.seed)
+        trials = {f: store.trials(study_name(ds.name, f)) for f in settings.families}
+        values, fit_time = shard_arrays(trials, ds.task, settings.n_configs)
+        meta = ShardMeta(ds.name, ds.task, ds.fingerprint(), ds.n_rows, ds.n_features, settings.families)
+        export.write_shard(meta, values, fit_time)
+
+    def jobs() -> Iterator[tuple[str, str, list[int]]]:
+        for folder in folders:
+            if folder.name in exported:
+                report.skipped += per_dataset
+                continue
+            try:
+                ds = _prepared(str(folder), settings.max_rows, settings.seed)
+            except DataError as exc:
+                report.bad_datasets.append((folder.name, str(exc)))
+                report.skipped += len(settings.families) * (settings.n_configs + 1)
+                continue
+            report.datasets += 1
+            mf: dict[str, float] = {}
+            if settings.metafeatures:
+                from metahpo.metafeatures import compute_metafeatures
+
+                mf = compute_metafeatures(ds, seed=settings.seed)
+            todo_by_family: dict[str, list[int]] = {}
+            for family in settings.families:
+                name = study_name(ds.name, family)
+                store.create_task(name, task_record(ds, family, settings, mf))
+                done = store.done_indices(name)
+                report.skipped += len(done)
+                todo_by_family[family] = [i for i in range(settings.n_configs + 1) if i not in done]
+            remaining[str(folder)] = sum(map(len, todo_by_family.values()))
+            if remaining[str(folder)] == 0:
+                export_dataset(str(folder))
+            for family, todo in todo_by_family.items():
+                for k in range(0, len(todo), settings.chunk):
+                    yield str(folder), family, todo[k : k + settings.chunk]
+
+    def write(folder: str, family: str, results: list[tuple[int, Evaluation]]) -> None:
+        ds = _prepared(folder, settings.max_rows, settings.seed)
+        name = study_name(ds.name, family)
+        space = get_space(family, ds.task)
+        import optuna
+
+        study = optuna.load_study(study_name=name, storage=store.storage)
+        for index, ev in results:
+            store.add_evaluation(study, space, ev, index)
+            report.done += 1
+            report.failed += 0 if ev.ok else 1
+        remaining[folder] -= len(results)
+        if remaining[folder] == 0:
+            export_dataset(folder)
+        report.seconds = time.perf_counter() - t0
+        if progress is not None:
+            progress(report, f"{ds.name}/{family}")
+
+    if workers <= 1:
+        for folder, family, indices in jobs():
+            write(folder, family, _evaluate_chunk(folder, family, indices, settings))
+    else:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_limit_threads) as pool:
+            pending: dict[Future[list[tuple[int, Evaluation]]], tuple[str, str]] = {}
+            for folder, family, indices in jobs():
+                pending[pool.submit(_evaluate_chunk, folder, family, indices, settings)] = (folder, family)
+                while len(pending) >= 2 * workers:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        write(*pending.pop(fut), fut.result())
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    write(*pending.pop(fut), fut.result())
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,28 @@
+"""Spaces layer: model families, their search spaces and estimator construction."""
+
+from metahpo.spaces._families import (
+    FAMILIES,
+    FAMILY_NAMES,
+    BuildContext,
+    ModelFamily,
+    build_estimator,
+    encoded_width,
+    get_family,
+    get_space,
+    sobol_design,
+)
+from metahpo.spaces._space import Param, SearchSpace
+
+__all__ = [
+    "FAMILIES",
+    "FAMILY_NAMES",
+    "BuildContext",
+    "ModelFamily",
+    "Param",
+    "SearchSpace",
+    "build_estimator",
+    "encoded_width",
+    "get_family",
+    "get_space",
+    "sobol_design",
+]
