@@ -24,14 +24,32 @@ def register(sub: Any) -> None:
     b.add_argument("--no-metafeatures", action="store_true", help="skip meta-features")
     b.add_argument("--storage", default="sqlite:///metahpo-kb.db", help="Optuna storage URL")
     b.add_argument(
-        "--export", default=None, metavar="DIR",
+        "--export",
+        default=None,
+        metavar="DIR",
         help="bundle folder: export each finished dataset there; datasets already in it are skipped",
     )
     b.set_defaults(run=_build)
 
+    i = kb_sub.add_parser("info", help="what the experience holds")
+    i.add_argument("--storage", default=None, help="also count the runs in this Optuna storage")
+    i.add_argument("--bundle", default=None, help="bundle folder (default: the packaged one)")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(run=_info)
+
+    m = kb_sub.add_parser("import", help="turn an existing Optuna study into experience")
+    from metahpo.cli._tune import add_data_arguments
+
+    add_data_arguments(m)
+    m.add_argument("--storage", required=True, help="Optuna storage URL holding the study")
+    m.add_argument("--study", required=True, help="study name")
+    m.add_argument("--model", default=None, help="family (default: best match by parameter names)")
+    m.add_argument("--metric", default="objective", help="what the study's values measure")
+    m.set_defaults(run=_import)
+
 
 def _build(args: argparse.Namespace) -> int:
-    from metahpo.knowledge import Bundle, BuildReport, BuildSettings, KnowledgeStore, build
+    from metahpo.knowledge import BuildReport, BuildSettings, Bundle, KnowledgeStore, build
     from metahpo.spaces import FAMILY_NAMES, get_family
 
     families = tuple(args.models) if args.models else FAMILY_NAMES
@@ -58,8 +76,13 @@ def _build(args: argparse.Namespace) -> int:
             )
 
         report = build(
-            args.datasets, store, settings, workers=args.workers, only=args.only,
-            progress=on_progress, export=Bundle(args.export) if args.export else None,
+            args.datasets,
+            store,
+            settings,
+            workers=args.workers,
+            only=args.only,
+            progress=on_progress,
+            export=Bundle(args.export) if args.export else None,
         )
     for name, why in report.bad_datasets:
         err.print(f"skipped dataset {name}: {why}")
@@ -68,4 +91,57 @@ def _build(args: argparse.Namespace) -> int:
         f"{report.skipped} already stored, {report.datasets} datasets, "
         f"{report.seconds:.0f} s -> {args.storage}"
     )
+    return 0
+
+
+def _experience(args: argparse.Namespace) -> Any:
+    from metahpo.knowledge import DEFAULT_BUNDLE, KnowledgeStore, from_store, load_bundled
+
+    bundled = load_bundled(args.bundle or DEFAULT_BUNDLE)
+    if not args.storage:
+        return bundled
+    user = from_store(KnowledgeStore(args.storage), bundled.metafeature_names)
+    return bundled + user
+
+
+def _info(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.table import Table
+
+    summary = _experience(args).summary()
+    if args.json:
+        out.print_json(json.dumps(summary))
+        return 0
+    table = Table(title=f"experience ({summary['version'] or 'empty'})")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("datasets", str(summary["datasets"]))
+    table.add_row("tasks (dataset x family)", str(summary["tasks"]))
+    for fam, n in sorted(summary["families"].items()):
+        table.add_row(f"  {fam}", str(n))
+    table.add_row("evaluations", f"{summary['evaluations']:,}")
+    table.add_row("configurations per task (median)", f"{summary['configs_per_task_median']:g}")
+    table.add_row("meta-features", str(len(summary["metafeatures"])))
+    out.print(table)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from metahpo.datasets import load_dataset
+    from metahpo.knowledge import KnowledgeStore, import_study
+
+    dataset = load_dataset(args.data, target=args.target, task=args.task)
+    report = import_study(
+        KnowledgeStore(args.storage), args.study, dataset, family=args.model, metric=args.metric
+    )
+    out.print(
+        f"imported study {report.study!r}: {report.n_trials} completed trials as {report.family} "
+        f"experience on {dataset.name}"
+    )
+    out.print(f"matched parameters: {', '.join(report.matched)}")
+    if report.unmatched:
+        err.print(f"unmatched parameters (ignored): {', '.join(report.unmatched)}")
+    if report.missing:
+        err.print(f"space parameters the study lacks (default used): {', '.join(report.missing)}")
     return 0

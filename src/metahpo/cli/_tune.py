@@ -2,8 +2,119 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import time
+from pathlib import Path
 from typing import Any
+
+from metahpo.cli._console import out, progress_bar
+
+
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """``DATA``, ``--target`` and ``--task``, shared by every command that reads a dataset."""
+    p.add_argument(
+        "data", metavar="DATA", help="CSV / TSV (optionally .gz), Parquet, or PMLB folder"
+    )
+    p.add_argument("--target", default=None, help="column to predict (default: 'target')")
+    p.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        default=None,
+        help="override the inferred task type",
+    )
 
 
 def register(sub: Any) -> None:
-    sub.add_parser("tune", help="tune a model family on a dataset")
+    from metahpo.spaces import FAMILY_NAMES
+
+    p = sub.add_parser("tune", help="tune a model family on a dataset")
+    add_data_arguments(p)
+    p.add_argument("--model", required=True, choices=FAMILY_NAMES, help="model family")
+    p.add_argument(
+        "--metric",
+        default=None,
+        help="balanced_accuracy (default), accuracy, roc_auc, "
+        "log_loss, f1_macro | r2 (default), rmse, mae",
+    )
+    p.add_argument("--budget", type=int, default=30, help="completed trials wanted (default 30)")
+    p.add_argument(
+        "--optimizer",
+        default="tpe",
+        help="random, grid, tpe (default), gp, gp-ei, cmaes, evolution, qmc",
+    )
+    p.add_argument("--storage", default="sqlite:///metahpo.db", help="Optuna storage URL")
+    p.add_argument("--study", default=None, help="study name (same name resumes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=None, help="stop starting trials after SEC")
+    p.add_argument("--trial-timeout", type=float, default=None, help="per-trial limit in SEC")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--space", default=None, help="custom search space (JSON file or text)")
+    p.add_argument(
+        "--json", dest="json_out", default=None, metavar="OUT", help="write a JSON summary"
+    )
+    p.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import optuna
+    from rich.table import Table
+    from rich.text import Text
+
+    from metahpo.datasets import load_dataset
+    from metahpo.spaces import SearchSpace
+    from metahpo.tuning import tune
+
+    dataset = load_dataset(args.data, target=args.target, task=args.task)
+    space = SearchSpace.from_json(args.space) if args.space else None
+    start = time.perf_counter()
+    best: list[float] = []
+
+    with progress_bar(Text("")) as bar:
+        task = bar.add_task(f"tune {args.model}", total=args.budget)
+
+        def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+            try:
+                best[:] = [study.best_value]
+            except ValueError:
+                pass
+            label = f"tune {args.model}" + (f" best {best[0]:.4f}" if best else "")
+            bar.update(task, completed=done, description=label)
+
+        result = tune(
+            dataset,
+            args.model,
+            metric=args.metric,
+            budget=args.budget,
+            optimizer=args.optimizer,
+            storage=args.storage,
+            study_name=args.study,
+            seed=args.seed,
+            timeout=args.timeout,
+            folds=args.folds,
+            trial_time_limit=args.trial_timeout,
+            space=space,
+            callbacks=[on_trial],
+        )
+        bar.update(task, completed=result.n_trials)
+
+    table = Table(
+        title=f"best {args.model} on {dataset.name} ({dataset.task}, {dataset.n_rows} rows)"
+    )
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    for k, v in result.best_params.items():
+        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+    out.print(table)
+    out.print(
+        f"{result.metric}: {result.best_value:.4f} ± {result.best_std:.4f} "
+        f"({args.folds}-fold CV) | trials {result.n_trials} ({result.n_new} new, "
+        f"{result.n_failed} failed) | {time.perf_counter() - start:.1f} s | "
+        f"study {result.study!r} in {result.storage}"
+    )
+    for col, why in dataset.dropped:
+        out.print(f"note: dropped column {col!r} ({why})")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result.to_json_dict(), indent=2))
+    return 0

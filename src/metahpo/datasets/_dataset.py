@@ -72,7 +72,9 @@ class Dataset:
             h = hashlib.sha256()
             h.update(",".join(map(str, self.X.columns)).encode())
             h.update(pd.util.hash_pandas_object(self.X, index=False).to_numpy().tobytes())
-            h.update(pd.util.hash_pandas_object(pd.Series(self.y), index=False).to_numpy().tobytes())
+            h.update(
+                pd.util.hash_pandas_object(pd.Series(self.y), index=False).to_numpy().tobytes()
+            )
             self._fingerprint.append(h.hexdigest()[:16])
         return self._fingerprint[0]
 

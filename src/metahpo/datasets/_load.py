@@ -153,9 +153,13 @@ def _clean_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, 
             else:
                 lowered = col.dropna().astype(str).str.strip().str.lower()
                 if not lowered.empty and set(lowered.unique()) <= {"true", "false"}:
-                    values = col.astype("string").str.strip().str.lower().map(
-                        {"true": 1.0, "false": 0.0}
-                    ).astype("float64")
+                    values = (
+                        col.astype("string")
+                        .str.strip()
+                        .str.lower()
+                        .map({"true": 1.0, "false": 0.0})
+                        .astype("float64")
+                    )
                     kind = "numeric"
                 else:
                     values = col.astype(object).where(col.notna(), None)
@@ -305,4 +309,3 @@ def list_dataset_folders(root: str | Path) -> list[Path]:
         for d in base.iterdir()
         if d.is_dir() and any((d / f"{d.name}{e}").exists() for e in (".tsv.gz", ".csv", ".tsv"))
     )
-

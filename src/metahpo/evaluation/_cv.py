@@ -72,7 +72,9 @@ def make_folds(dataset: Dataset, n_folds: int = 5, seed: int = 0) -> Folds:
     return [(tr, te) for tr, te in splitter.split(idx)]
 
 
-def _scores(model: Any, X: Any, classes: np.ndarray, proba_ok: bool) -> tuple[np.ndarray | None, bool]:
+def _scores(
+    model: Any, X: Any, classes: np.ndarray, proba_ok: bool
+) -> tuple[np.ndarray | None, bool]:
     """Class scores aligned to ``classes`` and whether they are calibrated probabilities."""
     fitted = np.asarray(model.classes_)
     if proba_ok and hasattr(model, "predict_proba"):
@@ -156,7 +158,10 @@ def evaluate(
             fit_time += time.perf_counter() - start
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             return Evaluation(
-                dict(config), primary.name, float("nan"), fit_time=fit_time,
+                dict(config),
+                primary.name,
+                float("nan"),
+                fit_time=fit_time,
                 error=f"{type(exc).__name__}: {msg}"[:300],
             )
         fit_time += time.perf_counter() - start
@@ -175,7 +180,10 @@ def evaluate(
             per_metric[m.name].append(value)
         if time_limit is not None and fit_time > time_limit:
             return Evaluation(
-                dict(config), primary.name, float("nan"), fit_time=fit_time,
+                dict(config),
+                primary.name,
+                float("nan"),
+                fit_time=fit_time,
                 error=f"time limit exceeded ({fit_time:.1f} s > {time_limit:g} s)",
             )
     values = np.asarray(per_metric[primary.name], dtype=float)
@@ -185,8 +193,13 @@ def evaluate(
     }
     if not np.all(np.isfinite(values)):
         return Evaluation(
-            dict(config), primary.name, float("nan"), fold_values=tuple(values.tolist()),
-            metrics=means, fit_time=fit_time, error=f"{primary.name} is not finite on some fold",
+            dict(config),
+            primary.name,
+            float("nan"),
+            fold_values=tuple(values.tolist()),
+            metrics=means,
+            fit_time=fit_time,
+            error=f"{primary.name} is not finite on some fold",
         )
     return Evaluation(
         config=dict(config),
@@ -197,4 +210,3 @@ def evaluate(
         metrics=means,
         fit_time=fit_time,
     )
-

@@ -39,10 +39,22 @@ class Metric:
 
 
 def _roc_auc(y: np.ndarray, score: np.ndarray, classes: np.ndarray) -> float:
+    """Binary AUC, or the macro average of one-vs-rest AUCs (scikit-learn's ``ovr``).
+
+    The one-vs-rest form only ranks each class's own column, so it is valid for decision
+    values as well as probabilities; classes absent from ``y`` are skipped.
+    """
     if len(classes) == 2:
         col = score if score.ndim == 1 else score[:, 1]
         return float(skm.roc_auc_score(y == classes[1], col))
-    return float(skm.roc_auc_score(y, score, multi_class="ovr", labels=classes))
+    aucs = [
+        skm.roc_auc_score(y == c, score[:, k])
+        for k, c in enumerate(classes)
+        if 0 < np.sum(y == c) < len(y)
+    ]
+    if not aucs:
+        raise ValueError("ROC AUC needs at least two classes in the fold")
+    return float(np.mean(aucs))
 
 
 def _log_loss(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
@@ -56,18 +68,38 @@ def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("balanced_accuracy", "classification", "maximize", "label",
-               lambda y, p: float(skm.balanced_accuracy_score(y, p))),
-        Metric("accuracy", "classification", "maximize", "label",
-               lambda y, p: float(skm.accuracy_score(y, p))),
-        Metric("f1_macro", "classification", "maximize", "label",
-               lambda y, p: float(skm.f1_score(y, p, average="macro"))),
+        Metric(
+            "balanced_accuracy",
+            "classification",
+            "maximize",
+            "label",
+            lambda y, p: float(skm.balanced_accuracy_score(y, p)),
+        ),
+        Metric(
+            "accuracy",
+            "classification",
+            "maximize",
+            "label",
+            lambda y, p: float(skm.accuracy_score(y, p)),
+        ),
+        Metric(
+            "f1_macro",
+            "classification",
+            "maximize",
+            "label",
+            lambda y, p: float(skm.f1_score(y, p, average="macro")),
+        ),
         Metric("roc_auc", "classification", "maximize", "score", _roc_auc),
         Metric("log_loss", "classification", "minimize", "proba", _log_loss),
         Metric("r2", "regression", "maximize", "label", lambda y, p: float(skm.r2_score(y, p))),
         Metric("rmse", "regression", "minimize", "label", _rmse),
-        Metric("mae", "regression", "minimize", "label",
-               lambda y, p: float(skm.mean_absolute_error(y, p))),
+        Metric(
+            "mae",
+            "regression",
+            "minimize",
+            "label",
+            lambda y, p: float(skm.mean_absolute_error(y, p)),
+        ),
     )
 }
 

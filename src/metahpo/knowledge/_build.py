@@ -22,7 +22,14 @@ from typing import Any
 
 from metahpo.datasets import Dataset, list_dataset_folders, load_dataset
 from metahpo.errors import DataError
-from metahpo.evaluation import BUILD_METRICS, DEFAULT_METRIC, Evaluation, evaluate, get_metric, make_folds
+from metahpo.evaluation import (
+    BUILD_METRICS,
+    DEFAULT_METRIC,
+    Evaluation,
+    evaluate,
+    get_metric,
+    make_folds,
+)
 from metahpo.knowledge._bundle import Bundle, ShardMeta, shard_arrays
 from metahpo.knowledge._records import TaskRecord
 from metahpo.knowledge._store import KnowledgeStore
@@ -94,8 +101,13 @@ def _evaluate_chunk(
         (
             i,
             evaluate(
-                ds, family, configs[i], metric=DEFAULT_METRIC[ds.task],
-                extra_metrics=BUILD_METRICS[ds.task], folds=folds, seed=settings.seed,
+                ds,
+                family,
+                configs[i],
+                metric=DEFAULT_METRIC[ds.task],
+                extra_metrics=BUILD_METRICS[ds.task],
+                folds=folds,
+                seed=settings.seed,
             ),
         )
         for i in indices
@@ -188,7 +200,10 @@ def build(
         export.initialise(
             settings.to_dict(),
             {
-                f: {t: design(f, t, settings.n_configs, settings.seed) for t in ("classification", "regression")}
+                f: {
+                    t: design(f, t, settings.n_configs, settings.seed)
+                    for t in ("classification", "regression")
+                }
                 for f in settings.families
             },
         )
@@ -201,7 +216,9 @@ def build(
         ds = _prepared(folder, settings.max_rows, settings.seed)
         trials = {f: store.trials(study_name(ds.name, f)) for f in settings.families}
         values, fit_time = shard_arrays(trials, ds.task, settings.n_configs)
-        meta = ShardMeta(ds.name, ds.task, ds.fingerprint(), ds.n_rows, ds.n_features, settings.families)
+        meta = ShardMeta(
+            ds.name, ds.task, ds.fingerprint(), ds.n_rows, ds.n_features, settings.families
+        )
         export.write_shard(meta, values, fit_time)
 
     def jobs() -> Iterator[tuple[str, str, list[int]]]:
@@ -263,7 +280,10 @@ def build(
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_limit_threads) as pool:
             pending: dict[Future[list[tuple[int, Evaluation]]], tuple[str, str]] = {}
             for folder, family, indices in jobs():
-                pending[pool.submit(_evaluate_chunk, folder, family, indices, settings)] = (folder, family)
+                pending[pool.submit(_evaluate_chunk, folder, family, indices, settings)] = (
+                    folder,
+                    family,
+                )
                 while len(pending) >= 2 * workers:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in finished:

@@ -120,9 +120,7 @@ class Bundle:
             return []
         return sorted(p.stem for p in folder.glob("*.npz"))
 
-    def write_shard(
-        self, meta: ShardMeta, values: np.ndarray, fit_time: np.ndarray
-    ) -> Path:
+    def write_shard(self, meta: ShardMeta, values: np.ndarray, fit_time: np.ndarray) -> Path:
         path = self.root / "shards" / f"{meta.dataset}.npz"
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez_compressed(
@@ -140,8 +138,13 @@ class Bundle:
             meta["families"] = tuple(meta["families"])
             return ShardMeta(**meta), z["values"], z["fit_time"]
 
-    def write_metafeatures(self, names: Sequence[str], vectors: Mapping[str, Sequence[float]]) -> None:
-        body = {"names": list(names), "values": {k: list(map(float, v)) for k, v in vectors.items()}}
+    def write_metafeatures(
+        self, names: Sequence[str], vectors: Mapping[str, Sequence[float]]
+    ) -> None:
+        body = {
+            "names": list(names),
+            "values": {k: list(map(float, v)) for k, v in vectors.items()},
+        }
         _atomic_write(self.root / "metafeatures.json", json.dumps(body).encode())
 
     def read_metafeatures(self) -> tuple[list[str], dict[str, np.ndarray]]:
@@ -149,7 +152,9 @@ class Bundle:
         if not path.exists():
             return [], {}
         body = json.loads(path.read_text())
-        return list(body["names"]), {k: np.asarray(v, dtype=float) for k, v in body["values"].items()}
+        return list(body["names"]), {
+            k: np.asarray(v, dtype=float) for k, v in body["values"].items()
+        }
 
 
 def shard_arrays(

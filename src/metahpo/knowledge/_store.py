@@ -60,7 +60,9 @@ def evaluation_to_trial(
 ) -> FrozenTrial:
     """An Optuna trial holding one evaluation (failed evaluations become FAIL trials)."""
     attrs: dict[str, Any] = {
-        TRIAL_METRICS_ATTR: {k: (v if math.isfinite(v) else None) for k, v in evaluation.metrics.items()},
+        TRIAL_METRICS_ATTR: {
+            k: (v if math.isfinite(v) else None) for k, v in evaluation.metrics.items()
+        },
         TRIAL_FOLDS_ATTR: [v if math.isfinite(v) else None for v in evaluation.fold_values],
         TRIAL_FIT_TIME_ATTR: round(evaluation.fit_time, 4),
     }
@@ -108,7 +110,10 @@ class KnowledgeStore:
         existing = study.user_attrs.get(RECORD_ATTR)
         if existing is not None:
             old = TaskRecord.from_json(existing)
-            if old.fingerprint != record.fingerprint or old.space_signature != record.space_signature:
+            if (
+                old.fingerprint != record.fingerprint
+                or old.space_signature != record.space_signature
+            ):
                 raise KnowledgeBaseError(
                     f"study {study_name!r} holds a run on other data or another search space "
                     f"({old.dataset}, {old.space_signature}); choose another --study name"
@@ -135,7 +140,9 @@ class KnowledgeStore:
     def study_names(self) -> list[str]:
         return [s.study_name for s in self.storage.get_all_studies()]
 
-    def trials(self, study_name: str, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+    def trials(
+        self, study_name: str, states: Iterable[TrialState] | None = None
+    ) -> list[FrozenTrial]:
         study_id = self.storage.get_study_id_from_name(study_name)
         return self.storage.get_all_trials(
             study_id, deepcopy=False, states=tuple(states) if states is not None else None
@@ -147,9 +154,15 @@ class KnowledgeStore:
             trials = self.trials(study_name, (TrialState.COMPLETE, TrialState.FAIL))
         except KeyError:
             return set()
-        return {int(t.user_attrs[TRIAL_INDEX_ATTR]) for t in trials if TRIAL_INDEX_ATTR in t.user_attrs}
+        return {
+            int(t.user_attrs[TRIAL_INDEX_ATTR]) for t in trials if TRIAL_INDEX_ATTR in t.user_attrs
+        }
 
     def add_evaluation(
-        self, study: optuna.Study, space: SearchSpace, evaluation: Evaluation, index: int | None = None
+        self,
+        study: optuna.Study,
+        space: SearchSpace,
+        evaluation: Evaluation,
+        index: int | None = None,
     ) -> None:
         study.add_trial(evaluation_to_trial(space, evaluation, index))

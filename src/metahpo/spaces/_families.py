@@ -79,7 +79,9 @@ class ModelFamily:
         raise SpaceError(f"unknown task {task!r}")
 
 
-def _f(name: str, low: float, high: float, default: float, log: bool = True, doc: str = "") -> Param:
+def _f(
+    name: str, low: float, high: float, default: float, log: bool = True, doc: str = ""
+) -> Param:
     return Param(name, "float", low=low, high=high, log=log, default=default, doc=doc)
 
 
@@ -103,7 +105,11 @@ _HGB = (
 
 
 def _hgb(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
-    cls = HistGradientBoostingClassifier if ctx.task == "classification" else HistGradientBoostingRegressor
+    cls = (
+        HistGradientBoostingClassifier
+        if ctx.task == "classification"
+        else HistGradientBoostingRegressor
+    )
     return cls(
         learning_rate=cfg["learning_rate"],
         max_iter=int(cfg["max_iter"]),
@@ -120,7 +126,11 @@ def _rf_params(default_exp: float) -> tuple[Param, ...]:
     return (
         _i("n_estimators", 16, 512, 100),
         _f(
-            "max_features_exp", 0.0, 1.0, default_exp, log=False,
+            "max_features_exp",
+            0.0,
+            1.0,
+            default_exp,
+            log=False,
             doc="a split considers n_features ** max_features_exp features",
         ),
         _i("min_samples_leaf", 1, 64, 1),
@@ -241,7 +251,11 @@ FAMILIES: dict[str, ModelFamily] = {
     "svm": ModelFamily(
         "svm",
         "RBF support vector machine",
-        _space("svm", "classification", (*_SVM_COMMON, _c("class_weight", ("none", "balanced"), "none"))),
+        _space(
+            "svm",
+            "classification",
+            (*_SVM_COMMON, _c("class_weight", ("none", "balanced"), "none")),
+        ),
         _space("svm", "regression", (*_SVM_COMMON, _f("epsilon", 1e-3, 1.0, 0.1))),
         _svm,
         scale_features=True,

@@ -328,4 +328,6 @@ class SearchSpace:
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:
-            raise SpaceError(f"search space is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            raise SpaceError(
+                f"search space is not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None

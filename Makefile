@@ -1,0 +1,43 @@
+# metahpo developer commands. Everything runs in a local virtual environment (.venv).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# torch is optional (metahpo[torch]); this exact CPU build is installed first so that the
+# range in pyproject.toml is already satisfied and pip never pulls a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: install install-torch run test test-slow lint bench kb-build clean
+
+$(BIN)/metahpo: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,parquet]'
+	touch $@
+
+install: $(BIN)/metahpo
+
+install-torch: install
+	$(BIN)/pip install --quiet '$(TORCH)' && $(BIN)/pip install --quiet -e '.[dev,parquet,torch]'
+
+## The main job: tune a gradient-boosting model on a small real dataset shipped in the repo.
+run: install
+	$(BIN)/metahpo tune examples/data/vehicle --model hgb --budget 30 --storage sqlite:///metahpo.db --json best.json
+
+## The default test run (slow tests excluded); this is what .ci/run calls.
+test: install-torch
+	$(BIN)/pytest -q
+
+## Slow tests: every family and optimizer on real shared datasets (needs ../shared/datasets).
+test-slow: install-torch
+	$(BIN)/pytest -q -m slow
+
+lint: install
+	$(BIN)/ruff check src tests && $(BIN)/ruff format --check src tests && $(BIN)/mypy
+
+## Rebuild the bundled experience from ../shared/datasets (hours on 2 cores; resumable).
+kb-build: install
+	$(BIN)/metahpo kb build --datasets ../shared/datasets --workers 2 \
+	  --storage sqlite:///$(HOME)/.cache/metahpo-kb.db --export src/metahpo/_data/kb
+
+clean:
+	rm -rf $(VENV) *.egg-info build dist

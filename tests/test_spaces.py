@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from metahpo.errors import SpaceError
+from metahpo.optimizers._classic import _grid
+from metahpo.spaces import FAMILIES, FAMILY_NAMES, Param, SearchSpace, get_space, sobol_design
+
+TASKS = ("classification", "regression")
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+@pytest.mark.parametrize("task", TASKS)
+def test_builtin_spaces_are_well_formed(family: str, task: str) -> None:
+    space = get_space(family, task)
+    assert 2 <= space.dim <= 8
+    default = space.default_config()
+    assert space.validate(default) == default
+    for p in space.params:
+        if p.kind != "categorical" and p.log:
+            assert p.low is not None and p.low > 0
+    again = SearchSpace.from_json(space.to_json())
+    assert again == space
+    assert again.signature == space.signature
+    assert json.loads(space.to_json())["family"] == family
+
+
+def test_library_defaults_are_the_estimators_defaults() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    hgb = get_space("hgb", "classification").default_config()
+    ref = HistGradientBoostingClassifier()
+    for name in ("learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf", "max_features"):
+        assert hgb[name] == getattr(ref, name)
+    knn = get_space("knn", "classification").default_config()
+    assert knn["n_neighbors"] == KNeighborsClassifier().n_neighbors
+    # sqrt / all features for random forests, as in scikit-learn
+    assert get_space("rf", "classification").default_config()["max_features_exp"] == 0.5
+    assert get_space("rf", "regression").default_config()["max_features_exp"] == 1.0
+
+
+def test_signature_changes_with_the_space() -> None:
+    space = get_space("svm", "classification")
+    changed = SearchSpace(
+        space.family,
+        space.task,
+        (Param("C", "float", low=1e-2, high=1e2, log=True, default=1.0), *space.params[1:]),
+    )
+    assert changed.signature != space.signature
+    assert space.signature == get_space("svm", "classification").signature
+
+
+def test_encode_decode_roundtrip() -> None:
+    space = get_space("mlp", "classification")
+    for config in sobol_design(space, 16, seed=3):
+        vec = space.encode(config)
+        assert vec.shape == (space.encoded_dim,)
+        assert np.all((vec >= 0) & (vec <= 1))
+        back = space.decode(vec)
+        for p in space.params:
+            if p.kind == "float":
+                assert back[p.name] == pytest.approx(config[p.name], rel=1e-9)
+            else:
+                assert back[p.name] == config[p.name]
+
+
+def test_sobol_design_is_deterministic_and_in_range() -> None:
+    space = get_space("hgb", "regression")
+    a, b = sobol_design(space, 128, seed=0), sobol_design(space, 128, seed=0)
+    assert a == b and len(a) == 128
+    assert sobol_design(space, 128, seed=1) != a
+    for c in a:
+        space.validate(c)
+
+
+def test_transfer_matches_by_name_clips_and_fills_defaults() -> None:
+    space = get_space("svm", "classification")
+    config, changes = space.transfer({"C": 1e9, "old_param": 3, "class_weight": "weird"})
+    assert config["C"] == 1e3
+    assert config["gamma_scale"] == 1.0  # missing -> default
+    assert config["class_weight"] == "none"  # unknown choice -> default
+    assert any("old_param" in c for c in changes)
+    space.validate(config)
+
+
+def test_user_space_from_json_and_errors(tmp_path) -> None:
+    text = json.dumps(
+        {
+            "family": "knn",
+            "task": "classification",
+            "params": [
+                {
+                    "name": "n_neighbors",
+                    "kind": "int",
+                    "low": 1,
+                    "high": 30,
+                    "log": True,
+                    "default": 5,
+                },
+                {
+                    "name": "weights",
+                    "kind": "categorical",
+                    "choices": ["uniform", "distance"],
+                    "default": "uniform",
+                },
+                {"name": "p", "kind": "categorical", "choices": [1, 2], "default": 2},
+            ],
+        }
+    )
+    path = tmp_path / "space.json"
+    path.write_text(text)
+    space = SearchSpace.from_json(str(path))
+    assert space["n_neighbors"].high == 30
+    with pytest.raises(SpaceError, match="not valid JSON"):
+        SearchSpace.from_json("{oops")
+    with pytest.raises(SpaceError, match="outside"):
+        Param("x", "float", low=1, high=2, default=5)
+    with pytest.raises(SpaceError, match="log scale"):
+        Param("x", "float", low=0, high=2, log=True, default=1)
+    with pytest.raises(SpaceError, match="unknown"):
+        space.validate({"n_neighbors": 3, "weights": "uniform", "p": 2, "zzz": 1})
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_grid_contains_the_default(family: str) -> None:
+    space = get_space(family, "classification")
+    grid = _grid(space, 0, 30)._search_space  # type: ignore[attr-defined]
+    for p in space.params:
+        assert p.default in grid[p.name]
+
+
+def test_every_family_has_both_tasks() -> None:
+    for fam in FAMILIES.values():
+        assert fam.space("classification").task == "classification"
+        assert fam.space("regression").task == "regression"

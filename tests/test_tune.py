@@ -1,0 +1,269 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from metahpo.cli import main
+from metahpo.datasets import Dataset
+from metahpo.optimizers import CLASSIC_OPTIMIZERS
+from metahpo.spaces import FAMILY_NAMES
+from metahpo.tuning import tune
+
+NO_MF: dict[str, float] = {}
+
+
+def _has_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("optimizer", sorted(CLASSIC_OPTIMIZERS))
+def test_every_optimizer_tunes(optimizer: str, tiny_clf: Dataset, sqlite_url: str) -> None:
+    if optimizer == "gp" and not _has_torch():
+        pytest.skip("Optuna's GPSampler needs torch")
+    result = tune(
+        tiny_clf,
+        "knn",
+        budget=5,
+        optimizer=optimizer,
+        storage=sqlite_url,
+        folds=2,
+        metafeatures=NO_MF,
+    )
+    assert result.n_trials == 5 or (optimizer == "grid" and result.n_trials >= 4)
+    assert 0 < result.best_value <= 1
+    assert result.optimizer == optimizer
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_every_family_tunes_on_both_tasks(
+    family: str, tiny_clf: Dataset, tiny_reg: Dataset, sqlite_url: str
+) -> None:
+    for ds in (tiny_clf, tiny_reg):
+        result = tune(
+            ds,
+            family,
+            budget=2,
+            optimizer="random",
+            storage=sqlite_url,
+            folds=2,
+            metafeatures=NO_MF,
+        )
+        assert result.n_trials == 2 and result.task == ds.task
+
+
+def test_rerun_resumes_without_repeating(tiny_clf: Dataset, sqlite_url: str) -> None:
+    first = tune(
+        tiny_clf,
+        "linear",
+        budget=3,
+        storage=sqlite_url,
+        study_name="s",
+        folds=2,
+        metafeatures=NO_MF,
+    )
+    second = tune(
+        tiny_clf,
+        "linear",
+        budget=6,
+        storage=sqlite_url,
+        study_name="s",
+        folds=2,
+        metafeatures=NO_MF,
+    )
+    assert first.n_trials == 3 and second.n_trials == 6 and second.n_new == 3
+    third = tune(
+        tiny_clf,
+        "linear",
+        budget=6,
+        storage=sqlite_url,
+        study_name="s",
+        folds=2,
+        metafeatures=NO_MF,
+    )
+    assert third.n_new == 0
+    assert third.trials[:3] == first.trials
+
+
+def test_cli_tune_writes_json_and_the_run_is_experience(
+    data_dir: Path, tmp_path: Path, sqlite_url: str, capsys
+) -> None:
+    out = tmp_path / "best.json"
+    code = main(
+        [
+            "tune",
+            str(data_dir / "1027_ESL"),
+            "--model",
+            "knn",
+            "--budget",
+            "4",
+            "--storage",
+            sqlite_url,
+            "--folds",
+            "3",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0
+    summary = json.loads(out.read_text())
+    for key in (
+        "best_value",
+        "best_params",
+        "metric",
+        "n_trials",
+        "study",
+        "storage",
+        "model",
+        "task",
+    ):
+        assert key in summary
+    assert (
+        summary["n_trials"] == 4 and summary["metric"] == "r2" and summary["task"] == "regression"
+    )
+    printed = capsys.readouterr().out
+    assert "r2:" in printed and "±" in printed
+    from metahpo.knowledge import KnowledgeStore
+
+    records = KnowledgeStore(sqlite_url).records()
+    assert len(records) == 1
+    name, record = records[0]
+    assert name == summary["study"] and record.source == "tune" and record.family == "knn"
+    assert record.metafeatures  # the run is stored with its task description
+
+
+BAD_CASES = {
+    "missing": (None, "no such file"),
+    "empty": ("", "empty"),
+    "one_row": ("a,target\n1,0\n", "at least 2"),
+    "one_class": ("a,target\n1,x\n2,x\n3,x\n", "single class"),
+    "target_nan": ("a,target\n1,\n2,\n3,\n", "all missing"),
+    "unknown_column": ("a,b\n1,2\n3,4\n", "not found"),
+    "text_regression": ("a,target\n1,1.5\n2,abc\n3,2.5\n4,3.5\n", "must be numeric"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_cli_bad_input_is_one_line_and_store_survives(
+    case: str, tmp_path: Path, tiny_clf: Dataset, sqlite_url: str, capsys
+) -> None:
+    tune(
+        tiny_clf,
+        "knn",
+        budget=2,
+        storage=sqlite_url,
+        study_name="keep",
+        folds=2,
+        metafeatures=NO_MF,
+    )
+    content, message = BAD_CASES[case]
+    path = tmp_path / f"{case}.csv"
+    if content is not None:
+        path.write_text(content)
+    args = ["tune", str(path), "--model", "knn", "--storage", sqlite_url]
+    if case == "text_regression":
+        args += ["--task", "regression"]
+    if case == "unknown_column":
+        args += ["--target", "nope"]
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("metahpo: error:") and message in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    study = optuna.load_study(study_name="keep", storage=sqlite_url)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 2
+    assert [s.study_name for s in optuna.get_all_study_summaries(sqlite_url)] == ["keep"]
+
+
+def test_cli_rejects_bad_options(data_dir: Path, sqlite_url: str, capsys) -> None:
+    assert (
+        main(
+            [
+                "tune",
+                str(data_dir / "vehicle"),
+                "--model",
+                "knn",
+                "--optimizer",
+                "nope",
+                "--storage",
+                sqlite_url,
+            ]
+        )
+        == 2
+    )
+    assert "unknown optimizer" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "tune",
+                str(data_dir / "vehicle"),
+                "--model",
+                "knn",
+                "--metric",
+                "rmse",
+                "--storage",
+                sqlite_url,
+            ]
+        )
+        == 2
+    )
+    assert "is for regression" in capsys.readouterr().err
+
+
+def _complete(url: str, name: str) -> list[tuple[int, float, dict]]:
+    try:
+        study = optuna.load_study(study_name=name, storage=url)
+    except KeyError:
+        return []
+    return [(t.number, t.value, t.params) for t in study.get_trials(states=(TrialState.COMPLETE,))]
+
+
+def test_kill_9_then_rerun_continues_the_study(data_dir: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "metahpo",
+        "tune",
+        str(data_dir / "vehicle"),
+        "--model",
+        "knn",
+        "--budget",
+        "60",
+        "--folds",
+        "2",
+        "--storage",
+        url,
+        "--study",
+        "k",
+        "--optimizer",
+        "random",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(_complete(url, "k")) < 5:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = _complete(url, "k")
+    assert 5 <= len(before) < 60, "the run must be killed mid-way"
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = _complete(url, "k")
+    assert len(after) == 60
+    assert set(map(repr, before)) <= set(map(repr, after)), "completed trials were lost"
+    numbers = [n for n, _, _ in after]
+    assert len(numbers) == len(set(numbers))
