@@ -40,8 +40,21 @@ def register(sub: Any) -> None:
     p.add_argument("--budget", type=int, default=30, help="completed trials wanted (default 30)")
     p.add_argument(
         "--optimizer",
+        default="meta",
+        help="meta (default: meta-learned warm start, then --base), or a classic optimizer: "
+        "random, grid, tpe, gp, gp-ei, cmaes, evolution, qmc",
+    )
+    p.add_argument(
+        "--strategy",
+        default="portfolio",
+        help="meta-learner for the warm start: portfolio (default), nearest, surrogate, mapping",
+    )
+    p.add_argument("--warm-start", type=int, default=5, help="warm-start trials (default 5)")
+    p.add_argument(
+        "--base",
         default="tpe",
-        help="random, grid, tpe (default), gp, gp-ei, cmaes, evolution, qmc",
+        help="refinement after the warm start: tpe (default), gp (GP-EI whose prior mean is the "
+        "meta-learned surrogate), cmaes (warm-started from similar tasks), random",
     )
     p.add_argument("--storage", default="sqlite:///metahpo.db", help="Optuna storage URL")
     p.add_argument("--study", default=None, help="study name (same name resumes)")
@@ -59,7 +72,6 @@ def register(sub: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     import optuna
     from rich.table import Table
-    from rich.text import Text
 
     from metahpo.datasets import load_dataset
     from metahpo.spaces import SearchSpace
@@ -70,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     best: list[float] = []
 
-    with progress_bar(Text("")) as bar:
+    with progress_bar() as bar:
         task = bar.add_task(f"tune {args.model}", total=args.budget)
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -96,6 +108,9 @@ def _run(args: argparse.Namespace) -> int:
             trial_time_limit=args.trial_timeout,
             space=space,
             callbacks=[on_trial],
+            strategy=args.strategy,
+            warm_start=args.warm_start,
+            base=args.base,
         )
         bar.update(task, completed=result.n_trials)
 
@@ -113,6 +128,15 @@ def _run(args: argparse.Namespace) -> int:
         f"{result.n_failed} failed) | {time.perf_counter() - start:.1f} s | "
         f"study {result.study!r} in {result.storage}"
     )
+    if result.meta:
+        near = ", ".join(f"{d} ({s:.2f})" for d, s in result.meta["neighbors"][:3])
+        out.print(
+            f"meta: {result.meta['warm_start']} warm starts from {result.meta['strategy']} "
+            f"(confidence {result.meta['confidence']:.2f}; nearest tasks: {near or 'none'}), "
+            f"then {result.meta['base']}"
+        )
+        if result.meta.get("guard"):
+            out.print(f"guard: {result.meta['guard']}")
     for col, why in dataset.dropped:
         out.print(f"note: dropped column {col!r} ({why})")
     if args.json_out:

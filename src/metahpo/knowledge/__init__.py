@@ -1,6 +1,6 @@
 """Knowledge layer: the experience store, knowledge-base builds and the bundled experience."""
 
-from metahpo.knowledge._build import BuildReport, BuildSettings, build, design, study_name
+from metahpo.knowledge._build import BuildReport, BuildSettings, build, design, refresh_metafeatures, study_name
 from metahpo.knowledge._bundle import DEFAULT_BUNDLE, Bundle
 from metahpo.knowledge._experience import Experience, TaskExperience, from_store, load_bundled
 from metahpo.knowledge._import import ImportReport, import_study
@@ -31,5 +31,6 @@ __all__ = [
     "import_study",
     "load_bundled",
     "open_storage",
+    "refresh_metafeatures",
     "study_name",
 ]

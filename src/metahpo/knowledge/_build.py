@@ -158,6 +158,31 @@ def task_record(
     )
 
 
+def refresh_metafeatures(
+    bundle: Bundle, datasets_dir: str | Path, settings: BuildSettings, *, force: bool = False
+) -> int:
+    """Compute the meta-features of every exported dataset that lacks them; returns the count.
+
+    Meta-features are cheap next to evaluations, so they live apart from the shards and are
+    recomputed for all datasets whenever the meta-feature set changes (or with ``force``).
+    They are computed on the same subsample the evaluations used.
+    """
+    from metahpo.metafeatures import METAFEATURE_NAMES, compute_metafeatures
+
+    names, vectors = bundle.read_metafeatures()
+    if force or list(names) != list(METAFEATURE_NAMES):
+        vectors = {}
+    todo = [n for n in bundle.shard_names() if n not in vectors]
+    root = Path(datasets_dir)
+    for name in todo:
+        ds = _prepared(str(root / name), settings.max_rows, settings.seed)
+        mf = compute_metafeatures(ds, seed=settings.seed)
+        vectors[name] = [mf[k] for k in METAFEATURE_NAMES]
+    if todo or list(names) != list(METAFEATURE_NAMES):
+        bundle.write_metafeatures(METAFEATURE_NAMES, vectors)
+    return len(todo)
+
+
 def build(
     datasets_dir: str | Path,
     store: KnowledgeStore,
@@ -220,6 +245,8 @@ def build(
             ds.name, ds.task, ds.fingerprint(), ds.n_rows, ds.n_features, settings.families
         )
         export.write_shard(meta, values, fit_time)
+        if settings.metafeatures:
+            refresh_metafeatures(export, datasets_dir, settings)
 
     def jobs() -> Iterator[tuple[str, str, list[int]]]:
         for folder in folders:
@@ -292,5 +319,7 @@ def build(
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     write(*pending.pop(fut), fut.result())
+    if export is not None and settings.metafeatures:
+        refresh_metafeatures(export, datasets_dir, settings)
     report.seconds = time.perf_counter() - t0
     return report

@@ -198,7 +198,8 @@ _KNN = (
 
 def _knn(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
     cls = KNeighborsClassifier if ctx.task == "classification" else KNeighborsRegressor
-    k = max(1, min(int(cfg["n_neighbors"]), ctx.n_rows - 1))
+    # Capped at half the rows: no training fold of a K-fold split (K >= 2) is smaller.
+    k = max(1, min(int(cfg["n_neighbors"]), ctx.n_rows // 2))
     return cls(n_neighbors=k, weights=cfg["weights"], p=int(cfg["p"]))
 
 

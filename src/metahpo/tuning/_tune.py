@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,14 +16,22 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
 from metahpo.evaluation import evaluate, get_metric, make_folds
-from metahpo.knowledge import DEFAULT_STORAGE, KnowledgeStore, TaskRecord
+from metahpo.knowledge import (
+    DEFAULT_STORAGE,
+    Experience,
+    KnowledgeStore,
+    TaskRecord,
+    from_store,
+    load_bundled,
+)
 from metahpo.knowledge._records import (
     TRIAL_ERROR_ATTR,
     TRIAL_FIT_TIME_ATTR,
     TRIAL_FOLDS_ATTR,
     TRIAL_METRICS_ATTR,
 )
-from metahpo.optimizers import classic_sampler
+from metahpo.optimizers import classic_sampler, make_meta_sampler
+from metahpo.optimizers._meta import guard_message
 from metahpo.spaces import SearchSpace, get_family
 
 #: Seconds between heartbeats of a running trial; a trial whose heartbeat is older than
@@ -68,6 +76,7 @@ class TuneResult:
     dataset: str
     optimizer: str
     trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    meta: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +93,7 @@ class TuneResult:
             "task": self.task,
             "dataset": self.dataset,
             "optimizer": self.optimizer,
+            "meta": self.meta,
         }
 
 
@@ -130,7 +140,7 @@ def tune(
     *,
     metric: str | None = None,
     budget: int = 30,
-    optimizer: str | optuna.samplers.BaseSampler = "tpe",
+    optimizer: str | optuna.samplers.BaseSampler = "meta",
     storage: str | BaseStorage = DEFAULT_STORAGE,
     study_name: str | None = None,
     seed: int = 0,
@@ -140,6 +150,10 @@ def tune(
     space: SearchSpace | None = None,
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
     metafeatures: dict[str, float] | None = None,
+    strategy: str = "portfolio",
+    warm_start: int = 5,
+    base: str = "tpe",
+    experience: Experience | None = None,
 ) -> TuneResult:
     """Tune ``family`` on ``dataset`` with cross-validation; resumable.
 
@@ -153,7 +167,8 @@ def tune(
         family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``).
         metric: Objective (default balanced accuracy / R²).
         budget: Total completed trials wanted in the study.
-        optimizer: A classic optimizer name or any Optuna sampler.
+        optimizer: ``"meta"`` (default: meta-learned warm start, then ``base``), a classic
+            optimizer name, or any Optuna sampler.
         storage: Optuna storage URL or object.
         study_name: Default :func:`default_study_name`.
         seed: Seeds folds, models and the sampler.
@@ -163,6 +178,11 @@ def tune(
         space: A custom search space for the family (default: the built-in one).
         callbacks: Optuna callbacks, called after each trial (progress bars use this).
         metafeatures: Meta-features of the dataset to store with the run (computed if ``None``).
+        strategy: Meta-learner choosing the warm starts (``optimizer="meta"``).
+        warm_start: Number of warm-start trials (``optimizer="meta"``).
+        base: Refining sampler after the warm start: ``tpe``, ``gp``, ``cmaes`` or ``random``.
+        experience: Experience to learn from (default: the bundled experience plus every run
+            in ``storage``, so each finished run improves the next one).
     """
     fam = get_family(family)
     space = space or fam.space(dataset.task)
@@ -173,17 +193,40 @@ def tune(
     m = get_metric(metric, dataset.task)
     splits = make_folds(dataset, folds, seed)
     opt_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
-    sampler = (
-        classic_sampler(optimizer, space, seed=seed, budget=budget)
-        if isinstance(optimizer, str)
-        else optimizer
-    )
     name = study_name or default_study_name(dataset, family, m.name, opt_name, seed)
     store = KnowledgeStore(_storage_with_heartbeat(storage))
     if metafeatures is None:
         from metahpo.metafeatures import compute_metafeatures
 
         metafeatures = compute_metafeatures(dataset, seed=seed)
+    meta_info: dict[str, Any] | None = None
+    sampler: optuna.samplers.BaseSampler
+    if optimizer == "meta":
+        if experience is None:
+            bundled = load_bundled()
+            names = bundled.metafeature_names or tuple(metafeatures)
+            experience = bundled + from_store(store, names)
+        experience = replace(experience, tasks=tuple(t for t in experience.tasks if t.key != name))
+        names = experience.metafeature_names or tuple(metafeatures)
+        vector = np.asarray([metafeatures.get(k, 0.0) for k in names], dtype=float)
+        plan = make_meta_sampler(
+            vector, family, dataset.task, experience=experience, strategy=strategy,
+            n_warm_start=warm_start, base=base, direction=m.direction, space=space, seed=seed,
+        )
+        sampler = plan.sampler
+        meta_info = {
+            "strategy": strategy,
+            "base": base,
+            "warm_start": len(plan.sampler.warm_start),
+            "confidence": round(plan.confidence, 4),
+            "out_of_distribution": plan.out_of_distribution,
+            "neighbors": [list(n) for n in plan.suggestions[0].neighbors] if plan.suggestions else [],
+            "experience_tasks": len(experience.select(family=family, task=dataset.task)),
+        }
+    elif isinstance(optimizer, str):
+        sampler = classic_sampler(optimizer, space, seed=seed, budget=budget)
+    else:
+        sampler = optimizer
     record = TaskRecord(
         dataset=dataset.name,
         fingerprint=dataset.fingerprint(),
@@ -246,7 +289,9 @@ def tune(
             gc_after_trial=False,
         )
     url = storage if isinstance(storage, str) else type(storage).__name__
-    return _result(study, url, family, dataset, m.name, opt_name, before)
+    if meta_info is not None:
+        meta_info["guard"] = guard_message(study)
+    return replace(_result(study, url, family, dataset, m.name, opt_name, before), meta=meta_info)
 
 
 def _result(

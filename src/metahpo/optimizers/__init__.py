@@ -1,0 +1,16 @@
+"""Optimizers layer: Optuna samplers, classic and meta-learned."""
+
+from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
+from metahpo.optimizers._gp import GPEISampler
+from metahpo.optimizers._meta import BASES, MetaPlan, MetaSampler, SurrogatePrior, make_meta_sampler
+
+__all__ = [
+    "BASES",
+    "CLASSIC_OPTIMIZERS",
+    "GPEISampler",
+    "MetaPlan",
+    "MetaSampler",
+    "SurrogatePrior",
+    "classic_sampler",
+    "make_meta_sampler",
+]

@@ -1,0 +1,394 @@
+"""``MetaSampler``: warm-start from meta-learned suggestions, then refine with a base sampler.
+
+Predict, then refine:
+
+1. The first trials evaluate ``warm_start`` configurations chosen by a meta-learner for this
+   task (the library default among them whenever the meta-learner is unsure).
+2. Later trials come from a base sampler that sees the warm-start results like any other
+   trials: TPE, CMA-ES warm-started with similar tasks' good trials (``source_trials``), or a
+   Gaussian process whose prior mean is the meta-learned performance surrogate, calibrated on
+   the trials observed so far (the GP models only what the surrogate gets wrong).
+3. A negative-transfer guard: once the warm-start results are in, if they disagree with the
+   predicted ranking (Spearman correlation below ``min_agreement``) the sampler records that in
+   the study (system attribute ``metahpo:guard``), skips any warm starts left and switches the
+   surrogate prior off, so that the base sampler proceeds on its own.
+
+It is a plain Optuna sampler: ``optuna.create_study(sampler=MetaSampler(...))`` works with any
+objective. Warm-start values are used for the parameters the objective asks for by the same
+name (values outside the objective's range are clipped); other parameters come from the base
+sampler.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.samplers import BaseSampler
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+WARM_ATTR = "metahpo:warm"
+GUARD_ATTR = "metahpo:guard"
+
+
+@dataclass
+class SurrogatePrior:
+    """A performance surrogate turned into a prior mean in the study's own units.
+
+    The surrogate predicts a normalised score; ``value ≈ a + b · prediction`` is fitted by least
+    squares on the study's completed trials (``b ≥ 0`` for a maximised objective, ``b ≤ 0`` for a
+    minimised one). Until two trials are complete the prior is flat. ``enabled = False`` turns
+    it off (the guard does so when the surrogate is wrong for this task).
+    """
+
+    predict: Callable[[list[dict[str, Any]]], np.ndarray]
+    maximize: bool = True
+    a: float = 0.0
+    b: float = 0.0
+    enabled: bool = True
+
+    def observe(self, study: Study) -> None:
+        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+        values = np.asarray([t.value for t in done], dtype=float)
+        if len(done) < 2 or not self.enabled:
+            self.a = float(values.mean()) if len(done) else 0.0
+            self.b = 0.0
+            return
+        pred = self.predict([t.params for t in done])
+        var = float(np.var(pred))
+        if var < 1e-12:
+            self.a, self.b = float(values.mean()), 0.0
+            return
+        b = float(np.cov(pred, values, bias=True)[0, 1] / var)
+        b = max(b, 0.0) if self.maximize else min(b, 0.0)
+        self.b = b
+        self.a = float(values.mean() - b * pred.mean())
+
+    def __call__(self, params: list[dict[str, Any]]) -> np.ndarray:
+        if not self.enabled or self.b == 0.0:
+            return np.full(len(params), self.a)
+        return self.a + self.b * self.predict(params)
+
+
+class MetaSampler(BaseSampler):
+    """Evaluate meta-learned warm-start configurations first, then refine with a base sampler.
+
+    Args:
+        warm_start: Configurations to evaluate first, in order (parameter name -> value).
+        predicted: Predicted normalised score of each warm-start configuration (higher is
+            better); used by the guard. ``None`` disables the agreement check.
+        base_sampler: The sampler that refines afterwards (default: multivariate TPE).
+        prior: A :class:`SurrogatePrior` used by the base sampler (the guard switches it off).
+        min_agreement: Spearman correlation between predicted and observed warm-start results
+            below which the guard fires (checked once at least three warm starts are done).
+        seed: Seed of the default base sampler.
+
+    Hooks are called by Optuna in this order for every trial: ``before_trial``,
+    ``infer_relative_search_space``, ``sample_relative``, ``sample_independent`` (per parameter
+    not sampled relatively), ``after_trial``.
+    """
+
+    def __init__(
+        self,
+        warm_start: Sequence[Mapping[str, Any]] = (),
+        *,
+        predicted: Sequence[float] | None = None,
+        base_sampler: BaseSampler | None = None,
+        prior: SurrogatePrior | None = None,
+        min_agreement: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
+        self.warm_start = [dict(c) for c in warm_start]
+        self.predicted = list(predicted) if predicted is not None else None
+        if self.predicted is not None and len(self.predicted) != len(self.warm_start):
+            raise ValueError("predicted must have one score per warm-start configuration")
+        if base_sampler is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                base_sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True)
+        self.base_sampler = base_sampler
+        self.prior = prior
+        self.min_agreement = min_agreement
+        self._assigned: dict[int, int] = {}
+        self.guard_message: str | None = None
+
+    # -- warm-start bookkeeping --------------------------------------------------------------
+    def _used(self, study: Study) -> set[int]:
+        used = set()
+        for t in study.get_trials(deepcopy=False):
+            idx = t.system_attrs.get(WARM_ATTR)
+            if idx is not None:
+                used.add(int(idx))
+        return used
+
+    def _guarded(self, study: Study) -> bool:
+        return self.guard_message is not None or guard_message(study) is not None
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        if self.prior is not None:
+            if self._guarded(study):
+                self.prior.enabled = False
+            self.prior.observe(study)
+        if trial.system_attrs.get(WARM_ATTR) is not None:  # a retried warm-start trial
+            self._assigned[trial._trial_id] = int(trial.system_attrs[WARM_ATTR])
+        elif self.warm_start and not self._guarded(study):
+            free = [i for i in range(len(self.warm_start)) if i not in self._used(study)]
+            if free:
+                study._storage.set_trial_system_attr(trial._trial_id, WARM_ATTR, free[0])
+                self._assigned[trial._trial_id] = free[0]
+        self.base_sampler.before_trial(study, trial)
+
+    def is_warm(self, trial: FrozenTrial) -> bool:
+        return trial._trial_id in self._assigned
+
+    # -- the three sampler methods -----------------------------------------------------------
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if self.is_warm(trial):
+            return {}
+        return self.base_sampler.infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if self.is_warm(trial):
+            return {}
+        return self.base_sampler.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        idx = self._assigned.get(trial._trial_id)
+        if idx is not None and param_name in self.warm_start[idx]:
+            value = _fit_to(self.warm_start[idx][param_name], param_distribution)
+            if value is not None:
+                return value
+        return self.base_sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._assigned.pop(trial._trial_id, None)
+        self.base_sampler.after_trial(study, trial, state, values)
+        if state == TrialState.COMPLETE and not self._guarded(study):
+            self._check_agreement(study)
+
+    def reseed_rng(self) -> None:
+        self.base_sampler.reseed_rng()
+
+    # -- negative-transfer guard -------------------------------------------------------------
+    def _check_agreement(self, study: Study) -> None:
+        if self.predicted is None:
+            return
+        pairs = []
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            idx = t.system_attrs.get(WARM_ATTR)
+            if idx is not None and t.value is not None and math.isfinite(t.value):
+                pairs.append((self.predicted[int(idx)], t.value))
+        if len(pairs) < 3:
+            return
+        pred, obs = np.asarray(pairs).T
+        if study.direction == optuna.study.StudyDirection.MINIMIZE:
+            obs = -obs
+        if np.ptp(pred) == 0 or np.ptp(obs) == 0:
+            return
+        from scipy.stats import spearmanr
+
+        rho = float(spearmanr(pred, obs).statistic)
+        if rho < self.min_agreement:
+            self.guard_message = (
+                f"meta-learned predictions disagree with the first {len(pairs)} results "
+                f"(Spearman {rho:.2f}); continuing with the base sampler alone"
+            )
+            study._storage.set_study_system_attr(study._study_id, GUARD_ATTR, self.guard_message)
+            if self.prior is not None:
+                self.prior.enabled = False
+
+
+def guard_message(study: Study) -> str | None:
+    """What the negative-transfer guard said in this study, if it fired."""
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    msg = attrs.get(GUARD_ATTR)
+    return str(msg) if msg is not None else None
+
+
+def _fit_to(value: Any, dist: BaseDistribution) -> Any:
+    """``value`` made valid for ``dist`` (numeric values clipped), or ``None`` if impossible."""
+    if isinstance(dist, CategoricalDistribution):
+        return value if value in dist.choices else None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v):
+        return None
+    low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+    v = min(max(v, low), high)
+    if isinstance(dist, optuna.distributions.IntDistribution):
+        step = dist.step
+        return int(min(max(round((v - low) / step) * step + low, low), high))
+    step = getattr(dist, "step", None)
+    if step:
+        v = round((v - low) / step) * step + low
+        v = min(max(v, low), high)
+    return v
+
+
+#: Confidence below which the library default is evaluated first.
+LOW_CONFIDENCE = 0.5
+BASES = ("tpe", "gp", "cmaes", "random")
+
+
+@dataclass(frozen=True)
+class MetaPlan:
+    """What :func:`make_meta_sampler` decided, for reporting."""
+
+    sampler: MetaSampler
+    suggestions: tuple[Any, ...]
+    confidence: float
+    out_of_distribution: bool
+    strategy: str
+    base: str
+
+
+def _source_trials(
+    learner: Any, metafeatures: np.ndarray, space: Any, direction: str, n_tasks: int = 5, top: int = 20
+) -> list[FrozenTrial]:
+    """Good trials of the most similar training tasks, as Optuna trials (for WS-CMA-ES)."""
+    exp, ts = learner.experience_, learner.task_space_
+    order = np.argsort(ts.distances(metafeatures), kind="stable")[:n_tasks]
+    dists = space.distributions()
+    out = []
+    from metahpo.metalearners import normalized_scores
+
+    for i in order:
+        task = exp.tasks[i]
+        s = normalized_scores(task)
+        for j in np.argsort(-s, kind="stable")[:top]:
+            config = space.transfer(space.decode(task.X[j]))[0]
+            value = float(s[j]) if direction == "maximize" else -float(s[j])
+            out.append(optuna.trial.create_trial(params=config, distributions=dists, value=value))
+    return out
+
+
+def make_meta_sampler(
+    metafeatures: np.ndarray,
+    family: str,
+    task: str,
+    *,
+    experience: Any = None,
+    strategy: str = "portfolio",
+    n_warm_start: int = 5,
+    base: str = "tpe",
+    direction: str = "maximize",
+    space: Any = None,
+    seed: int | None = 0,
+    min_agreement: float = 0.0,
+) -> MetaPlan:
+    """A :class:`MetaSampler` for a new task of ``family`` described by ``metafeatures``.
+
+    Args:
+        metafeatures: The new task's meta-feature vector (order of the experience's names).
+        family, task: Model family and task type.
+        experience: An :class:`~metahpo.knowledge.Experience` (default: the bundled one).
+        strategy: Meta-learner choosing the warm starts (``nearest``, ``portfolio``,
+            ``surrogate``, ``mapping``).
+        n_warm_start: Warm-start trials (the library default counts as one of them).
+        base: Refinement: ``tpe``, ``gp`` (GP-EI whose prior mean is the performance surrogate),
+            ``cmaes`` (CMA-ES warm-started from similar tasks' good trials) or ``random``.
+        direction: The study's direction (needed for CMA-ES source trials and the prior).
+        space: The search space the objective uses (default: the built-in one); suggestions
+            are transferred into it by parameter name.
+        seed: Seed of the base sampler.
+        min_agreement: Guard threshold (see :class:`MetaSampler`).
+    """
+    from metahpo.errors import MetaHPOError
+    from metahpo.knowledge import load_bundled
+    from metahpo.metalearners import STRATEGIES, PerformanceSurrogate
+    from metahpo.spaces import get_space
+
+    if strategy not in STRATEGIES:
+        raise MetaHPOError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if base not in BASES:
+        raise MetaHPOError(f"unknown base sampler {base!r}; choose one of {', '.join(BASES)}")
+    builtin = get_space(family, task)
+    space = space or builtin
+    experience = experience if experience is not None else load_bundled()
+    own = experience.select(family=family, task=task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if len(own) == 0:
+            # No experience for this family: the library default, then the base sampler.
+            base_sampler = _base_sampler(base, seed, None, [])
+            sampler = MetaSampler([space.default_config()], base_sampler=base_sampler, seed=seed)
+            return MetaPlan(sampler, (), 0.0, True, strategy, base)
+        learner = STRATEGIES[strategy]().fit(own)
+        mf = np.asarray(metafeatures, dtype=float)
+        suggestions = learner.suggest(mf, k=max(n_warm_start, 1))
+        assert learner.task_space_ is not None
+        dist = learner.task_space_.distances(mf)
+        confidence = learner.task_space_.confidence(dist)
+        ood = learner.task_space_.out_of_distribution(dist)
+        warm = [space.transfer(s.params)[0] for s in suggestions]
+        predicted = [s.predicted_score for s in suggestions]
+        default = space.default_config()
+        if default in warm:
+            pos = warm.index(default)
+            warm.pop(pos)
+            predicted.pop(pos)
+        at = 0 if confidence < LOW_CONFIDENCE else min(1, len(warm))
+        default_score = float(np.nanmedian(predicted)) if predicted else 0.5
+        warm.insert(at, default)
+        predicted.insert(at, default_score)
+        n = max(n_warm_start, 1)
+        if confidence < LOW_CONFIDENCE:
+            n = max(1, n // 2)
+        warm, predicted = warm[:n], predicted[:n]
+        prior = None
+        if base == "gp":
+            surrogate = (
+                learner if isinstance(learner, PerformanceSurrogate) else PerformanceSurrogate(seed=seed or 0).fit(own)
+            )
+
+            def predict(params: list[dict[str, Any]]) -> np.ndarray:
+                return surrogate.predict_configs(mf, [builtin.transfer(p)[0] for p in params])
+
+            prior = SurrogatePrior(predict, maximize=direction == "maximize")
+        sources = _source_trials(learner, mf, space, direction) if base == "cmaes" else []
+        base_sampler = _base_sampler(base, seed, prior, sources)
+        sampler = MetaSampler(
+            warm, predicted=predicted, base_sampler=base_sampler, prior=prior,
+            min_agreement=min_agreement, seed=seed,
+        )
+    return MetaPlan(sampler, tuple(suggestions), confidence, ood, strategy, base)
+
+
+def _base_sampler(
+    base: str, seed: int | None, prior: SurrogatePrior | None, sources: list[FrozenTrial]
+) -> BaseSampler:
+    if base == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    if base == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if base == "cmaes":
+        return optuna.samplers.CmaEsSampler(
+            seed=seed,
+            source_trials=sources or None,
+            warn_independent_sampling=False,
+            independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+        )
+    from metahpo.optimizers._gp import GPEISampler
+
+    return GPEISampler(seed=seed, prior_mean=prior)
