@@ -47,7 +47,7 @@ def test_build_evaluates_each_design_point_once_and_exports(
     rec = records[study_name("vehicle", "knn")]
     assert rec.source == "build" and rec.n_rows == 80 and rec.metafeatures
     assert sorted(bundle.shard_names()) == ["1027_ESL", "vehicle"]
-    meta, values, fit_time = bundle.read_shard("vehicle")
+    _, values, fit_time = bundle.read_shard("vehicle")
     assert values.shape == (2, 5, 4) and fit_time.shape == (2, 5)
     assert np.isfinite(values[:, :, 0]).all()
     again = build(datasets, store, SETTINGS, export=bundle)

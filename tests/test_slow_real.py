@@ -25,9 +25,20 @@ DATASETS = ("537_houses", "yeast", "1028_SWD")
 def _tune(tmp_path: Path, dataset: str, family: str, optimizer: str, budget: int) -> dict:
     out = tmp_path / f"{dataset}-{family}-{optimizer}.json"
     args = [
-        "tune", str(shared_datasets() / dataset), "--model", family, "--optimizer", optimizer,
-        "--budget", str(budget), "--folds", "3", "--storage", f"sqlite:///{tmp_path / 'slow.db'}",
-        "--json", str(out),
+        "tune",
+        str(shared_datasets() / dataset),
+        "--model",
+        family,
+        "--optimizer",
+        optimizer,
+        "--budget",
+        str(budget),
+        "--folds",
+        "3",
+        "--storage",
+        f"sqlite:///{tmp_path / 'slow.db'}",
+        "--json",
+        str(out),
     ]
     assert main(args) == 0
     return json.loads(out.read_text())

@@ -27,7 +27,8 @@ def register(sub: Any) -> None:
         "--export",
         default=None,
         metavar="DIR",
-        help="bundle folder: export each finished dataset there; datasets already in it are skipped",
+        help="bundle folder: export each finished dataset there; datasets already in it "
+        "are skipped",
     )
     b.set_defaults(run=_build)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -87,10 +88,8 @@ def _run(args: argparse.Namespace) -> int:
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
-            try:
+            with contextlib.suppress(ValueError):  # no completed trial yet
                 best[:] = [study.best_value]
-            except ValueError:
-                pass
             label = f"tune {args.model}" + (f" best {best[0]:.4f}" if best else "")
             bar.update(task, completed=done, description=label)
 

@@ -1,6 +1,13 @@
 """Knowledge layer: the experience store, knowledge-base builds and the bundled experience."""
 
-from metahpo.knowledge._build import BuildReport, BuildSettings, build, design, refresh_metafeatures, study_name
+from metahpo.knowledge._build import (
+    BuildReport,
+    BuildSettings,
+    build,
+    design,
+    refresh_metafeatures,
+    study_name,
+)
 from metahpo.knowledge._bundle import DEFAULT_BUNDLE, Bundle
 from metahpo.knowledge._experience import Experience, TaskExperience, from_store, load_bundled
 from metahpo.knowledge._import import ImportReport, import_study

@@ -169,7 +169,8 @@ def refresh_metafeatures(
     """
     from metahpo.metafeatures import METAFEATURE_NAMES, compute_metafeatures
 
-    names, vectors = bundle.read_metafeatures()
+    names, stored = bundle.read_metafeatures()
+    vectors: dict[str, list[float]] = {k: v.tolist() for k, v in stored.items()}
     if force or list(names) != list(METAFEATURE_NAMES):
         vectors = {}
     todo = [n for n in bundle.shard_names() if n not in vectors]

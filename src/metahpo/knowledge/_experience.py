@@ -9,17 +9,20 @@ per study and then kept as arrays.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
-from metahpo.errors import KnowledgeBaseError
+from metahpo.errors import KnowledgeBaseError, MetaHPOError
 from metahpo.knowledge._bundle import DEFAULT_BUNDLE, Bundle
+from metahpo.knowledge._records import TaskRecord
+from metahpo.knowledge._snapshot import read_rdb_columns
 from metahpo.knowledge._store import KnowledgeStore
 from metahpo.spaces import SearchSpace, get_space
 
@@ -212,6 +215,32 @@ def load_bundled(root: str | Path = DEFAULT_BUNDLE) -> Experience:
     return _load_bundle_cached(str(Path(root).resolve()), bundle.manifest_path.stat().st_mtime)
 
 
+def _builtin(record: TaskRecord) -> SearchSpace | None:
+    try:
+        return get_space(record.family, record.task)
+    except MetaHPOError:
+        return None
+
+
+def _store_rows(store: KnowledgeStore) -> Iterator[tuple[str, TaskRecord, np.ndarray, np.ndarray]]:
+    """``(study, record, X, y)`` of every metahpo study with completed trials."""
+    if isinstance(store.storage, RDBStorage):
+        for cols in read_rdb_columns(store.storage):
+            space = _builtin(cols.record)
+            if space is not None and len(cols.values):
+                X = space.encode_columns(cols.params, len(cols.values))
+                yield cols.name, cols.record, X, cols.values
+        return
+    for name, record in store.records():
+        space = _builtin(record)
+        trials = store.trials(name, (TrialState.COMPLETE,)) if space is not None else []
+        if space is None or not trials:
+            continue
+        X = np.vstack([space.encode(space.transfer(t.params)[0]) for t in trials])
+        y = np.asarray([t.value if t.value is not None else np.nan for t in trials], dtype=float)
+        yield name, record, X, y
+
+
 def from_store(
     store: KnowledgeStore,
     metafeature_names: Sequence[str],
@@ -225,18 +254,9 @@ def from_store(
     """
     wanted = set(sources)
     tasks: list[TaskExperience] = []
-    for name, record in store.records():
+    for name, record, X, y in _store_rows(store):
         if record.source not in wanted:
             continue
-        try:
-            space = get_space(record.family, record.task)
-        except Exception:
-            continue
-        trials = store.trials(name, (TrialState.COMPLETE,))
-        if not trials:
-            continue
-        X = np.vstack([space.encode(space.transfer(t.params)[0]) for t in trials])
-        y = np.asarray([t.value if t.value is not None else np.nan for t in trials], dtype=float)
         tasks.append(
             TaskExperience(
                 key=name,

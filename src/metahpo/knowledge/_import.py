@@ -63,7 +63,8 @@ def import_study(
         ) from None
     if len(study.directions) != 1:
         raise KnowledgeBaseError(
-            f"study {study_name!r} is multi-objective; only single-objective studies can be imported"
+            f"study {study_name!r} is multi-objective; only single-objective studies can be "
+            "imported"
         )
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not trials:
@@ -80,7 +81,8 @@ def import_study(
     matched = tuple(sorted(params & set(space.names)))
     if not matched:
         raise KnowledgeBaseError(
-            f"no parameter of study {study_name!r} matches the {family} space ({', '.join(space.names)})"
+            f"no parameter of study {study_name!r} matches the {family} space "
+            f"({', '.join(space.names)})"
         )
     if metafeatures is None:
         from metahpo.metafeatures import compute_metafeatures

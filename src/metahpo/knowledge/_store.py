@@ -104,7 +104,7 @@ class KnowledgeStore:
         study = optuna.create_study(
             storage=self.storage,
             study_name=study_name,
-            direction=record.direction,
+            direction="maximize" if record.direction == "maximize" else "minimize",
             load_if_exists=True,
         )
         existing = study.user_attrs.get(RECORD_ATTR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import optuna
@@ -28,14 +29,14 @@ def _grid(space: SearchSpace, seed: int, budget: int) -> BaseSampler:
     n_cat = math.prod(len(p.choices) for p in space.params if p.kind == "categorical")
     per_numeric = max(budget / max(n_cat, 1), 1.0)
     levels = max(2, int(per_numeric ** (1.0 / len(numeric)))) if numeric else 0
-    grid: dict[str, list[object]] = {}
+    grid: dict[str, list[Any]] = {}
     for p in space.params:
         if p.kind == "categorical":
             grid[p.name] = list(p.choices)
             continue
         values = {p.from_unit(u) for u in np.linspace(0.0, 1.0, levels)}
         values.add(p.default)
-        grid[p.name] = sorted(values)  # type: ignore[type-var]
+        grid[p.name] = sorted(values, key=float)
     return optuna.samplers.GridSampler(grid, seed=seed)
 
 

@@ -113,7 +113,7 @@ class Param:
             return self.default
         assert self.low is not None and self.high is not None
         v = min(max(v, self.low), self.high)
-        return int(round(v)) if self.kind == "int" else v
+        return round(v) if self.kind == "int" else v
 
     def to_optuna(self) -> od.BaseDistribution:
         if self.kind == "categorical":
@@ -158,6 +158,11 @@ class Param:
             default=default,
             doc=str(d.get("doc", "")),
         )
+
+
+def _same_choice(value: Any, choice: Choice) -> bool:
+    """Equality that keeps ``True`` and ``1`` apart (categorical choices may mix them)."""
+    return isinstance(value, bool) == isinstance(choice, bool) and bool(value == choice)
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,8 @@ class SearchSpace:
         missing = sorted(set(self.names) - set(config))
         if unknown or missing:
             raise SpaceError(
-                f"configuration for {self.family}: unknown {unknown or '-'}, missing {missing or '-'}"
+                f"configuration for {self.family}: unknown {unknown or '-'}, "
+                f"missing {missing or '-'}"
             )
         out: dict[str, Any] = {}
         for p in self.params:
@@ -279,6 +285,38 @@ class SearchSpace:
             else:
                 vec.append(p.to_unit(v))
         return np.asarray(vec, dtype=np.float64)
+
+    def encode_columns(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """Vectorised :meth:`encode` of ``n`` configurations given column-wise.
+
+        ``columns`` maps a parameter name to an array of ``n`` values (``nan`` or ``None``
+        where a configuration lacks the parameter); absent parameters take the default.
+        """
+        blocks: list[np.ndarray] = []
+        for p in self.params:
+            col = columns.get(p.name)
+            if p.kind == "categorical":
+                values = np.full(n, p.default, dtype=object) if col is None else col.astype(object)
+                onehot = np.zeros((n, p.width))
+                matched = np.zeros(n, dtype=bool)
+                for k, choice in enumerate(p.choices):
+                    hit = np.fromiter(
+                        (_same_choice(v, choice) for v in values), dtype=bool, count=n
+                    )
+                    onehot[hit & ~matched, k] = 1.0
+                    matched |= hit
+                onehot[~matched, p.choices.index(p.default)] = 1.0
+                blocks.append(onehot)
+                continue
+            assert p.low is not None and p.high is not None
+            v = np.full(n, float(p.default)) if col is None else np.asarray(col, dtype=float)  # type: ignore[arg-type]
+            v = np.where(np.isfinite(v), v, float(p.default))  # type: ignore[arg-type]
+            v = np.clip(v, p.low, p.high)
+            lo, hi = p.low, p.high
+            if p.log:
+                v, lo, hi = np.log(v), math.log(lo), math.log(hi)
+            blocks.append(((v - lo) / (hi - lo))[:, None])
+        return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
     def decode(self, vec: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """Inverse of :meth:`encode` (arg-max for categoricals, rounding for integers)."""

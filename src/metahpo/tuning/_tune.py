@@ -210,8 +210,16 @@ def tune(
         names = experience.metafeature_names or tuple(metafeatures)
         vector = np.asarray([metafeatures.get(k, 0.0) for k in names], dtype=float)
         plan = make_meta_sampler(
-            vector, family, dataset.task, experience=experience, strategy=strategy,
-            n_warm_start=warm_start, base=base, direction=m.direction, space=space, seed=seed,
+            vector,
+            family,
+            dataset.task,
+            experience=experience,
+            strategy=strategy,
+            n_warm_start=warm_start,
+            base=base,
+            direction=m.direction,
+            space=space,
+            seed=seed,
         )
         sampler = plan.sampler
         meta_info = {
@@ -220,7 +228,9 @@ def tune(
             "warm_start": len(plan.sampler.warm_start),
             "confidence": round(plan.confidence, 4),
             "out_of_distribution": plan.out_of_distribution,
-            "neighbors": [list(n) for n in plan.suggestions[0].neighbors] if plan.suggestions else [],
+            "neighbors": [list(n) for n in plan.suggestions[0].neighbors]
+            if plan.suggestions
+            else [],
             "experience_tasks": len(experience.select(family=family, task=dataset.task)),
         }
     elif isinstance(optimizer, str):
