@@ -1,19 +1,21 @@
 """Meta-learners layer: turn experience into configurations for a new task."""
 
+from metahpo.metalearners._api import (
+    DEFAULT_STRATEGY,
+    STRATEGIES,
+    fit_strategy,
+    get_strategy,
+    metafeature_array,
+    suggest_for_dataset,
+    with_metafeatures,
+)
 from metahpo.metalearners._base import MetaLearner, Suggestion, TaskSpace, rank_normalized
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
 from metahpo.metalearners._pool import ScoreTable, normalized_scores
 from metahpo.metalearners._simple import GreedyPortfolio, NearestTasks
 
-#: Meta-learners by strategy name (``--strategy``).
-STRATEGIES: dict[str, type[MetaLearner]] = {
-    "nearest": NearestTasks,
-    "portfolio": GreedyPortfolio,
-    "surrogate": PerformanceSurrogate,
-    "mapping": ConfigMapping,
-}
-
 __all__ = [
+    "DEFAULT_STRATEGY",
     "STRATEGIES",
     "ConfigMapping",
     "GreedyPortfolio",
@@ -23,6 +25,11 @@ __all__ = [
     "ScoreTable",
     "Suggestion",
     "TaskSpace",
+    "fit_strategy",
+    "get_strategy",
+    "metafeature_array",
     "normalized_scores",
     "rank_normalized",
+    "suggest_for_dataset",
+    "with_metafeatures",
 ]

@@ -9,14 +9,31 @@ finished run (default: refit on the old experience plus the new task).
 from __future__ import annotations
 
 import abc
+import inspect
+import warnings
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from metahpo.errors import KnowledgeBaseError
 from metahpo.knowledge import Experience, TaskExperience
+from metahpo.metalearners._persist import (
+    FORMAT,
+    FORMAT_VERSION,
+    experience_from_arrays,
+    experience_to_arrays,
+    read_folder,
+    to_jsonable,
+    write_folder,
+)
 from metahpo.spaces import SearchSpace, get_space
+
+_L = TypeVar("_L", bound="MetaLearner")
+
+#: Saved meta-learner classes by class name (filled by ``MetaLearner.__init_subclass__``).
+_CLASSES: dict[str, type[MetaLearner]] = {}
 
 #: Meta-features are clipped to this many robust standard deviations after scaling.
 CLIP = 5.0
@@ -78,9 +95,11 @@ class TaskSpace:
         std = metafeatures.std(axis=0)
         scale = np.where(scale > 1e-12, scale, np.where(std > 1e-12, std, 1.0))
         train = np.clip((metafeatures - center) / scale, -CLIP, CLIP)
-        n = train.shape[0]
-        if n >= 2:
-            d = _pairwise(train, train)
+        # Spacing is measured between distinct tasks: the same dataset run twice (bundled and
+        # tuned, or tuned with two optimizers) must not make the typical spacing zero.
+        distinct = np.unique(np.round(train, 9), axis=0)
+        if distinct.shape[0] >= 2:
+            d = _pairwise(distinct, distinct)
             np.fill_diagonal(d, np.inf)
             nearest = d.min(axis=1)
             typical = float(np.median(nearest))
@@ -90,6 +109,19 @@ class TaskSpace:
         typical = max(typical, 1e-6)
         return cls(center, scale, train, typical, max(far, typical * 1.5))
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "center": self.center,
+            "scale": self.scale,
+            "train": self.train,
+            "typical": np.asarray(self.typical),
+            "far": np.asarray(self.far),
+        }
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> TaskSpace:
+        return cls(a["center"], a["scale"], a["train"], float(a["typical"]), float(a["far"]))
+
     def transform(self, metafeatures: np.ndarray) -> np.ndarray:
         return np.clip((np.atleast_2d(metafeatures) - self.center) / self.scale, -CLIP, CLIP)
 
@@ -98,8 +130,16 @@ class TaskSpace:
         return _pairwise(self.transform(metafeatures), self.train)[0]
 
     def similarity(self, distances: np.ndarray) -> np.ndarray:
-        """``exp(-d / typical)``: 1 for an identical task, ~0.37 at the typical spacing."""
-        return np.exp(-np.asarray(distances) / self.typical)
+        """``1 / (1 + d / typical)``: 1 for an identical task, 0.5 at the typical spacing."""
+        return 1.0 / (1.0 + np.asarray(distances, dtype=float) / self.typical)
+
+    def weights(self, distances: np.ndarray) -> np.ndarray:
+        """Relative task weights ``exp(-(d - d_min) / typical)``: 1 for the nearest task.
+
+        Unlike :meth:`similarity` these never all underflow to zero, however far the new task.
+        """
+        d = np.asarray(distances, dtype=float)
+        return np.exp(-(d - d.min()) / self.typical)
 
     def confidence(self, distances: np.ndarray) -> float:
         """1 while the nearest task is within the typical spacing, falling to ~0 beyond ``far``."""
@@ -140,10 +180,19 @@ class MetaLearner(abc.ABC):
 
     name: str = "base"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _CLASSES[cls.__name__] = cls
+
     def __init__(self) -> None:
         self.experience_: Experience | None = None
         self.task_space_: TaskSpace | None = None
         self.space_: SearchSpace | None = None
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments (scikit-learn convention: stored under the same names)."""
+        sig = inspect.signature(type(self).__init__)
+        return {n: getattr(self, n) for n in sig.parameters if n != "self"}
 
     # -- contract ----------------------------------------------------------------------------
     def fit(self, experience: Experience) -> MetaLearner:
@@ -178,11 +227,92 @@ class MetaLearner(abc.ABC):
         """Add a finished run to the experience and refresh (default: refit)."""
         if self.experience_ is None:
             raise KnowledgeBaseError(f"{type(self).__name__} is not fitted")
-        merged = replace(
-            self.experience_,
-            tasks=tuple(t for t in self.experience_.tasks if t.key != task.key) + (task,),
+        kept = tuple(t for t in self.experience_.tasks if t.key != task.key)
+        return self.fit(replace(self.experience_, tasks=(*kept, task)))
+
+    # -- artifacts ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save the fitted learner to the folder ``path`` (``meta.json`` + ``arrays.npz``).
+
+        Only JSON and numeric arrays are written, never pickle. The folder holds the training
+        experience, the task space and the learner's fitted state, so that :meth:`load` gives
+        a learner whose suggestions are identical to this one's.
+        """
+        if self.experience_ is None or self.task_space_ is None or self.space_ is None:
+            raise KnowledgeBaseError(f"{type(self).__name__} is not fitted; nothing to save")
+        from metahpo import __version__
+
+        described, exp_arrays = experience_to_arrays(self.experience_)
+        state = self._state()
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "metahpo_version": __version__,
+            "class": type(self).__name__,
+            "strategy": self.name,
+            "hyperparameters": {k: to_jsonable(v) for k, v in self.get_params().items()},
+            "family": self.space_.family,
+            "task": self.space_.task,
+            "space_signature": self.space_.signature,
+            "metafeature_names": list(self.experience_.metafeature_names),
+            "experience_version": self.experience_.version,
+            "tasks": described,
+            "extra": self._extra_meta(),
+        }
+        arrays = {f"experience__{k}": v for k, v in exp_arrays.items()}
+        arrays.update({f"task_space__{k}": v for k, v in self.task_space_.to_arrays().items()})
+        arrays.update({f"state__{k}": v for k, v in state.items()})
+        return write_folder(path, meta, arrays)
+
+    @classmethod
+    def load(cls: type[_L], path: str | Path) -> _L:
+        """A learner saved by :meth:`save` (``MetaLearner.load`` returns the saved class).
+
+        Raises:
+            KnowledgeBaseError: Not a saved learner, a newer format, a learner of another
+                class than the one ``load`` was called on, or a search space that changed
+                since the learner was saved (refit it then).
+        """
+        meta, arrays = read_folder(path)
+        klass = _CLASSES.get(str(meta.get("class")))
+        if klass is None or not issubclass(klass, cls):
+            raise KnowledgeBaseError(
+                f"{path}: holds a {meta.get('class')!r}, not a {cls.__name__}"
+            )
+        space = get_space(meta["family"], meta["task"])
+        if space.signature != meta["space_signature"]:
+            raise KnowledgeBaseError(
+                f"{path}: saved for search space {meta['space_signature']}, the installed one "
+                f"is {space.signature}; fit the meta-learner again"
+            )
+        learner = klass(**meta["hyperparameters"])
+
+        def part(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        learner.experience_ = experience_from_arrays(
+            meta["tasks"],
+            part("experience__"),
+            tuple(meta["metafeature_names"]),
+            str(meta.get("experience_version", "")),
         )
-        return self.fit(merged)
+        learner.space_ = space
+        learner.task_space_ = TaskSpace.from_arrays(part("task_space__"))
+        learner._restore(part("state__"), meta.get("extra") or {})
+        return learner  # type: ignore[return-value]
+
+    def _state(self) -> dict[str, np.ndarray]:
+        """Fitted arrays that :meth:`_restore` needs (default: none, refit on load)."""
+        return {}
+
+    def _extra_meta(self) -> dict[str, Any]:
+        """JSON-able facts saved next to the state (e.g. library versions)."""
+        return {}
+
+    def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
+        """Rebuild the fitted state on load (default: refit on the saved experience)."""
+        assert self.experience_ is not None
+        self._fit(self.experience_)
 
     def neighbors(self, distances: np.ndarray, n: int = 5) -> tuple[tuple[str, float], ...]:
         assert self.experience_ is not None and self.task_space_ is not None

@@ -33,6 +33,13 @@ class NearestTasks(MetaLearner):
         assert self.space_ is not None
         self.table_ = ScoreTable.build(experience, self.space_)
 
+    def _state(self) -> dict[str, np.ndarray]:
+        return self.table_.to_arrays()
+
+    def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
+        assert self.space_ is not None
+        self.table_ = ScoreTable.from_arrays(state, self.space_)
+
     def _suggest(
         self, metafeatures: np.ndarray, distances: np.ndarray, k: int
     ) -> list[tuple[dict[str, Any], float]]:
@@ -40,7 +47,7 @@ class NearestTasks(MetaLearner):
         S = self.table_.S
         order = np.argsort(distances, kind="stable")[: self.n_tasks]
         weights = np.zeros(len(distances))
-        weights[order] = self.task_space_.similarity(distances[order])
+        weights[order] = self.task_space_.weights(distances)[order]
         predicted = self.table_.weighted_mean(weights)
         chosen: list[int] = []
         depth = 0
@@ -80,6 +87,13 @@ class GreedyPortfolio(MetaLearner):
         assert self.space_ is not None
         self.table_ = ScoreTable.build(experience, self.space_)
 
+    def _state(self) -> dict[str, np.ndarray]:
+        return self.table_.to_arrays()
+
+    def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
+        assert self.space_ is not None
+        self.table_ = ScoreTable.from_arrays(state, self.space_)
+
     def _suggest(
         self, metafeatures: np.ndarray, distances: np.ndarray, k: int
     ) -> list[tuple[dict[str, Any], float]]:
@@ -90,7 +104,7 @@ class GreedyPortfolio(MetaLearner):
         else:
             order = np.argsort(distances, kind="stable")[: self.n_tasks]
             weights = np.zeros(len(distances))
-            weights[order] = self.task_space_.similarity(distances[order])
+            weights[order] = self.task_space_.weights(distances)[order]
         weights = weights / max(weights.sum(), 1e-300)
         predicted = self.table_.weighted_mean(weights)
         reached = np.zeros(S.shape[0])
