@@ -232,7 +232,7 @@ class EmbeddedNearest(NearestTasks):
         return self
 
     def update(self, task: Any) -> EmbeddedNearest:
-        tasks = tuple(t for t in self.raw_experience_.tasks if t.key != task.key) + (task,)
+        tasks = (*(t for t in self.raw_experience_.tasks if t.key != task.key), task)
         return self.fit(replace(self.raw_experience_, tasks=tasks))
 
     def _embed(self, metafeatures: np.ndarray) -> np.ndarray:
