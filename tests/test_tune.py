@@ -267,3 +267,19 @@ def test_kill_9_then_rerun_continues_the_study(data_dir: Path, tmp_path: Path) -
     assert set(map(repr, before)) <= set(map(repr, after)), "completed trials were lost"
     numbers = [n for n, _, _ in after]
     assert len(numbers) == len(set(numbers))
+
+
+def test_custom_space_argument_that_the_model_lacks_is_a_clear_error(
+    tiny_clf: Dataset, sqlite_url: str
+) -> None:
+    from metahpo.errors import SpaceError
+    from metahpo.spaces import Param, SearchSpace, get_space
+
+    base = get_space("knn", "classification")
+    bad = SearchSpace(
+        "knn", "classification",
+        (*base.params, Param("no_such_arg", "int", low=1, high=3, default=1)),
+    )
+    with pytest.raises(SpaceError, match="no_such_arg"):
+        tune(tiny_clf, "knn", budget=1, storage=sqlite_url, space=bad, optimizer="random",
+             folds=2, metafeatures=NO_MF)

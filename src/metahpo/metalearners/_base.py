@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 import inspect
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +36,10 @@ _CLASSES: dict[str, type[MetaLearner]] = {}
 
 #: Meta-features are clipped to this many robust standard deviations after scaling.
 CLIP = 5.0
+
+#: Scaled distance at or below which a training task has the new task's meta-features: the
+#: same dataset (meta-features are deterministic given the data and the seed).
+SAME_TASK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -123,11 +126,12 @@ class TaskSpace:
         return cls(a["center"], a["scale"], a["train"], float(a["typical"]), float(a["far"]))
 
     def transform(self, metafeatures: np.ndarray) -> np.ndarray:
-        return np.clip((np.atleast_2d(metafeatures) - self.center) / self.scale, -CLIP, CLIP)
+        scaled = (np.atleast_2d(metafeatures) - self.center) / self.scale
+        return np.asarray(np.clip(scaled, -CLIP, CLIP), dtype=float)
 
     def distances(self, metafeatures: np.ndarray) -> np.ndarray:
         """Distance from one task to every training task, shape ``(n_train,)``."""
-        return _pairwise(self.transform(metafeatures), self.train)[0]
+        return np.asarray(_pairwise(self.transform(metafeatures), self.train)[0], dtype=float)
 
     def similarity(self, distances: np.ndarray) -> np.ndarray:
         """``1 / (1 + d / typical)``: 1 for an identical task, 0.5 at the typical spacing."""
@@ -139,7 +143,7 @@ class TaskSpace:
         Unlike :meth:`similarity` these never all underflow to zero, however far the new task.
         """
         d = np.asarray(distances, dtype=float)
-        return np.exp(-(d - d.min()) / self.typical)
+        return np.asarray(np.exp(-(d - d.min()) / self.typical), dtype=float)
 
     def confidence(self, distances: np.ndarray) -> float:
         """1 while the nearest task is within the typical spacing, falling to ~0 beyond ``far``."""
@@ -153,8 +157,10 @@ class TaskSpace:
 
 
 def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.sqrt(np.maximum(sq, 0.0) / a.shape[1])
+    # Computed from differences, not from |a|² + |b|² - 2ab: identical tasks are at exactly 0.
+    from scipy.spatial.distance import cdist
+
+    return np.asarray(np.sqrt(cdist(a, b, "sqeuclidean") / a.shape[1]), dtype=float)
 
 
 def rank_normalized(task: TaskExperience) -> np.ndarray:
@@ -276,9 +282,8 @@ class MetaLearner(abc.ABC):
         meta, arrays = read_folder(path)
         klass = _CLASSES.get(str(meta.get("class")))
         if klass is None or not issubclass(klass, cls):
-            raise KnowledgeBaseError(
-                f"{path}: holds a {meta.get('class')!r}, not a {cls.__name__}"
-            )
+            found = meta.get("class")
+            raise KnowledgeBaseError(f"{path}: holds a {found!r}, not a {cls.__name__}")
         space = get_space(meta["family"], meta["task"])
         if space.signature != meta["space_signature"]:
             raise KnowledgeBaseError(
@@ -299,7 +304,7 @@ class MetaLearner(abc.ABC):
         learner.space_ = space
         learner.task_space_ = TaskSpace.from_arrays(part("task_space__"))
         learner._restore(part("state__"), meta.get("extra") or {})
-        return learner  # type: ignore[return-value]
+        return learner
 
     def _state(self) -> dict[str, np.ndarray]:
         """Fitted arrays that :meth:`_restore` needs (default: none, refit on load)."""

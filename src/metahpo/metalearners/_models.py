@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.neural_network import MLPRegressor
+from threadpoolctl import threadpool_limits
 
 from metahpo.knowledge import Experience
 from metahpo.metalearners._base import MetaLearner
@@ -16,6 +17,10 @@ from metahpo.spaces import sobol_design
 
 #: Training rows whose predictions are saved with a surrogate, to check the refit on load.
 PROBE_ROWS = 512
+
+# Meta-level data is small (tasks x configurations): native thread pools cost more than they
+# bring, and on a busy machine OpenMP threads made one surrogate fit 15x slower (wall time).
+# Every fit and prediction below runs on one thread.
 
 
 class PerformanceSurrogate(MetaLearner):
@@ -50,21 +55,27 @@ class PerformanceSurrogate(MetaLearner):
         return np.vstack(rows)
 
     def _train(self, feats: np.ndarray, target: np.ndarray) -> None:
-        self.model_ = HistGradientBoostingRegressor(
+        model = HistGradientBoostingRegressor(
             max_iter=self.max_iter,
             learning_rate=0.05,
             max_leaf_nodes=31,
             min_samples_leaf=20,
             l2_regularization=1.0,
             random_state=self.seed,
-        ).fit(feats, target)
+        )
+        with threadpool_limits(limits=1):
+            self.model_ = model.fit(feats, target)
+
+    def _predict_rows(self, rows: np.ndarray) -> np.ndarray:
+        with threadpool_limits(limits=1):
+            return np.asarray(self.model_.predict(rows), dtype=float)
 
     def _fit(self, experience: Experience) -> None:
         assert self.space_ is not None
         feats = self._features(experience)
         self.target_ = np.concatenate([normalized_scores(t) for t in experience.tasks])
         self._train(feats, self.target_)
-        self.probe_ = np.asarray(self.model_.predict(feats[:PROBE_ROWS]), dtype=float)
+        self.probe_ = self._predict_rows(feats[:PROBE_ROWS])
         table = ScoreTable.build(experience, self.space_)
         extra = [
             self.space_.encode(c) for c in sobol_design(self.space_, self.n_random, self.seed + 1)
@@ -89,7 +100,7 @@ class PerformanceSurrogate(MetaLearner):
         self.target_ = state["target"]
         self._train(feats, self.target_)
         self.candidates_ = state["candidates"]
-        self.probe_ = np.asarray(self.model_.predict(feats[: len(state["probe"])]), dtype=float)
+        self.probe_ = self._predict_rows(feats[: len(state["probe"])])
         gap = float(np.max(np.abs(self.probe_ - state["probe"]), initial=0.0))
         if gap > 1e-9:
             import sklearn
@@ -107,7 +118,7 @@ class PerformanceSurrogate(MetaLearner):
         assert self.task_space_ is not None
         mf = self.task_space_.transform(np.asarray(metafeatures, dtype=float))
         rows = np.hstack([np.repeat(mf, len(X), axis=0), np.atleast_2d(X)])
-        return np.asarray(self.model_.predict(rows), dtype=float)
+        return self._predict_rows(rows)
 
     def predict_configs(
         self, metafeatures: np.ndarray, configs: list[dict[str, Any]]
@@ -145,21 +156,34 @@ class ConfigMapping(MetaLearner):
     prediction; further ones are the experience configurations nearest to it. Predicted scores
     are the neighbour-weighted normalised scores of the nearest known configuration.
 
+    With few training tasks a network this size fits them perfectly and generalises poorly
+    (left-one-dataset-out on the bundle it did worse than the mean target). So the prediction
+    is shrunk towards the mean target of the training tasks, ``mean + shrink * (net - mean)``,
+    with ``shrink`` in ``[0, 1]`` estimated by K-fold cross-validation over the training
+    tasks (the least-squares factor on out-of-fold predictions): ~1 where the map from
+    meta-features to configurations generalises, ~0 where it does not.
+
     Args:
         top: Best configurations per task averaged into the regression target.
         hidden: Hidden layer sizes.
         seed: Random state.
+        folds: Cross-validation folds for the shrinkage factor.
     """
 
     name = "mapping"
 
     def __init__(
-        self, top: int = 3, hidden: tuple[int, ...] | list[int] = (64, 64), seed: int = 0
+        self,
+        top: int = 3,
+        hidden: tuple[int, ...] | list[int] = (64, 64),
+        seed: int = 0,
+        folds: int = 5,
     ) -> None:
         super().__init__()
         self.top = top
         self.hidden = tuple(hidden)
         self.seed = seed
+        self.folds = folds
 
     def _targets(self, experience: Experience) -> np.ndarray:
         rows = []
@@ -169,37 +193,60 @@ class ConfigMapping(MetaLearner):
             rows.append(t.X[best].mean(axis=0))
         return np.vstack(rows)
 
-    def _fit(self, experience: Experience) -> None:
-        assert self.space_ is not None and self.task_space_ is not None
+    def _net(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[list[Any], list[Any]]:
         model = MLPRegressor(
             hidden_layer_sizes=self.hidden,
             alpha=1e-3,
             max_iter=2000,
             learning_rate_init=1e-3,
             random_state=self.seed,
-        ).fit(self.task_space_.train, self._targets(experience))
-        # Only the weights are kept: the forward pass below is the whole model, so a saved
-        # mapping is plain arrays and predicts exactly what the fitted one did.
-        self.coefs_ = [np.asarray(w, dtype=float) for w in model.coefs_]
-        self.intercepts_ = [np.asarray(b, dtype=float) for b in model.intercepts_]
+        )
+        with threadpool_limits(limits=1):
+            model.fit(inputs, targets)
+        # Only the weights are kept: :func:`_forward` is the whole model, so a saved mapping is
+        # plain arrays and predicts exactly what the fitted one did.
+        coefs = [np.asarray(w, dtype=float) for w in model.coefs_]
+        intercepts = [np.asarray(b, dtype=float) for b in model.intercepts_]
+        return coefs, intercepts
+
+    def _shrinkage(self, inputs: np.ndarray, targets: np.ndarray) -> float:
+        """Least-squares factor on out-of-fold predictions, clipped to ``[0, 1]``."""
+        n = len(inputs)
+        if n < 2:
+            return 0.0
+        order = np.random.default_rng(self.seed).permutation(n)
+        num = den = 0.0
+        for fold in np.array_split(order, min(self.folds, n)):
+            rest = np.setdiff1d(order, fold)
+            mean = targets[rest].mean(axis=0)
+            coefs, intercepts = self._net(inputs[rest], targets[rest])
+            r = _forward(coefs, intercepts, inputs[fold]) - mean
+            num += float((r * (targets[fold] - mean)).sum())
+            den += float((r * r).sum())
+        return float(np.clip(num / den, 0.0, 1.0)) if den > 0 else 0.0
+
+    def _fit(self, experience: Experience) -> None:
+        assert self.space_ is not None and self.task_space_ is not None
+        inputs, targets = self.task_space_.train, self._targets(experience)
+        self.coefs_, self.intercepts_ = self._net(inputs, targets)
+        self.mean_ = targets.mean(axis=0)
+        self.shrink_ = self._shrinkage(inputs, targets)
         self.table_ = ScoreTable.build(experience, self.space_)
 
     def predict_encoded(self, metafeatures: np.ndarray) -> np.ndarray:
         """The mapped configuration, encoded in the unit cube (shape ``(encoded_dim,)``)."""
         assert self.task_space_ is not None
-        h = self.task_space_.transform(np.asarray(metafeatures, dtype=float))
-        last = len(self.coefs_) - 1
-        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
-            h = h @ w + b
-            if i < last:
-                h = np.maximum(h, 0.0)  # ReLU hidden layers, identity output (MLPRegressor)
-        return np.clip(h[0], 0.0, 1.0)
+        x = self.task_space_.transform(np.asarray(metafeatures, dtype=float))
+        net = _forward(self.coefs_, self.intercepts_, x)[0]
+        return np.asarray(np.clip(self.mean_ + self.shrink_ * (net - self.mean_), 0, 1))
 
     def _state(self) -> dict[str, np.ndarray]:
         state = self.table_.to_arrays()
         for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
             state[f"coef_{i}"] = w
             state[f"intercept_{i}"] = b
+        state["mean"] = self.mean_
+        state["shrink"] = np.asarray(self.shrink_)
         return state
 
     def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
@@ -207,6 +254,8 @@ class ConfigMapping(MetaLearner):
         n = sum(k.startswith("coef_") for k in state)
         self.coefs_ = [state[f"coef_{i}"] for i in range(n)]
         self.intercepts_ = [state[f"intercept_{i}"] for i in range(n)]
+        self.mean_ = state["mean"]
+        self.shrink_ = float(state["shrink"])
         self.table_ = ScoreTable.from_arrays(state, self.space_)
 
     def _suggest(
@@ -229,3 +278,14 @@ class ConfigMapping(MetaLearner):
             if len(out) == k:
                 break
         return out
+
+
+def _forward(coefs: list[Any], intercepts: list[Any], x: np.ndarray) -> np.ndarray:
+    """``MLPRegressor``'s forward pass: ReLU hidden layers, identity output."""
+    h = np.atleast_2d(x)
+    last = len(coefs) - 1
+    for i, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        h = h @ w + b
+        if i < last:
+            h = np.maximum(h, 0.0)
+    return np.asarray(h, dtype=float)

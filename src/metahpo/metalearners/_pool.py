@@ -65,6 +65,13 @@ class ScoreTable:
             S[i, cols] = normalized_scores(t)
         return cls(X, S, space)
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"table_X": self.X, "table_S": self.S}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], space: SearchSpace) -> ScoreTable:
+        return cls(arrays["table_X"], arrays["table_S"], space)
+
     def config(self, c: int) -> dict[str, Any]:
         return self.space.decode(self.X[c])
 

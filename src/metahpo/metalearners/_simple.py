@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.knowledge import Experience
-from metahpo.metalearners._base import MetaLearner
+from metahpo.metalearners._base import SAME_TASK, MetaLearner
 from metahpo.metalearners._pool import ScoreTable
 
 
@@ -73,6 +73,11 @@ class GreedyPortfolio(MetaLearner):
     ``n_tasks`` nearest training tasks to the new task (all tasks with ``n_tasks=None``), so the
     portfolio is conditioned on the new task's neighbours.
 
+    A training task with exactly the new task's meta-features is the same dataset, tuned
+    before: its results are not a proxy, so the portfolio starts with its best configuration
+    (with several such runs, the best on average over them) and greedy selection goes on from
+    there. This is what makes a finished run improve the next suggestion for its dataset.
+
     Args:
         n_tasks: Nearest tasks that weigh in (``None``: every training task, equally).
     """
@@ -109,7 +114,16 @@ class GreedyPortfolio(MetaLearner):
         predicted = self.table_.weighted_mean(weights)
         reached = np.zeros(S.shape[0])
         chosen: list[int] = []
-        for _ in range(min(k, S.shape[1])):
+        same = np.flatnonzero(distances <= SAME_TASK)
+        if same.size and k > 0:
+            own = self.table_.S[same]
+            known = np.isfinite(own)
+            count = known.sum(axis=0)
+            total = np.where(known, own, 0.0).sum(axis=0)
+            c = int(np.argmax(np.where(count > 0, total / np.maximum(count, 1), -1.0)))
+            chosen.append(c)
+            reached = np.maximum(reached, S[:, c])
+        for _ in range(min(k, S.shape[1]) - len(chosen)):
             gain = (weights[:, None] * np.maximum(reached[:, None], S)).sum(0)
             gain[chosen] = -np.inf
             c = int(np.argmax(gain))

@@ -138,7 +138,7 @@ class NeuralMapping(MetaLearner):
                 out.append((config, score))
         return out[:k]
 
-    def save(self, folder: str | Path) -> None:
+    def save(self, folder: str | Path) -> Path:
         """``meta.json`` (settings, scaler) + ``weights.safetensors`` (network)."""
         from safetensors.torch import save_file
 
@@ -160,6 +160,7 @@ class NeuralMapping(MetaLearner):
             "scale": self.task_space_.scale.tolist(),
         }
         (path / "meta.json").write_text(json.dumps(meta))
+        return path
 
     def load_weights(self, folder: str | Path) -> None:
         """Replace the fitted network by saved weights (same settings and space required)."""
@@ -236,7 +237,8 @@ class EmbeddedNearest(NearestTasks):
         return self.fit(replace(self.raw_experience_, tasks=tasks))
 
     def _embed(self, metafeatures: np.ndarray) -> np.ndarray:
-        return self.autoencoder_.transform(self.raw_space_.transform(metafeatures))[0]
+        codes = self.autoencoder_.transform(self.raw_space_.transform(metafeatures))
+        return np.asarray(codes[0], dtype=float)
 
     def suggest(self, metafeatures: np.ndarray, k: int = 5) -> list[Any]:
         return super().suggest(self._embed(np.asarray(metafeatures, dtype=float)), k)

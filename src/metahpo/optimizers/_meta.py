@@ -138,6 +138,8 @@ class MetaSampler(BaseSampler):
             self.prior.observe(study)
         if trial.system_attrs.get(WARM_ATTR) is not None:  # a retried warm-start trial
             self._assigned[trial._trial_id] = int(trial.system_attrs[WARM_ATTR])
+        elif "fixed_params" in trial.system_attrs:
+            pass  # an enqueued trial: its parameters are the user's, keep the warm starts
         elif self.warm_start and not self._guarded(study):
             free = [i for i in range(len(self.warm_start)) if i not in self._used(study)]
             if free:
@@ -164,7 +166,11 @@ class MetaSampler(BaseSampler):
         return self.base_sampler.sample_relative(study, trial, search_space)
 
     def sample_independent(
-        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
     ) -> Any:
         idx = self._assigned.get(trial._trial_id)
         if idx is not None and param_name in self.warm_start[idx]:
@@ -183,20 +189,31 @@ class MetaSampler(BaseSampler):
         self._assigned.pop(trial._trial_id, None)
         self.base_sampler.after_trial(study, trial, state, values)
         if state == TrialState.COMPLETE and not self._guarded(study):
-            self._check_agreement(study)
+            self._check_agreement(study, trial, values)
 
     def reseed_rng(self) -> None:
         self.base_sampler.reseed_rng()
 
     # -- negative-transfer guard -------------------------------------------------------------
-    def _check_agreement(self, study: Study) -> None:
-        if self.predicted is None:
+    def _check_agreement(
+        self, study: Study, current: FrozenTrial, values: Sequence[float] | None
+    ) -> None:
+        # Optuna calls ``after_trial`` before it stores the trial's state and value, so the
+        # trial that just finished is taken from the arguments, not from the storage.
+        if self.predicted is None or len(study.directions) > 1:
             return
-        pairs = []
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            idx = t.system_attrs.get(WARM_ATTR)
-            if idx is not None and t.value is not None and math.isfinite(t.value):
-                pairs.append((self.predicted[int(idx)], t.value))
+        results = [
+            (t.system_attrs.get(WARM_ATTR), t.value)
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t._trial_id != current._trial_id
+        ]
+        if values:
+            results.append((current.system_attrs.get(WARM_ATTR), float(values[0])))
+        pairs = [
+            (self.predicted[int(idx)], float(v))
+            for idx, v in results
+            if idx is not None and v is not None and math.isfinite(v)
+        ]
         if len(pairs) < 3:
             return
         pred, obs = np.asarray(pairs).T
@@ -227,7 +244,14 @@ def guard_message(study: Study) -> str | None:
 def _fit_to(value: Any, dist: BaseDistribution) -> Any:
     """``value`` made valid for ``dist`` (numeric values clipped), or ``None`` if impossible."""
     if isinstance(dist, CategoricalDistribution):
-        return value if value in dist.choices else None
+        # Same type first: ``True == 1`` must not pick the choice 1 for a boolean.
+        for c in dist.choices:
+            if type(c) is type(value) and c == value:
+                return c
+        for c in dist.choices:
+            if c == value and not isinstance(c, bool) and not isinstance(value, bool):
+                return c
+        return None
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -237,8 +261,8 @@ def _fit_to(value: Any, dist: BaseDistribution) -> Any:
     low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
     v = min(max(v, low), high)
     if isinstance(dist, optuna.distributions.IntDistribution):
-        step = dist.step
-        return int(min(max(round((v - low) / step) * step + low, low), high))
+        istep = dist.step
+        return int(min(max(round((v - low) / istep) * istep + low, low), high))
     step = getattr(dist, "step", None)
     if step:
         v = round((v - low) / step) * step + low
@@ -264,12 +288,29 @@ class MetaPlan:
 
 
 def _source_trials(
-    learner: Any, metafeatures: np.ndarray, space: Any, direction: str, n_tasks: int = 5, top: int = 20
+    learner: Any,
+    metafeatures: np.ndarray,
+    space: Any,
+    direction: str,
+    n_tasks: int = 5,
+    top: int = 20,
 ) -> list[FrozenTrial]:
-    """Good trials of the most similar training tasks, as Optuna trials (for WS-CMA-ES)."""
-    exp, ts = learner.experience_, learner.task_space_
+    """Good trials of the most similar training tasks, as Optuna trials (for WS-CMA-ES).
+
+    Experience is encoded in the built-in space (``learner.space_``); configurations are
+    decoded there, then transferred into ``space`` by parameter name. Only the parameters
+    CMA-ES samples (numeric, more than one value) are kept: Optuna's CMA-ES ignores source
+    trials whose parameters differ from its search space.
+    """
+    exp, ts, builtin = learner.experience_, learner.task_space_, learner.space_
     order = np.argsort(ts.distances(metafeatures), kind="stable")[:n_tasks]
-    dists = space.distributions()
+    dists = {
+        name: d
+        for name, d in space.distributions().items()
+        if not isinstance(d, CategoricalDistribution) and not d.single()
+    }
+    if not dists:
+        return []
     out = []
     from metahpo.metalearners import normalized_scores
 
@@ -277,9 +318,10 @@ def _source_trials(
         task = exp.tasks[i]
         s = normalized_scores(task)
         for j in np.argsort(-s, kind="stable")[:top]:
-            config = space.transfer(space.decode(task.X[j]))[0]
+            config = space.transfer(builtin.decode(task.X[j]))[0]
+            params = {name: config[name] for name in dists}
             value = float(s[j]) if direction == "maximize" else -float(s[j])
-            out.append(optuna.trial.create_trial(params=config, distributions=dists, value=value))
+            out.append(optuna.trial.create_trial(params=params, distributions=dists, value=value))
     return out
 
 
@@ -305,7 +347,10 @@ def make_meta_sampler(
         experience: An :class:`~metahpo.knowledge.Experience` (default: the bundled one).
         strategy: Meta-learner choosing the warm starts (``nearest``, ``portfolio``,
             ``surrogate``, ``mapping``).
-        n_warm_start: Warm-start trials (the library default counts as one of them).
+        n_warm_start: Warm-start trials. The library default is always one of them: first
+            when the confidence is below :data:`LOW_CONFIDENCE` (and then only half as many
+            warm starts are used) or when the meta-learner ranks it first, else second.
+            Suggestions that coincide once transferred into ``space`` are evaluated once.
         base: Refinement: ``tpe``, ``gp`` (GP-EI whose prior mean is the performance surrogate),
             ``cmaes`` (CMA-ES warm-started from similar tasks' good trials) or ``random``.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
@@ -316,17 +361,16 @@ def make_meta_sampler(
     """
     from metahpo.errors import MetaHPOError
     from metahpo.knowledge import load_bundled
-    from metahpo.metalearners import STRATEGIES, PerformanceSurrogate
+    from metahpo.metalearners import PerformanceSurrogate, get_strategy, with_metafeatures
     from metahpo.spaces import get_space
 
-    if strategy not in STRATEGIES:
-        raise MetaHPOError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    learner_class = get_strategy(strategy)
     if base not in BASES:
         raise MetaHPOError(f"unknown base sampler {base!r}; choose one of {', '.join(BASES)}")
     builtin = get_space(family, task)
     space = space or builtin
     experience = experience if experience is not None else load_bundled()
-    own = experience.select(family=family, task=task)
+    own = with_metafeatures(experience.select(family=family, task=task))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if len(own) == 0:
@@ -334,43 +378,61 @@ def make_meta_sampler(
             base_sampler = _base_sampler(base, seed, None, [])
             sampler = MetaSampler([space.default_config()], base_sampler=base_sampler, seed=seed)
             return MetaPlan(sampler, (), 0.0, True, strategy, base)
-        learner = STRATEGIES[strategy]().fit(own)
+        learner = learner_class().fit(own)
         mf = np.asarray(metafeatures, dtype=float)
-        suggestions = learner.suggest(mf, k=max(n_warm_start, 1))
+        n = max(n_warm_start, 1)
+        # More suggestions than slots: some may coincide once transferred into the user's
+        # space (clipped to a narrower range, say), and a repeat would waste a trial.
+        suggestions = learner.suggest(mf, k=2 * n)
         assert learner.task_space_ is not None
         dist = learner.task_space_.distances(mf)
         confidence = learner.task_space_.confidence(dist)
         ood = learner.task_space_.out_of_distribution(dist)
-        warm = [space.transfer(s.params)[0] for s in suggestions]
-        predicted = [s.predicted_score for s in suggestions]
         default = space.default_config()
-        if default in warm:
-            pos = warm.index(default)
-            warm.pop(pos)
-            predicted.pop(pos)
-        at = 0 if confidence < LOW_CONFIDENCE else min(1, len(warm))
-        default_score = float(np.nanmedian(predicted)) if predicted else 0.5
+        warm: list[dict[str, Any]] = []
+        predicted: list[float] = []
+        default_score: float | None = None
+        for s in suggestions:
+            config = space.transfer(s.params)[0]
+            if config == default:
+                default_score = s.predicted_score if default_score is None else default_score
+            elif config not in warm:
+                warm.append(config)
+                predicted.append(s.predicted_score)
+        top_is_default = bool(suggestions) and space.transfer(suggestions[0].params)[0] == default
+        if default_score is None:
+            default_score = float(np.nanmedian(predicted)) if predicted else 0.5
+        # Unsure: the default first. Sure: the meta-learned best first and the default second
+        # (first when the meta-learner itself ranks it first).
+        at = 0 if confidence < LOW_CONFIDENCE or top_is_default else min(1, len(warm))
         warm.insert(at, default)
         predicted.insert(at, default_score)
-        n = max(n_warm_start, 1)
         if confidence < LOW_CONFIDENCE:
             n = max(1, n // 2)
         warm, predicted = warm[:n], predicted[:n]
         prior = None
         if base == "gp":
             surrogate = (
-                learner if isinstance(learner, PerformanceSurrogate) else PerformanceSurrogate(seed=seed or 0).fit(own)
+                learner
+                if isinstance(learner, PerformanceSurrogate)
+                else PerformanceSurrogate(seed=seed or 0).fit(own)
             )
+            assert isinstance(surrogate, PerformanceSurrogate)
 
             def predict(params: list[dict[str, Any]]) -> np.ndarray:
-                return surrogate.predict_configs(mf, [builtin.transfer(p)[0] for p in params])
+                configs = [builtin.transfer(p)[0] for p in params]
+                return np.asarray(surrogate.predict_configs(mf, configs), dtype=float)
 
             prior = SurrogatePrior(predict, maximize=direction == "maximize")
         sources = _source_trials(learner, mf, space, direction) if base == "cmaes" else []
         base_sampler = _base_sampler(base, seed, prior, sources)
         sampler = MetaSampler(
-            warm, predicted=predicted, base_sampler=base_sampler, prior=prior,
-            min_agreement=min_agreement, seed=seed,
+            warm,
+            predicted=predicted,
+            base_sampler=base_sampler,
+            prior=prior,
+            min_agreement=min_agreement,
+            seed=seed,
         )
     return MetaPlan(sampler, tuple(suggestions), confidence, ood, strategy, base)
 

@@ -358,14 +358,19 @@ def build_estimator(
 
     Args:
         family: A family name or :class:`ModelFamily`.
-        config: A configuration of the family's space for ``dataset.task``.
+        config: A configuration: parameters of the family's space (missing ones take their
+            default; values outside the built-in range are used as given) and, from a user
+            space, any other argument of the model (for example ``leaf_size`` for ``knn``).
         dataset: Only its schema is used (column types, width, size), never its values' labels.
         seed: Random state of the model.
         needs_proba: Make classifiers able to ``predict_proba`` (SVC gets ``probability=True``).
     """
     fam = get_family(family) if isinstance(family, str) else family
     space = fam.space(dataset.task)
-    cfg = space.validate(config)
+    # Parameters of the built-in space take the given value or their default; any other
+    # parameter (a user space may add one) is set on the model itself by name.
+    cfg = {p.name: config.get(p.name, p.default) for p in space.params}
+    extras = {k: v for k, v in config.items() if k not in cfg}
     ctx = BuildContext(
         task=dataset.task,
         n_features=encoded_width(dataset),
@@ -374,6 +379,15 @@ def build_estimator(
         needs_proba=needs_proba,
     )
     model = fam.factory(cfg, ctx)
+    if extras:
+        valid = model.get_params(deep=False)
+        unknown = sorted(set(extras) - set(valid))
+        if unknown:
+            raise SpaceError(
+                f"parameter(s) {', '.join(unknown)} are neither in the {fam.name} space nor "
+                f"arguments of {type(model).__name__}"
+            )
+        model.set_params(**extras)
     pipe = Pipeline([("prep", _preprocessor(dataset, fam.scale_features)), ("model", model)])
     if dataset.task == "regression" and fam.scale_target:
         return TransformedTargetRegressor(regressor=pipe, transformer=StandardScaler())

@@ -32,7 +32,7 @@ from metahpo.knowledge._records import (
 )
 from metahpo.optimizers import classic_sampler, make_meta_sampler
 from metahpo.optimizers._meta import guard_message
-from metahpo.spaces import SearchSpace, get_family
+from metahpo.spaces import SearchSpace, build_estimator, get_family
 
 #: Seconds between heartbeats of a running trial; a trial whose heartbeat is older than
 #: :data:`GRACE_PERIOD` belongs to a dead process and is failed, then retried with the same
@@ -259,6 +259,9 @@ def tune(
         raise MetaHPOError(
             f"study {name!r} optimises in the other direction; choose another --study"
         )
+
+    # A user space may add estimator arguments: check them once, before any trial runs.
+    build_estimator(fam, space.default_config(), dataset, seed=seed)
 
     def objective(trial: optuna.Trial) -> float:
         config = _suggest(trial, space)

@@ -1,0 +1,109 @@
+"""``metahpo suggest``: zero-shot configurations for a dataset, with the reasons why."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from metahpo.cli._console import out
+from metahpo.cli._tune import add_data_arguments
+
+
+def register(sub: Any) -> None:
+    from metahpo.spaces import FAMILY_NAMES
+
+    p = sub.add_parser(
+        "suggest",
+        help="suggest configurations for a dataset without tuning (zero-shot)",
+        description="Rank configurations of a model family for a dataset from the experience "
+        "of similar past tasks, without training a single model on the dataset.",
+    )
+    add_data_arguments(p)
+    p.add_argument("--model", required=True, choices=FAMILY_NAMES, help="model family")
+    p.add_argument("-k", type=int, default=5, help="how many configurations (default 5)")
+    p.add_argument(
+        "--strategy",
+        default="portfolio",
+        help="meta-learner: portfolio (default, fast), nearest, surrogate, mapping",
+    )
+    p.add_argument(
+        "--storage",
+        default=None,
+        help="also learn from the runs in this Optuna storage URL (default: bundled only)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the meta-feature computation")
+    p.add_argument(
+        "--json",
+        dest="as_json",
+        action="store_true",
+        help="print a JSON list of {params, predicted_score, confidence, neighbors}",
+    )
+    p.set_defaults(run=_run)
+
+
+def _experience(storage: str | None) -> Any:
+    from metahpo.knowledge import KnowledgeStore, from_store, load_bundled
+    from metahpo.metafeatures import METAFEATURE_NAMES
+
+    bundled = load_bundled()
+    if storage is None:
+        return bundled
+    names = bundled.metafeature_names or METAFEATURE_NAMES
+    return bundled + from_store(KnowledgeStore(storage), names)
+
+
+def _value(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from metahpo.datasets import load_dataset
+    from metahpo.errors import MetaHPOError
+    from metahpo.metalearners import suggest_for_dataset
+
+    if args.k < 1:
+        raise MetaHPOError(f"-k must be at least 1, got {args.k}")
+    dataset = load_dataset(args.data, target=args.target, task=args.task)
+    suggestions = suggest_for_dataset(
+        dataset,
+        args.model,
+        k=args.k,
+        strategy=args.strategy,
+        experience=_experience(args.storage),
+        seed=args.seed,
+    )
+    if args.as_json:
+        payload = [s.to_json_dict() for s in suggestions]
+        out.print(json.dumps(payload, indent=2), soft_wrap=True, highlight=False, markup=False)
+        return 0
+    table = Table(
+        title=f"{args.model} for {dataset.name} ({dataset.task}, {dataset.n_rows} rows): "
+        f"{args.strategy}, zero-shot"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("configuration")
+    table.add_column("predicted", justify="right")
+    table.add_column("confidence", justify="right")
+    for i, s in enumerate(suggestions, 1):
+        config = ", ".join(f"{k}={_value(v)}" for k, v in s.params.items())
+        table.add_row(str(i), config, f"{s.predicted_score:.3f}", f"{s.confidence:.2f}")
+    out.print(table)
+    first = suggestions[0]
+    if first.source == "default":
+        out.print(f"no experience for {args.model} on {dataset.task} tasks: the library default")
+        return 0
+    why = Table(title="why: the most similar past tasks")
+    why.add_column("dataset")
+    why.add_column("similarity", justify="right")
+    for name, sim in first.neighbors:
+        why.add_row(name, f"{sim:.2f}")
+    out.print(why)
+    out.print(
+        "predicted: expected normalised score on similar tasks (1 = best known, 0 = poor); "
+        "confidence falls when the dataset is unlike every past task",
+        style="dim",
+    )
+    return 0

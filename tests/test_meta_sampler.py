@@ -1,0 +1,388 @@
+"""MetaSampler: Optuna's sampler contract, warm starts, the guard, make_meta_sampler and bases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.testing.pytest_samplers import (
+    BasicSamplerTestCase,
+    MultiObjectiveSamplerTestCase,
+    RelativeSamplerTestCase,
+)
+from optuna.trial import Trial, TrialState
+
+from metahpo.knowledge import Experience, TaskExperience
+from metahpo.optimizers import BASES, MetaSampler, SurrogatePrior, make_meta_sampler
+from metahpo.optimizers._meta import GUARD_ATTR, LOW_CONFIDENCE, WARM_ATTR, guard_message
+from metahpo.spaces import Param, SearchSpace, get_space
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+#: Warm starts for the contract suites: out-of-range, wrongly typed and unknown values.
+CONTRACT_WARM = [
+    {"x": 100.0, "y": -100, "z": 0.3},
+    {"x": "not a number", "y": 3, "category": "y"},
+    {"y": 0.5, "unused": 1},
+]
+
+
+class TestBasicContract(BasicSamplerTestCase):
+    @pytest.fixture
+    def sampler(self) -> Callable[[], MetaSampler]:
+        return lambda: MetaSampler(CONTRACT_WARM, predicted=[0.9, 0.5, 0.1], seed=0)
+
+
+class TestRelativeContract(RelativeSamplerTestCase):
+    # Relative sampling is the base sampler's: one that samples relatively after one trial.
+    @pytest.fixture
+    def sampler(self) -> Callable[[], MetaSampler]:
+        def make() -> MetaSampler:
+            base = optuna.samplers.TPESampler(seed=0, multivariate=True, n_startup_trials=1)
+            return MetaSampler(CONTRACT_WARM, base_sampler=base)
+
+        return make
+
+
+class TestMultiObjectiveContract(MultiObjectiveSamplerTestCase):
+    @pytest.fixture
+    def sampler(self) -> Callable[[], MetaSampler]:
+        return lambda: MetaSampler(CONTRACT_WARM, predicted=[0.9, 0.5, 0.1], seed=0)
+
+
+def test_multi_objective_study_runs_with_the_guard_armed() -> None:
+    sampler = MetaSampler([{"x": 0.1}, {"x": 0.5}, {"x": 0.9}, {"x": 0.3}], predicted=[1, 2, 3, 4])
+    study = optuna.create_study(directions=["minimize", "maximize"], sampler=sampler)
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=6)
+    assert [t.params["x"] for t in study.trials[:4]] == [0.1, 0.5, 0.9, 0.3]
+    assert guard_message(study) is None  # the agreement check is single-objective only
+
+
+# -- a plain Optuna study with a user objective ---------------------------------------------
+def user_objective(trial: Trial) -> float:
+    lr = trial.suggest_float("lr", 1e-3, 1.0, log=True)
+    depth = trial.suggest_int("depth", 1, 8)
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    return -((np.log10(lr) + 1.5) ** 2) - 0.1 * (depth - 4) ** 2 + (0.5 if kind == "b" else 0.0)
+
+
+WARM = [
+    {"lr": 0.03, "depth": 4, "kind": "b"},
+    {"lr": 5.0, "depth": 0, "kind": "zzz"},  # out of range: clipped; unknown choice: base
+    {"lr": 0.1, "depth": 6.6, "kind": "a", "other": 3},  # a float for an int: rounded
+]
+
+
+def warm_index(t: optuna.trial.FrozenTrial) -> int | None:
+    idx = t.system_attrs.get(WARM_ATTR)
+    return None if idx is None else int(idx)
+
+
+def test_plain_optuna_study_with_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'user.db'}"
+    study = optuna.create_study(
+        study_name="user", storage=url, direction="maximize", sampler=MetaSampler(WARM, seed=1)
+    )
+    study.optimize(user_objective, n_trials=8)
+    trials = study.get_trials()
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert [warm_index(t) for t in trials] == [0, 1, 2, None, None, None, None, None]
+    assert trials[0].params == WARM[0]
+    assert trials[1].params["lr"] == 1.0 and trials[1].params["depth"] == 1
+    assert trials[1].params["kind"] in ("a", "b")
+    assert trials[2].params == {"lr": 0.1, "depth": 7, "kind": "a"}
+    assert isinstance(trials[2].params["depth"], int)
+    assert study.best_trial.number == 0
+
+
+def test_resume_with_a_new_sampler_never_repeats_warm_starts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    study = optuna.create_study(
+        study_name="s", storage=url, direction="maximize", sampler=MetaSampler(WARM, seed=0)
+    )
+    study.optimize(user_objective, n_trials=2)
+    again = optuna.load_study(study_name="s", storage=url, sampler=MetaSampler(WARM, seed=0))
+    again.optimize(user_objective, n_trials=4)
+    indices = [warm_index(t) for t in again.get_trials()]
+    assert indices == [0, 1, 2, None, None, None]
+    assert again.trials[2].params == {"lr": 0.1, "depth": 7, "kind": "a"}
+
+
+def test_failed_and_retried_warm_starts_keep_their_slot(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'retry.db'}"
+    study = optuna.create_study(storage=url, direction="maximize", sampler=MetaSampler(WARM))
+
+    def failing_once(trial: Trial) -> float:
+        value = user_objective(trial)
+        if trial.number == 0:
+            raise RuntimeError("crash")
+        return value
+
+    study.optimize(failing_once, n_trials=1, catch=(RuntimeError,))
+    # what Optuna's heartbeat does for a trial of a dead process: enqueue a retry
+    RetryHeartbeatStaleTrialCallback()(study, study.trials[0])
+    study.optimize(user_objective, n_trials=3)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.FAIL] + [TrialState.COMPLETE] * 3
+    assert [warm_index(t) for t in trials] == [0, 0, 1, 2]
+    assert trials[1].params == trials[0].params == WARM[0]
+
+
+def test_enqueued_trials_do_not_use_up_warm_starts() -> None:
+    study = optuna.create_study(direction="maximize", sampler=MetaSampler(WARM))
+    study.enqueue_trial({"lr": 0.5, "depth": 2, "kind": "a"})
+    study.optimize(user_objective, n_trials=4)
+    assert [warm_index(t) for t in study.trials] == [None, 0, 1, 2]
+    assert study.trials[0].params == {"lr": 0.5, "depth": 2, "kind": "a"}
+
+
+# -- the negative-transfer guard ------------------------------------------------------------
+FOUR = [{"lr": v, "depth": 4, "kind": "a"} for v in (0.002, 0.005, 0.01, 0.03)]
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_guard_fires_when_warm_starts_contradict_the_predictions(direction: str) -> None:
+    calls: list[int] = []
+
+    def predict(params: list[dict[str, Any]]) -> np.ndarray:
+        calls.append(len(params))
+        return np.array([p["lr"] for p in params])
+
+    prior = SurrogatePrior(predict, maximize=direction == "maximize")
+    # predicted ranking: 0.002 best ... 0.03 worst; the objective says the opposite
+    sampler = MetaSampler(FOUR, predicted=[0.9, 0.7, 0.5, 0.3], prior=prior, seed=0)
+    study = optuna.create_study(direction=direction, sampler=sampler)
+    sign = 1.0 if direction == "maximize" else -1.0
+    study.optimize(lambda t: sign * user_objective(t), n_trials=6)
+    message = study._storage.get_study_system_attrs(study._study_id).get(GUARD_ATTR)
+    assert message is not None and "disagree" in message and guard_message(study) == message
+    # fired right after the third warm start: the fourth one is skipped
+    assert [warm_index(t) for t in study.trials] == [0, 1, 2, None, None, None]
+    assert prior.enabled is False
+    # a new sampler on the same study (a resume) respects the guard
+    resumed = MetaSampler(FOUR, predicted=[0.9, 0.7, 0.5, 0.3], seed=0)
+    study.sampler = resumed
+    study.optimize(lambda t: sign * user_objective(t), n_trials=1)
+    assert warm_index(study.trials[-1]) is None
+
+
+def test_guard_stays_quiet_when_predictions_agree() -> None:
+    sampler = MetaSampler(FOUR, predicted=[0.3, 0.5, 0.7, 0.9], seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(user_objective, n_trials=6)
+    assert guard_message(study) is None
+    assert [warm_index(t) for t in study.trials] == [0, 1, 2, 3, None, None]
+
+
+# -- make_meta_sampler on a hand-built experience -------------------------------------------
+KNN = get_space("knn", "classification")
+DESIGN = [
+    {"n_neighbors": n, "weights": w, "p": p}
+    for n in (1, 2, 4, 8, 16, 32, 64)
+    for w in ("uniform", "distance")
+    for p in (1, 2)
+]
+
+
+def knn_score(m0: float, params: dict[str, Any]) -> float:
+    x = KNN.encode(params)
+    return float(0.9 - 2.0 * (x[0] - (m0 + 1.0) / 2.0) ** 2 - 0.05 * x[2] - 0.03 * x[3])
+
+
+@pytest.fixture(scope="module")
+def experience() -> Experience:
+    X = np.vstack([KNN.encode(c) for c in DESIGN])
+    tasks = []
+    for i, m0 in enumerate(np.linspace(-1.0, 1.0, 12)):
+        tasks.append(
+            TaskExperience(
+                f"t{i}/knn",
+                f"t{i}",
+                "knn",
+                "classification",
+                "balanced_accuracy",
+                "maximize",
+                np.array([m0, 0.05 * np.sin(i)]),
+                X,
+                np.array([knn_score(m0, c) for c in DESIGN]),
+            )
+        )
+    return Experience(tuple(tasks), ("m0", "m1"), "test")
+
+
+def knn_objective(m0: float, space: SearchSpace = KNN) -> Callable[[Trial], float]:
+    def objective(trial: Trial) -> float:
+        config = {}
+        for p in space.params:
+            if p.kind == "categorical":
+                config[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+            else:
+                assert p.low is not None and p.high is not None
+                config[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
+        return knn_score(m0, KNN.transfer(config)[0])
+
+    return objective
+
+
+def test_default_first_when_confidence_is_low(experience: Experience) -> None:
+    plan = make_meta_sampler(
+        np.array([40.0, 9.0]), "knn", "classification", experience=experience, n_warm_start=6
+    )
+    assert plan.confidence < LOW_CONFIDENCE and plan.out_of_distribution
+    warm = plan.sampler.warm_start
+    assert warm[0] == KNN.default_config()
+    assert len(warm) == 3  # halved when unsure
+    assert len({str(sorted(c.items())) for c in warm}) == len(warm)
+
+
+@pytest.mark.parametrize("strategy", ["nearest", "portfolio", "surrogate", "mapping"])
+@pytest.mark.parametrize("k", [2, 5])
+def test_default_always_among_the_first_k(experience: Experience, strategy: str, k: int) -> None:
+    mf = experience.tasks[9].metafeatures
+    plan = make_meta_sampler(
+        mf, "knn", "classification", experience=experience, strategy=strategy, n_warm_start=k
+    )
+    assert plan.confidence == 1.0
+    warm = plan.sampler.warm_start
+    assert len(warm) == k and KNN.default_config() in warm
+    # confident: the meta-learned best goes first, the default right after it
+    assert warm[0] == plan.suggestions[0].params != KNN.default_config()
+    assert warm[1] == KNN.default_config()
+    assert plan.sampler.predicted is not None and len(plan.sampler.predicted) == k
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_every_base_runs_after_the_warm_start(experience: Experience, base: str) -> None:
+    m0 = 0.4
+    plan = make_meta_sampler(
+        np.array([m0, 0.0]),
+        "knn",
+        "classification",
+        experience=experience,
+        n_warm_start=3,
+        base=base,
+        seed=0,
+    )
+    study = optuna.create_study(direction="maximize", sampler=plan.sampler)
+    study.optimize(knn_objective(m0), n_trials=9)
+    trials = study.trials
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert [warm_index(t) for t in trials[:3]] == [0, 1, 2]
+    assert all(warm_index(t) is None for t in trials[3:])
+    assert [t.params for t in trials[:3]] == plan.sampler.warm_start
+    assert plan.base == base
+    best_design = max(knn_score(m0, c) for c in DESIGN)
+    assert study.best_value > best_design - 0.05  # the warm start already lands near the optimum
+
+
+# -- space transfer: the user's space differs from the one the experience was built with ---
+CUSTOM = SearchSpace(
+    "knn",
+    "classification",
+    (
+        Param("n_neighbors", "int", low=3, high=12, log=True, default=5),  # range narrowed
+        Param("weights", "categorical", choices=("uniform", "distance"), default="distance"),
+        Param("leaf_size", "int", low=10, high=60, default=30),  # added; "p" removed
+    ),
+)
+
+
+@pytest.mark.parametrize("base", ["tpe", "cmaes"])
+def test_warm_starts_transfer_to_a_changed_space(experience: Experience, base: str) -> None:
+    mf = experience.tasks[11].metafeatures  # m0 = 1: the best n_neighbors (64) is out of range
+    m0 = float(mf[0])
+    plan = make_meta_sampler(
+        mf,
+        "knn",
+        "classification",
+        experience=experience,
+        n_warm_start=4,
+        space=CUSTOM,
+        strategy="nearest",
+        base=base,
+    )
+    study = optuna.create_study(direction="maximize", sampler=plan.sampler)
+    study.optimize(knn_objective(m0, CUSTOM), n_trials=6)
+    warm = [t for t in study.trials if warm_index(t) is not None]
+    assert len(warm) == 4
+    assert plan.suggestions[0].params["n_neighbors"] > 12
+    assert warm[0].params["n_neighbors"] == 12  # clipped to the new range
+    for t in warm:
+        assert set(t.params) == {"n_neighbors", "weights", "leaf_size"}
+        assert 3 <= t.params["n_neighbors"] <= 12
+        assert t.params["leaf_size"] == 30  # missing from the experience: the default
+    assert warm[1].params == CUSTOM.default_config()  # the user's default, not the built-in
+
+
+# -- the same through ``tune`` ---------------------------------------------------------------
+def _knn_space(*params: Param) -> SearchSpace:
+    return SearchSpace("knn", "classification", params)
+
+
+NARROW = _knn_space(
+    Param("n_neighbors", "int", low=20, high=40, log=True, default=25),  # range changed
+    Param("weights", "categorical", choices=("uniform", "distance"), default="uniform"),
+    Param("p", "categorical", choices=(1, 2), default=2),
+)
+
+
+def test_tune_with_a_changed_range_clips_the_warm_starts(tiny_clf: Any, sqlite_url: str) -> None:
+    from metahpo.knowledge import load_bundled
+    from metahpo.metafeatures import compute_metafeatures
+    from metahpo.metalearners import metafeature_array
+    from metahpo.tuning import tune
+
+    bundled = load_bundled()
+    mf = compute_metafeatures(tiny_clf, seed=0)
+    plan = make_meta_sampler(
+        metafeature_array(mf, bundled.metafeature_names),
+        "knn",
+        "classification",
+        experience=bundled,
+        n_warm_start=6,
+        space=NARROW,
+    )
+    result = tune(
+        tiny_clf,
+        "knn",
+        budget=5,
+        storage=sqlite_url,
+        folds=2,
+        space=NARROW,
+        metafeatures=mf,
+        warm_start=6,
+        experience=bundled,
+    )
+    study = optuna.load_study(study_name=result.study, storage=sqlite_url)
+    warm = [t for t in study.trials if warm_index(t) is not None]
+    assert [t.params for t in warm] == plan.sampler.warm_start
+    assert len(warm) >= 2  # the default and at least one meta-learned configuration
+    assert all(20 <= t.params["n_neighbors"] <= 40 for t in study.trials)
+    if plan.suggestions:  # what the experience suggests lies below the new range
+        assert any(s.params["n_neighbors"] < 20 for s in plan.suggestions)
+        assert any(t.params["n_neighbors"] == 20 for t in warm)
+
+
+def test_tune_with_a_parameter_added_and_one_removed(tiny_clf: Any, sqlite_url: str) -> None:
+    from metahpo.tuning import tune
+
+    result = tune(
+        tiny_clf,
+        "knn",
+        budget=3,
+        storage=sqlite_url,
+        folds=2,
+        space=CUSTOM,
+        metafeatures={},
+        warm_start=2,
+    )
+    study = optuna.load_study(study_name=result.study, storage=sqlite_url)
+    for t in study.trials:
+        assert set(t.params) == {"n_neighbors", "weights", "leaf_size"}
+        assert 3 <= t.params["n_neighbors"] <= 12
+    assert study.trials[0].params["leaf_size"] == 30
