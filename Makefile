@@ -39,5 +39,11 @@ kb-build: install
 	$(BIN)/metahpo kb build --datasets ../shared/datasets --workers 2 \
 	  --storage sqlite:///$(HOME)/.cache/metahpo-kb.db --export src/metahpo/_data/kb
 
+## Replay benchmark on the bundled experience (budget 50, 5 seeds, 5 grouped folds, 2 workers;
+## under 30 min on 2 cores). Regenerates benchmarks/RESULTS.md; reruns resume from bench-out/.
+bench: install
+	$(BIN)/metahpo bench --budget 50 --seeds 5 --folds 5 --workers 2 --out bench-out \
+	  --results-md benchmarks/RESULTS.md
+
 clean:
 	rm -rf $(VENV) *.egg-info build dist

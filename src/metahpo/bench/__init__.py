@@ -1,0 +1,76 @@
+"""Benchmark layer: replay meta-learned and classic optimizers on stored evaluations.
+
+Example:
+    >>> from metahpo.bench import BenchSettings, run_replay, write_report  # doctest: +SKIP
+    >>> from metahpo.knowledge import load_bundled  # doctest: +SKIP
+    >>> result = run_replay(load_bundled(), BenchSettings(budget=20, seeds=2))  # doctest: +SKIP
+    >>> write_report(result, "bench-out")["markdown"]  # doctest: +SKIP
+"""
+
+from metahpo.bench._methods import (
+    DEFAULT_METHODS,
+    METHODS,
+    DefaultThenRandom,
+    MetaSamplerMethod,
+    Method,
+    RandomSearch,
+    SamplerMethod,
+    TrainingSet,
+    ZeroShot,
+    ask_tell,
+    get_method,
+)
+from metahpo.bench._metrics import (
+    bootstrap_mean,
+    evals_to_reach,
+    informative,
+    ranks,
+    regret_curve,
+    win_tie_loss,
+)
+from metahpo.bench._pool import Pool, PoolExhaustedError
+from metahpo.bench._replay import (
+    BenchResult,
+    BenchSettings,
+    ErrorRecord,
+    FitRecord,
+    RunRecord,
+    grouped_folds,
+    plan,
+    run_replay,
+    run_seed,
+)
+from metahpo.bench._report import summarize, write_report
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "METHODS",
+    "BenchResult",
+    "BenchSettings",
+    "DefaultThenRandom",
+    "ErrorRecord",
+    "FitRecord",
+    "MetaSamplerMethod",
+    "Method",
+    "Pool",
+    "PoolExhaustedError",
+    "RandomSearch",
+    "RunRecord",
+    "SamplerMethod",
+    "TrainingSet",
+    "ZeroShot",
+    "ask_tell",
+    "bootstrap_mean",
+    "evals_to_reach",
+    "get_method",
+    "grouped_folds",
+    "informative",
+    "plan",
+    "ranks",
+    "regret_curve",
+    "run_replay",
+    "run_seed",
+    "summarize",
+    "win_tie_loss",
+    "write_report",
+]

@@ -1,0 +1,131 @@
+"""``metahpo bench``: replay benchmark of meta-learned and classic optimizers."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+from typing import Any
+
+from metahpo.cli._console import err, out, progress_bar
+
+#: Shown in --help; the library validates names (and lists them all on a mistake).
+_METHOD_HELP = (
+    "methods to compare (default: the fast set: default random tpe cmaes qmc evolution nearest "
+    "portfolio mapping surrogate meta-tpe; 'all' adds gp, gp-ei, meta-gp, meta-cmaes and "
+    "meta-random, which cost more per run)"
+)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="replay benchmark on the stored experience (grouped folds over datasets)",
+        description=(
+            "Replay benchmark: every (dataset, family) task of the experience is held out once "
+            "(grouped K-fold over datasets); each method picks configurations among the task's "
+            "stored evaluations and the normalised regret is recorded. Writes results.json, "
+            "summary.md and plots to --out; rerunning with the same --out resumes."
+        ),
+    )
+    p.add_argument("--budget", type=int, default=50, help="evaluations per run (default 50)")
+    p.add_argument("--seeds", type=int, default=5, help="runs per method and task (default 5)")
+    p.add_argument("--folds", type=int, default=5, help="grouped folds over datasets (default 5)")
+    p.add_argument("--families", nargs="+", default=None, help="families (default: all)")
+    p.add_argument("--methods", nargs="+", default=None, help=_METHOD_HELP)
+    p.add_argument("--out", default="bench-out", help="output folder, also the resume cache")
+    p.add_argument("--bundle", default=None, help="bundle folder (default: the packaged one)")
+    p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument(
+        "--fresh", action="store_true", help="discard the runs cached in --out instead of resuming"
+    )
+    p.add_argument(
+        "--results-md",
+        default=None,
+        metavar="PATH",
+        help="also copy the Markdown summary here (the Makefile's bench target writes "
+        "benchmarks/RESULTS.md)",
+    )
+    p.set_defaults(run=_run)
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The canonical command line of this run (quoted in the summary)."""
+    parts = [
+        "metahpo bench",
+        f"--budget {args.budget}",
+        f"--seeds {args.seeds}",
+        f"--folds {args.folds}",
+        f"--workers {args.workers}",
+    ]
+    if args.families:
+        parts.append("--families " + " ".join(args.families))
+    if args.methods:
+        parts.append("--methods " + " ".join(args.methods))
+    if args.bundle:
+        parts.append(f"--bundle {shlex.quote(args.bundle)}")
+    parts.append(f"--out {shlex.quote(args.out)}")
+    if args.results_md:
+        parts.append(f"--results-md {shlex.quote(args.results_md)}")
+    return " ".join(parts)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from metahpo.bench import DEFAULT_METHODS, METHODS, BenchSettings, run_replay, write_report
+    from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
+
+    methods = tuple(args.methods) if args.methods else DEFAULT_METHODS
+    if methods == ("all",):
+        methods = tuple(METHODS)
+    settings = BenchSettings(
+        budget=args.budget,
+        seeds=args.seeds,
+        folds=args.folds,
+        methods=methods,
+        families=tuple(args.families) if args.families else None,
+    )
+    experience = load_bundled(args.bundle or DEFAULT_BUNDLE)
+    with progress_bar() as bar:
+        task = bar.add_task("bench", total=None)
+
+        def on_progress(done: int, total: int, label: str) -> None:
+            bar.update(task, total=total, completed=done, description=f"bench {label}")
+
+        result = run_replay(
+            experience,
+            settings,
+            out=args.out,
+            workers=args.workers,
+            progress=on_progress,
+            fresh=args.fresh,
+        )
+    written = write_report(result, args.out, command=_command(args))
+    if args.results_md:
+        target = Path(args.results_md)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(written["markdown"].read_text(encoding="utf-8"), encoding="utf-8")
+        written["results_md"] = target
+    import json
+
+    summary = json.loads(written["json"].read_text(encoding="utf-8"))["summary"]
+    everything = summary["splits"].get("all")
+    if everything:
+        cuts = [t for t in summary["cutpoints"] if t in (1, 10, summary["budget"])]
+        table = Table(title=f"mean normalised regret ({everything['n_runs']} runs per method)")
+        table.add_column("method")
+        for t in cuts:
+            table.add_column(f"@{t}", justify="right")
+        table.add_column(f"rank @{cuts[-1]}", justify="right")
+        for m in summary["methods"]:
+            e = everything["methods"][m]
+            table.add_row(m, *(f"{e['mean'][t - 1]:.3f}" for t in cuts), f"{e['rank'][-1]:.2f}")
+        out.print(table)
+    for m, info in summary["excluded"].items():
+        err.print(f"method {m} failed on {info['failed_runs']} runs: {info['first_error']}")
+    out.print(
+        f"{result.n_new} runs computed, {len(result.runs)} in total, "
+        f"{result.seconds:.0f} s -> " + ", ".join(str(p) for p in written.values())
+    )
+    return 0
