@@ -140,17 +140,11 @@ def task_record(
 ) -> TaskRecord:
     space = get_space(family, ds.task)
     metric = get_metric(DEFAULT_METRIC[ds.task], ds.task)
-    return TaskRecord(
-        dataset=ds.name,
-        fingerprint=ds.fingerprint(),
-        family=family,
-        task=ds.task,
+    return TaskRecord.describe(
+        ds,
+        space,
         metric=metric.name,
         direction=metric.direction,
-        space=space.to_dict(),
-        space_signature=space.signature,
-        n_rows=ds.n_rows,
-        n_features=ds.n_features,
         metafeatures=metafeatures,
         source="build",
         folds=settings.folds,

@@ -88,17 +88,11 @@ def import_study(
         from metahpo.metafeatures import compute_metafeatures
 
         metafeatures = compute_metafeatures(dataset)
-    record = TaskRecord(
-        dataset=dataset.name,
-        fingerprint=dataset.fingerprint(),
-        family=family,
-        task=dataset.task,
+    record = TaskRecord.describe(
+        dataset,
+        space,
         metric=metric,
         direction=study.direction.name.lower(),
-        space=space.to_dict(),
-        space_signature=space.signature,
-        n_rows=dataset.n_rows,
-        n_features=dataset.n_features,
         metafeatures=metafeatures,
         source="import",
     )

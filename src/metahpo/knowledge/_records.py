@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from metahpo.datasets import Dataset
 from metahpo.errors import KnowledgeBaseError
+from metahpo.spaces import SearchSpace
 
 #: Version of the task-record layout stored in Optuna study attributes.
 SCHEMA_VERSION = 1
@@ -58,6 +60,37 @@ class TaskRecord:
     folds: int = 5
     seed: int = 0
     schema: int = SCHEMA_VERSION
+
+    @classmethod
+    def describe(
+        cls,
+        dataset: Dataset,
+        space: SearchSpace,
+        *,
+        metric: str,
+        direction: str,
+        metafeatures: dict[str, float],
+        source: str,
+        folds: int = 5,
+        seed: int = 0,
+    ) -> TaskRecord:
+        """The record of a run of ``space``'s family on ``dataset``."""
+        return cls(
+            dataset=dataset.name,
+            fingerprint=dataset.fingerprint(),
+            family=space.family,
+            task=dataset.task,
+            metric=metric,
+            direction=direction,
+            space=space.to_dict(),
+            space_signature=space.signature,
+            n_rows=dataset.n_rows,
+            n_features=dataset.n_features,
+            metafeatures=metafeatures,
+            source=source,
+            folds=folds,
+            seed=seed,
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

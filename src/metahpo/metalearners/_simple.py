@@ -11,7 +11,32 @@ from metahpo.metalearners._base import SAME_TASK, MetaLearner
 from metahpo.metalearners._pool import ScoreTable
 
 
-class NearestTasks(MetaLearner):
+class _TableLearner(MetaLearner):
+    """A meta-learner whose whole fitted state is the experience's :class:`ScoreTable`."""
+
+    def _fit(self, experience: Experience) -> None:
+        assert self.space_ is not None
+        self.table_ = ScoreTable.build(experience, self.space_)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return self.table_.to_arrays()
+
+    def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
+        assert self.space_ is not None
+        self.table_ = ScoreTable.from_arrays(state, self.space_)
+
+    def _neighbour_weights(self, distances: np.ndarray, n_tasks: int | None) -> np.ndarray:
+        """Relative weights of the ``n_tasks`` nearest training tasks (all, equal, if None)."""
+        assert self.task_space_ is not None
+        if n_tasks is None:
+            return np.ones(len(distances))
+        order = np.argsort(distances, kind="stable")[:n_tasks]
+        weights = np.zeros(len(distances))
+        weights[order] = self.task_space_.weights(distances)[order]
+        return weights
+
+
+class NearestTasks(_TableLearner):
     """Best configurations of the most similar training tasks (auto-sklearn 1.0 style).
 
     Tasks are ordered by distance in the scaled meta-feature space; the suggestions are the
@@ -29,26 +54,13 @@ class NearestTasks(MetaLearner):
         super().__init__()
         self.n_tasks = n_tasks
 
-    def _fit(self, experience: Experience) -> None:
-        assert self.space_ is not None
-        self.table_ = ScoreTable.build(experience, self.space_)
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return self.table_.to_arrays()
-
-    def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
-        assert self.space_ is not None
-        self.table_ = ScoreTable.from_arrays(state, self.space_)
-
     def _suggest(
         self, metafeatures: np.ndarray, distances: np.ndarray, k: int
     ) -> list[tuple[dict[str, Any], float]]:
         assert self.task_space_ is not None
         S = self.table_.S
         order = np.argsort(distances, kind="stable")[: self.n_tasks]
-        weights = np.zeros(len(distances))
-        weights[order] = self.task_space_.weights(distances)[order]
-        predicted = self.table_.weighted_mean(weights)
+        predicted = self.table_.weighted_mean(self._neighbour_weights(distances, self.n_tasks))
         chosen: list[int] = []
         depth = 0
         while len(chosen) < k and depth < S.shape[1]:
@@ -64,7 +76,7 @@ class NearestTasks(MetaLearner):
         return [(self.table_.config(c), float(np.nan_to_num(predicted[c]))) for c in chosen]
 
 
-class GreedyPortfolio(MetaLearner):
+class GreedyPortfolio(_TableLearner):
     """A small set of configurations that together do well on similar tasks.
 
     Greedy forward selection (auto-sklearn 2.0 / FLAML zero-shot style): each step adds the
@@ -88,28 +100,12 @@ class GreedyPortfolio(MetaLearner):
         super().__init__()
         self.n_tasks = n_tasks
 
-    def _fit(self, experience: Experience) -> None:
-        assert self.space_ is not None
-        self.table_ = ScoreTable.build(experience, self.space_)
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return self.table_.to_arrays()
-
-    def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
-        assert self.space_ is not None
-        self.table_ = ScoreTable.from_arrays(state, self.space_)
-
     def _suggest(
         self, metafeatures: np.ndarray, distances: np.ndarray, k: int
     ) -> list[tuple[dict[str, Any], float]]:
         assert self.task_space_ is not None
         S = np.nan_to_num(self.table_.S, nan=0.0)
-        if self.n_tasks is None:
-            weights = np.ones(len(distances))
-        else:
-            order = np.argsort(distances, kind="stable")[: self.n_tasks]
-            weights = np.zeros(len(distances))
-            weights[order] = self.task_space_.weights(distances)[order]
+        weights = self._neighbour_weights(distances, self.n_tasks)
         weights = weights / max(weights.sum(), 1e-300)
         predicted = self.table_.weighted_mean(weights)
         reached = np.zeros(S.shape[0])

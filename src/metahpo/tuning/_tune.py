@@ -237,17 +237,11 @@ def tune(
         sampler = classic_sampler(optimizer, space, seed=seed, budget=budget)
     else:
         sampler = optimizer
-    record = TaskRecord(
-        dataset=dataset.name,
-        fingerprint=dataset.fingerprint(),
-        family=family,
-        task=dataset.task,
+    record = TaskRecord.describe(
+        dataset,
+        space,
         metric=m.name,
         direction=m.direction,
-        space=space.to_dict(),
-        space_signature=space.signature,
-        n_rows=dataset.n_rows,
-        n_features=dataset.n_features,
         metafeatures=metafeatures,
         source="tune",
         folds=folds,
