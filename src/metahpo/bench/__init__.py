@@ -1,4 +1,6 @@
-"""Benchmark layer: replay meta-learned and classic optimizers on stored evaluations.
+"""Benchmark layer: meta-learned and classic optimizers, replayed on stored evaluations
+(:func:`run_replay`; :func:`run_external` on pools built for new datasets) or trained for real
+(:func:`run_live`).
 
 Example:
     >>> from metahpo.bench import BenchSettings, run_replay, write_report  # doctest: +SKIP
@@ -7,6 +9,14 @@ Example:
     >>> write_report(result, "bench-out")["markdown"]  # doctest: +SKIP
 """
 
+from metahpo.bench._external import run_external
+from metahpo.bench._live import (
+    LIVE_DEFAULT_METHODS,
+    LIVE_METHODS,
+    LiveMethod,
+    LiveSettings,
+    run_live,
+)
 from metahpo.bench._methods import (
     DEFAULT_METHODS,
     METHODS,
@@ -44,12 +54,16 @@ from metahpo.bench._report import summarize, write_report
 
 __all__ = [
     "DEFAULT_METHODS",
+    "LIVE_DEFAULT_METHODS",
+    "LIVE_METHODS",
     "METHODS",
     "BenchResult",
     "BenchSettings",
     "DefaultThenRandom",
     "ErrorRecord",
     "FitRecord",
+    "LiveMethod",
+    "LiveSettings",
     "MetaSamplerMethod",
     "Method",
     "Pool",
@@ -68,6 +82,8 @@ __all__ = [
     "plan",
     "ranks",
     "regret_curve",
+    "run_external",
+    "run_live",
     "run_replay",
     "run_seed",
     "summarize",

@@ -172,6 +172,9 @@ class BenchResult:
         n_datasets: Datasets benchmarked.
         seconds: Wall time of this call (cached runs cost nothing).
         n_new: Runs computed by this call (failed ones included).
+        mode: ``"replay"`` (grouped folds over the experience), ``"external"`` (replay on
+            pools built for datasets outside the experience) or ``"live"`` (real training).
+        descriptions: One line per method for the summary (default: the replay registry's).
     """
 
     settings: BenchSettings
@@ -184,6 +187,8 @@ class BenchResult:
     n_datasets: int = 0
     seconds: float = 0.0
     n_new: int = 0
+    mode: str = "replay"
+    descriptions: tuple[tuple[str, str], ...] = ()
 
 
 def grouped_folds(datasets: Iterable[str], n_folds: int, seed: int = 0) -> list[list[str]]:
@@ -359,6 +364,7 @@ def plan(
     experience: Experience,
     settings: BenchSettings,
     done: Iterable[tuple[str, str, str, int]] = (),
+    holdout: Sequence[str] | None = None,
 ) -> tuple[list[list[str]], list[_Group], list[tuple[str, str]]]:
     """Folds, the groups of runs still to do, and the tasks left out (with the reason).
 
@@ -366,11 +372,15 @@ def plan(
     ``kb build --no-metafeatures`` and not refreshed yet) are left out of both sides, as the
     meta-learners of the library leave them out. The folds are formed from every dataset that
     has meta-features, whatever families are selected, so that a run's training set does not
-    depend on which families are benchmarked.
+    depend on which families are benchmarked. With ``holdout``, there is one fold instead: those
+    datasets are benchmarked and every other dataset is training data.
     """
     finished = set(done)
     usable = with_metafeatures(experience)
-    folds = grouped_folds(usable.datasets, settings.folds, settings.fold_seed)
+    if holdout is not None:
+        folds = [sorted(set(holdout))]
+    else:
+        folds = grouped_folds(usable.datasets, settings.folds, settings.fold_seed)
     wanted = set(settings.families) if settings.families is not None else None
     skipped: list[tuple[str, str]] = []
     tasks: list[TaskExperience] = []
@@ -434,6 +444,7 @@ def run_replay(
     workers: int = 1,
     progress: Progress | None = None,
     fresh: bool = False,
+    holdout: Sequence[str] | None = None,
 ) -> BenchResult:
     """Run the replay benchmark (see the module docstring for the protocol).
 
@@ -445,6 +456,8 @@ def run_replay(
         workers: Processes; work is split by (fold, family, task type).
         progress: Called after every finished run with ``(done, total, label)``.
         fresh: Discard the runs cached in ``out`` instead of resuming from them.
+        holdout: Benchmark only these datasets, with every other dataset as training data
+            (one fold; see :func:`run_external`) instead of grouped folds over all datasets.
 
     Returns:
         Every run of the requested methods, families and seeds, cached ones included.
@@ -466,6 +479,8 @@ def run_replay(
             )
     start = time.perf_counter()
     expected = fingerprint(experience, settings)
+    if holdout is not None:
+        expected["holdout"] = sorted(set(holdout))
     runs: list[RunRecord] = []
     fits: list[FitRecord] = []
     errors: list[ErrorRecord] = []
@@ -476,7 +491,7 @@ def run_replay(
             (out_dir / RUNS_FILE).unlink(missing_ok=True)
         runs, fits = _read_cache(out_dir, expected)
         (out_dir / SETTINGS_FILE).write_text(json.dumps(expected, indent=1), encoding="utf-8")
-    folds, groups, skipped = plan(experience, settings, (r.key for r in runs))
+    folds, groups, skipped = plan(experience, settings, (r.key for r in runs), holdout)
     total = sum(len(g.todo) for g in groups)
     n_new = 0
     sink = (out_dir / RUNS_FILE).open("a", encoding="utf-8") if out_dir is not None else None
@@ -537,6 +552,7 @@ def run_replay(
         n_datasets=len({r.dataset for r in keep}),
         seconds=time.perf_counter() - start,
         n_new=n_new,
+        mode="replay" if holdout is None else "external",
     )
 
 

@@ -200,6 +200,59 @@ def _curve_rows(
     return [[m, *(col[i] for col in cols)] for i, m in enumerate(methods)]
 
 
+_SNAP = (
+    "- Methods that propose continuous points (Optuna samplers, MetaSampler) run on the real "
+    "search space; each asked point is snapped to the nearest not-yet-evaluated pool "
+    "configuration (Euclidean distance in the unit-cube encoding, one-hot categoricals) and "
+    "its score is told for the asked trial."
+)
+_REPLAY = (
+    "- **Replay** (tabular, as in HPO-B): the candidates for a held-out (dataset, family) "
+    "task are the configurations stored for it; evaluating one reads its stored score. "
+    "Failed evaluations stay selectable and cost an evaluation without improving the best."
+)
+
+#: Protocol bullets of each benchmark mode.
+PROTOCOL: dict[str, tuple[str, ...]] = {
+    "replay": (
+        _REPLAY,
+        _SNAP,
+        "- Meta-learners are trained only on the other datasets: grouped K-fold over datasets, "
+        "every dataset held out once; meta-feature scalers are fitted on the training folds.",
+    ),
+    "external": (
+        _REPLAY,
+        _SNAP,
+        "- The pools are built by the knowledge-base build for a folder of datasets outside the "
+        "experience; meta-learners are trained on the whole experience, less any dataset of the "
+        "same name.",
+    ),
+    "live": (
+        "- **Live**: every evaluation trains the model for real (cross-validation on a seeded "
+        "subsample of at most the configured rows) on the real, continuous search space; every "
+        "method gets the same number of evaluations, failed ones included.",
+        "- Meta-learners learn from the bundled experience less every task of a dataset with "
+        "the same name. Wall-clock times include training; a dataset's meta-feature time is "
+        "added to the first evaluation of the methods that use meta-features.",
+    ),
+}
+
+#: What best and worst are taken over, per mode.
+REFERENCE: dict[str, str] = {
+    "replay": "over the whole pool (0 is the best stored configuration)",
+    "external": "over the whole pool (0 is the best stored configuration)",
+    "live": "over every evaluation that any method made on that (dataset, family)",
+}
+
+
+def _design(result: BenchResult) -> str:
+    if result.mode == "replay":
+        return f"{len(result.folds)} grouped folds over datasets"
+    if result.mode == "external":
+        return "datasets outside the experience"
+    return "real training"
+
+
 def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "") -> str:
     """The Markdown summary (``summary.md``, copied to ``benchmarks/RESULTS.md``)."""
     s = result.settings
@@ -207,31 +260,23 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
     cuts: list[int] = summary["cutpoints"]
     counts = summary.get("counts", {})
     today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
-    lines = ["# metahpo replay benchmark", ""]
+    lines = [f"# metahpo {result.mode} benchmark", ""]
     if command:
         lines += [f"Produced by `{command}` on {today} (UTC).", ""]
     lines += [
         f"Experience `{result.experience_version or 'unversioned'}`: "
         f"{counts.get('datasets', 0)} datasets, {counts.get('tasks', 0)} (dataset, family) tasks, "
         f"{counts.get('seeds', 0)} seeds, {counts.get('runs', 0)} runs per method; "
-        f"budget {s.budget} evaluations; {len(result.folds)} grouped folds over datasets. "
+        f"budget {s.budget} evaluations; {_design(result)}. "
         f"This call computed {result.n_new} runs in {result.seconds / 60:.1f} min on "
         f"{os.cpu_count()} cores (other runs were read from the cache); the methods' own time "
         f"over all runs adds up to {sum(sum(r.seconds) for r in result.runs) / 60:.1f} min.",
         "",
         "## Protocol",
         "",
-        "- **Replay** (tabular, as in HPO-B): the candidates for a held-out (dataset, family) "
-        "task are the configurations stored for it; evaluating one reads its stored score. "
-        "Failed evaluations stay selectable and cost an evaluation without improving the best.",
-        "- Methods that propose continuous points (Optuna samplers, MetaSampler) run on the real "
-        "search space; each asked point is snapped to the nearest not-yet-evaluated pool "
-        "configuration (Euclidean distance in the unit-cube encoding, one-hot categoricals) and "
-        "its score is told for the asked trial.",
-        "- Meta-learners are trained only on the other datasets: grouped K-fold over datasets, "
-        "every dataset held out once; meta-feature scalers are fitted on the training folds.",
-        "- **Normalised regret** of a run after t evaluations = (best in pool − best found) / "
-        "(best in pool − worst in pool); 0 is the best stored configuration. Means are over "
+        *PROTOCOL[result.mode],
+        "- **Normalised regret** of a run after t evaluations = (best − best found) / "
+        f"(best − worst), best and worst {REFERENCE[result.mode]}. Means are over "
         "datasets, with 95 % percentile bootstrap intervals over datasets; medians are over runs; "
         "ranks are within each run (1 = best, ties share the average rank).",
         "",
@@ -240,7 +285,12 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
         lines += ["No completed runs to summarise.", ""]
         return "\n".join(lines)
     everything = summary["splits"]["all"]
-    described = [f"`{m}` ({METHODS[m].description})" for m in methods if m in METHODS]
+    own = dict(result.descriptions)
+    described = [
+        f"`{m}` ({own[m] if m in own else METHODS[m].description})"
+        for m in methods
+        if m in own or m in METHODS
+    ]
     lines += ["Methods: " + "; ".join(described) + ".", ""]
     lines += ["## Normalised regret (mean over datasets, 95 % bootstrap interval)", ""]
     lines += _table(
@@ -293,19 +343,39 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
             ],
             rows,
         )
-    lines += [
-        "",
-        "## Latency",
-        "",
-        "Median wall time to choose the first configuration (meta-learner suggestions and "
-        "sampler construction included) and to choose any one configuration; median total time "
-        "of a run; median time to prepare a method once per fold (fitting a meta-learner). "
-        "Wall-clock times, one thread per worker: other load on the machine inflates them.",
-        "",
-    ]
+    if result.mode == "live":
+        lines += [
+            "",
+            "## Wall clock",
+            "",
+            "Median wall time of the first evaluation (meta-features and meta-learner "
+            "suggestions included for the methods that use them) and of any one evaluation, "
+            "training included; median total time of a run.",
+            "",
+        ]
+    else:
+        lines += [
+            "",
+            "## Latency",
+            "",
+            "Median wall time to choose the first configuration (meta-learner suggestions and "
+            "sampler construction included) and to choose any one configuration; median total "
+            "time of a run; median time to prepare a method once per fold (fitting a "
+            "meta-learner). Wall-clock times, one thread per worker: other load on the machine "
+            "inflates them.",
+            "",
+        ]
     lat = summary["latency"]
+    first, each = (
+        ("first eval (ms)", "per eval (ms)")
+        if result.mode == "live"
+        else (
+            "first pick (ms)",
+            "per pick (ms)",
+        )
+    )
     lines += _table(
-        ["method", "first pick (ms)", "per pick (ms)", "run (s)", "prepare per fold (s)"],
+        ["method", first, each, "run (s)", "prepare per fold (s)"],
         [
             [
                 m,
@@ -360,12 +430,16 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
             listed = ", ".join(f"{d} ({', '.join(f)})" for d, f in sorted(datasets.items()))
             lines.append(f"- {why}: {len(datasets)} datasets: {listed}")
         lines.append("")
-    lines += [
-        "## Folds",
-        "",
-        *(f"- fold {k}: {', '.join(f)}" for k, f in enumerate(result.folds)),
-        "",
-    ]
+    if result.mode == "replay":
+        lines += [
+            "## Folds",
+            "",
+            *(f"- fold {k}: {', '.join(f)}" for k, f in enumerate(result.folds)),
+            "",
+        ]
+    else:
+        held = sorted({d for f in result.folds for d in f})
+        lines += ["## Datasets", "", ", ".join(held), ""]
     return "\n".join(lines)
 
 
@@ -492,6 +566,7 @@ def write_report(
         "command": command,
         "settings": asdict(result.settings),
         "experience": result.experience_version,
+        "mode": result.mode,
         "folds": [list(f) for f in result.folds],
         "skipped": [{"task": k, "reason": why} for k, why in result.skipped],
         "errors": [asdict(e) for e in result.errors],

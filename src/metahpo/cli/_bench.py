@@ -33,6 +33,30 @@ def register(sub: Any) -> None:
     p.add_argument("--folds", type=int, default=5, help="grouped folds over datasets (default 5)")
     p.add_argument("--families", nargs="+", default=None, help="families (default: all)")
     p.add_argument("--methods", nargs="+", default=None, help=_METHOD_HELP)
+    p.add_argument(
+        "--datasets",
+        default=None,
+        metavar="DIR",
+        help="a folder of datasets (shared datasets layout). Replay: build their pools with the "
+        "knowledge-base build (resumable) and benchmark them with meta-learners trained on the "
+        "whole bundled experience. With --live: the datasets to train on",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="live mode: real training on --datasets with equal evaluation budgets; regret is "
+        "normalised by the best score any method found (methods: "
+        "default random tpe cmaes meta-tpe unless --methods; 'all' for every live method)",
+    )
+    p.add_argument(
+        "--cv-folds", type=int, default=3, help="live mode: cross-validation folds (default 3)"
+    )
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=2000,
+        help="live mode: subsample larger datasets to this many rows (default 2000)",
+    )
     p.add_argument("--out", default="bench-out", help="output folder, also the resume cache")
     p.add_argument("--bundle", default=None, help="bundle folder (default: the packaged one)")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
@@ -64,6 +88,10 @@ def _command(args: argparse.Namespace) -> str:
         parts.append("--methods " + " ".join(args.methods))
     if args.bundle:
         parts.append(f"--bundle {shlex.quote(args.bundle)}")
+    if args.datasets:
+        parts.append(f"--datasets {shlex.quote(args.datasets)}")
+    if args.live:
+        parts.append(f"--live --cv-folds {args.cv_folds} --max-rows {args.max_rows}")
     parts.append(f"--out {shlex.quote(args.out)}")
     if args.results_md:
         parts.append(f"--results-md {shlex.quote(args.results_md)}")
@@ -73,34 +101,88 @@ def _command(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from metahpo.bench import DEFAULT_METHODS, METHODS, BenchSettings, run_replay, write_report
+    from metahpo.bench import (
+        DEFAULT_METHODS,
+        LIVE_DEFAULT_METHODS,
+        LIVE_METHODS,
+        METHODS,
+        BenchSettings,
+        LiveSettings,
+        run_external,
+        run_live,
+        run_replay,
+        write_report,
+    )
+    from metahpo.errors import MetaHPOError
     from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
 
-    methods = tuple(args.methods) if args.methods else DEFAULT_METHODS
-    if methods == ("all",):
-        methods = tuple(METHODS)
-    settings = BenchSettings(
-        budget=args.budget,
-        seeds=args.seeds,
-        folds=args.folds,
-        methods=methods,
-        families=tuple(args.families) if args.families else None,
+    if args.live and not args.datasets:
+        raise MetaHPOError("--live needs --datasets DIR: the datasets to train on")
+    registry, default = (
+        (LIVE_METHODS, LIVE_DEFAULT_METHODS)
+        if args.live
+        else (
+            METHODS,
+            DEFAULT_METHODS,
+        )
     )
-    experience = load_bundled(args.bundle or DEFAULT_BUNDLE)
+    methods = tuple(args.methods) if args.methods else default
+    if methods == ("all",):
+        methods = tuple(registry)
+    result: Any
     with progress_bar() as bar:
         task = bar.add_task("bench", total=None)
 
         def on_progress(done: int, total: int, label: str) -> None:
             bar.update(task, total=total, completed=done, description=f"bench {label}")
 
-        result = run_replay(
-            experience,
-            settings,
-            out=args.out,
-            workers=args.workers,
-            progress=on_progress,
-            fresh=args.fresh,
-        )
+        def on_build(done: int, total: int, label: str) -> None:
+            bar.update(task, total=total, completed=done, description=f"pools {label}")
+
+        if args.live:
+            from metahpo.spaces import FAMILY_NAMES
+
+            result = run_live(
+                args.datasets,
+                LiveSettings(
+                    budget=args.budget,
+                    seeds=args.seeds,
+                    methods=methods,
+                    families=tuple(args.families) if args.families else FAMILY_NAMES,
+                    cv_folds=args.cv_folds,
+                    max_rows=args.max_rows,
+                ),
+                out=args.out,
+                experience=load_bundled(args.bundle or DEFAULT_BUNDLE),
+                progress=on_progress,
+            )
+        else:
+            settings = BenchSettings(
+                budget=args.budget,
+                seeds=args.seeds,
+                folds=args.folds,
+                methods=methods,
+                families=tuple(args.families) if args.families else None,
+            )
+            if args.datasets:
+                result = run_external(
+                    args.datasets,
+                    settings,
+                    out=args.out,
+                    bundle=args.bundle or DEFAULT_BUNDLE,
+                    workers=args.workers,
+                    build_progress=on_build,
+                    progress=on_progress,
+                )
+            else:
+                result = run_replay(
+                    load_bundled(args.bundle or DEFAULT_BUNDLE),
+                    settings,
+                    out=args.out,
+                    workers=args.workers,
+                    progress=on_progress,
+                    fresh=args.fresh,
+                )
     written = write_report(result, args.out, command=_command(args))
     if args.results_md:
         target = Path(args.results_md)
