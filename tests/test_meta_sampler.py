@@ -229,7 +229,7 @@ def knn_objective(m0: float, space: SearchSpace = KNN) -> Callable[[Trial], floa
     return objective
 
 
-def test_default_first_when_confidence_is_low(experience: Experience) -> None:
+def test_default_first_when_out_of_distribution(experience: Experience) -> None:
     plan = make_meta_sampler(
         np.array([40.0, 9.0]), "knn", "classification", experience=experience, n_warm_start=6
     )
@@ -238,6 +238,32 @@ def test_default_first_when_confidence_is_low(experience: Experience) -> None:
     assert warm[0] == KNN.default_config()
     assert len(warm) == 3  # halved when unsure
     assert len({str(sorted(c.items())) for c in warm}) == len(warm)
+
+
+def test_unsure_but_in_distribution_keeps_the_meta_learned_best_first(
+    experience: Experience,
+) -> None:
+    # Beyond the last training task, farther than the typical spacing but not out of
+    # distribution: fewer warm starts, the meta-learned best still first, the default second.
+    for m0 in np.linspace(1.05, 1.6, 56):
+        plan = make_meta_sampler(
+            np.array([m0, 0.0]), "knn", "classification", experience=experience, n_warm_start=6
+        )
+        if plan.confidence < LOW_CONFIDENCE and not plan.out_of_distribution:
+            break
+    else:
+        pytest.fail("no probe point between the typical spacing and out of distribution")
+    warm = plan.sampler.warm_start
+    assert len(warm) == 3
+    assert warm[0] != KNN.default_config() and warm[1] == KNN.default_config()
+
+
+def test_tpe_models_right_after_the_warm_starts(experience: Experience) -> None:
+    mf = experience.tasks[3].metafeatures
+    plan = make_meta_sampler(mf, "knn", "classification", experience=experience, n_warm_start=4)
+    base = plan.sampler.base_sampler
+    assert isinstance(base, optuna.samplers.TPESampler)
+    assert base._n_startup_trials == len(plan.sampler.warm_start) == 4
 
 
 @pytest.mark.parametrize("strategy", ["nearest", "portfolio", "surrogate", "mapping"])

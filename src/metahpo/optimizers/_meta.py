@@ -270,7 +270,7 @@ def _fit_to(value: Any, dist: BaseDistribution) -> Any:
     return v
 
 
-#: Confidence below which the library default is evaluated first.
+#: Confidence below which only half the warm starts are used.
 LOW_CONFIDENCE = 0.5
 BASES = ("tpe", "gp", "cmaes", "random")
 
@@ -348,8 +348,10 @@ def make_meta_sampler(
         strategy: Meta-learner choosing the warm starts (``nearest``, ``portfolio``,
             ``surrogate``, ``mapping``).
         n_warm_start: Warm-start trials. The library default is always one of them: first
-            when the confidence is below :data:`LOW_CONFIDENCE` (and then only half as many
-            warm starts are used) or when the meta-learner ranks it first, else second.
+            when the task is out of distribution (farther from every training task than the
+            training tasks' 95th percentile spacing) or when the meta-learner ranks it first,
+            else second. Below :data:`LOW_CONFIDENCE` only half as many warm starts are used,
+            so that the base sampler takes over sooner.
             Suggestions that coincide once transferred into ``space`` are evaluated once.
         base: Refinement: ``tpe``, ``gp`` (GP-EI whose prior mean is the performance surrogate),
             ``cmaes`` (CMA-ES warm-started from similar tasks' good trials) or ``random``.
@@ -402,9 +404,10 @@ def make_meta_sampler(
         top_is_default = bool(suggestions) and space.transfer(suggestions[0].params)[0] == default
         if default_score is None:
             default_score = float(np.nanmedian(predicted)) if predicted else 0.5
-        # Unsure: the default first. Sure: the meta-learned best first and the default second
-        # (first when the meta-learner itself ranks it first).
-        at = 0 if confidence < LOW_CONFIDENCE or top_is_default else min(1, len(warm))
+        # Out of distribution: the default first. Otherwise the meta-learned best first and the
+        # default second (first when the meta-learner itself ranks it first): either way the
+        # best of the first two is never worse than the default.
+        at = 0 if ood or top_is_default else min(1, len(warm))
         warm.insert(at, default)
         predicted.insert(at, default_score)
         if confidence < LOW_CONFIDENCE:
@@ -425,7 +428,7 @@ def make_meta_sampler(
 
             prior = SurrogatePrior(predict, maximize=direction == "maximize")
         sources = _source_trials(learner, mf, space, direction) if base == "cmaes" else []
-        base_sampler = _base_sampler(base, seed, prior, sources)
+        base_sampler = _base_sampler(base, seed, prior, sources, startup=len(warm))
         sampler = MetaSampler(
             warm,
             predicted=predicted,
@@ -438,10 +441,18 @@ def make_meta_sampler(
 
 
 def _base_sampler(
-    base: str, seed: int | None, prior: SurrogatePrior | None, sources: list[FrozenTrial]
+    base: str,
+    seed: int | None,
+    prior: SurrogatePrior | None,
+    sources: list[FrozenTrial],
+    startup: int = 10,
 ) -> BaseSampler:
     if base == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+        # The warm starts are the start-up trials: TPE models from the first trial after them
+        # instead of spending its default ten on random search.
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, n_startup_trials=max(startup, 2)
+        )
     if base == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if base == "cmaes":
