@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,14 @@ def tiny_reg() -> Dataset:
 @pytest.fixture()
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def dataset_folder(root: Path, *names: str) -> Path:
+    """A folder in the shared datasets layout holding copies of the named test datasets."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copytree(DATA / name, root / name)
+    return root
 
 
 def shared_datasets() -> Path:

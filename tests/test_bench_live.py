@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,24 +21,19 @@ from metahpo.errors import MetaHPOError
 from metahpo.knowledge import BuildSettings, Bundle, KnowledgeStore, build, load_bundled
 from metahpo.spaces import get_space
 
+from .conftest import dataset_folder
+
 
 @pytest.fixture()
-def folder(tmp_path: Path, data_dir: Path) -> Path:
-    root = tmp_path / "datasets"
-    root.mkdir()
-    for name in ("iris", "1027_ESL"):
-        shutil.copytree(data_dir / name, root / name)
-    return root
+def folder(tmp_path: Path) -> Path:
+    return dataset_folder(tmp_path / "datasets", "iris", "1027_ESL")
 
 
 @pytest.fixture(scope="module")
-def training_bundle(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+def training_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small experience (two datasets) to train the meta-learners of the tests on."""
     base = tmp_path_factory.mktemp("train")
-    root = base / "datasets"
-    root.mkdir()
-    for name in ("vehicle", "iris"):
-        shutil.copytree(data_dir / name, root / name)
+    root = dataset_folder(base / "datasets", "vehicle", "iris")
     bundle = Bundle(base / "bundle")
     settings = BuildSettings(families=("knn",), n_configs=6, max_rows=60, folds=2, chunk=4)
     build(root, KnowledgeStore(f"sqlite:///{base / 'kb.db'}"), settings, export=bundle)
@@ -120,11 +114,9 @@ def test_live_settings_are_checked(folder: Path, tmp_path: Path) -> None:
 
 
 def test_external_replay_builds_pools_then_holds_out_only_the_new_datasets(
-    tmp_path: Path, data_dir: Path, training_bundle: Path
+    tmp_path: Path, training_bundle: Path
 ) -> None:
-    new = tmp_path / "new"
-    new.mkdir()
-    shutil.copytree(data_dir / "iris", new / "iris")  # also in the training bundle: dropped
+    new = dataset_folder(tmp_path / "new", "iris")  # also in the training bundle: dropped
     settings = BenchSettings(budget=3, seeds=2, methods=("random", "nearest", "portfolio"))
     result = run_external(new, settings, out=tmp_path / "ext", bundle=training_bundle)
     assert result.mode == "external" and not result.errors

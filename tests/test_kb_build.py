@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,16 +14,14 @@ import pytest
 from metahpo.knowledge import BuildSettings, Bundle, KnowledgeStore, build, study_name
 from metahpo.knowledge._records import TRIAL_INDEX_ATTR
 
+from .conftest import dataset_folder
+
 SETTINGS = BuildSettings(families=("knn", "linear"), n_configs=4, max_rows=80, folds=2, chunk=2)
 
 
 @pytest.fixture()
-def datasets(tmp_path: Path, data_dir: Path) -> Path:
-    root = tmp_path / "datasets"
-    root.mkdir()
-    for name in ("vehicle", "1027_ESL"):
-        shutil.copytree(data_dir / name, root / name)
-    return root
+def datasets(tmp_path: Path) -> Path:
+    return dataset_folder(tmp_path / "datasets", "vehicle", "1027_ESL")
 
 
 def _indices(store: KnowledgeStore, dataset: str, family: str) -> list[int]:

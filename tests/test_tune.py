@@ -277,9 +277,18 @@ def test_custom_space_argument_that_the_model_lacks_is_a_clear_error(
 
     base = get_space("knn", "classification")
     bad = SearchSpace(
-        "knn", "classification",
+        "knn",
+        "classification",
         (*base.params, Param("no_such_arg", "int", low=1, high=3, default=1)),
     )
     with pytest.raises(SpaceError, match="no_such_arg"):
-        tune(tiny_clf, "knn", budget=1, storage=sqlite_url, space=bad, optimizer="random",
-             folds=2, metafeatures=NO_MF)
+        tune(
+            tiny_clf,
+            "knn",
+            budget=1,
+            storage=sqlite_url,
+            space=bad,
+            optimizer="random",
+            folds=2,
+            metafeatures=NO_MF,
+        )

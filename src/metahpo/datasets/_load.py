@@ -197,6 +197,11 @@ def infer_task(y: pd.Series) -> TaskType:
     return "regression"
 
 
+def class_labels(y: Any) -> np.ndarray:
+    """Class labels as metahpo stores them: text, with whole numbers written as integers."""
+    return _class_labels(y if isinstance(y, pd.Series) else pd.Series(np.asarray(y).ravel()))
+
+
 def _class_labels(y: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
         values = y.to_numpy(dtype="float64")
@@ -231,6 +236,89 @@ def load_dataset(
     frame, meta, default_name = read_table(path)
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise DataError(f"{path}: the table has no rows")
+    return _from_table(
+        frame, target, task, meta.get("task"), name=name or default_name, source=str(path)
+    )
+
+
+def from_frame(X: Any, y: Any, task: TaskType | None = None, *, name: str = "data") -> Dataset:
+    """A cleaned :class:`Dataset` from in-memory features and target (as scikit-learn takes them).
+
+    Args:
+        X: A pandas DataFrame, or anything ``pandas.DataFrame`` accepts (a NumPy array gets
+            columns ``x0, x1, ...``).
+        y: The target, one value per row.
+        task: As in :func:`load_dataset` (default: inferred from ``y``).
+        name: Dataset name.
+
+    Raises:
+        DataError: As :func:`load_dataset` does, and when ``X`` and ``y`` differ in length.
+    """
+    if task is not None and task not in TASK_TYPES:
+        raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASK_TYPES)}")
+    frame = _as_frame(X)
+    target = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
+    if len(target) != len(frame):
+        raise DataError(f"X has {len(frame)} rows but y has {len(target)} values")
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataError("the table has no rows" if frame.shape[0] == 0 else "X has no columns")
+    column = "target"
+    while column in frame.columns:
+        column = f"_{column}"
+    frame = frame.reset_index(drop=True).assign(**{column: target})
+    return _from_table(frame, column, task, None, name=name, source="<memory>")
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        frame = X.copy()
+        frame.columns = [str(c) for c in frame.columns]
+        return frame
+    array = np.asarray(X)
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2:
+        raise DataError(f"X must be a two-dimensional table; got {array.ndim} dimensions")
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+def conform(dataset: Dataset, X: Any) -> pd.DataFrame:
+    """New rows with the columns and types of ``dataset.X`` (for predicting on unseen data).
+
+    Columns are matched by name (by position for arrays, as when the dataset was made);
+    numeric columns are parsed as numbers (anything else becomes missing), categorical ones as
+    text with :data:`MISSING_CATEGORY` for missing values. A missing column is an error.
+    """
+    frame = _as_frame(X)
+    missing = [c for c in dataset.X.columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"X lacks the column(s) {', '.join(map(str, missing[:10]))}")
+    numeric = set(dataset.numeric_columns)
+    out: dict[str, pd.Series] = {}
+    for name in dataset.X.columns:
+        col = frame[name]
+        if name in numeric:
+            if pd.api.types.is_bool_dtype(col):
+                col = col.astype("float64")
+            elif not pd.api.types.is_numeric_dtype(col):
+                col = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
+            out[name] = col.astype("float64").replace([np.inf, -np.inf], np.nan)
+        else:
+            values = col.astype(object).where(col.notna(), None)
+            out[name] = values.map(lambda v: MISSING_CATEGORY if v is None else str(v).strip())
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _from_table(
+    frame: pd.DataFrame,
+    target: str | None,
+    task: TaskType | None,
+    meta_task: Any,
+    *,
+    name: str,
+    source: str,
+) -> Dataset:
+    path = source
     column = target if target is not None else "target"
     if column not in frame.columns:
         shown = ", ".join(frame.columns[:25]) + (" ..." if frame.shape[1] > 25 else "")
@@ -250,7 +338,6 @@ def load_dataset(
     if len(frame) < 2:
         raise DataError(f"{path}: only {len(frame)} usable row; at least 2 are needed")
 
-    meta_task = meta.get("task")
     resolved: TaskType
     if task is not None:
         resolved = task
@@ -288,12 +375,12 @@ def load_dataset(
         reasons = "; ".join(f"{c}: {r}" for c, r in dropped[:10])
         raise DataError(f"no usable feature columns ({reasons or 'the table has only the target'})")
     return Dataset(
-        name=name or default_name,
+        name=name,
         X=X,
         y=y,
         task=resolved,
         target=column,
-        source=str(path),
+        source=source,
         dropped=tuple(dropped),
         notes=tuple(notes + clean_notes),
     )

@@ -1,0 +1,119 @@
+"""The scikit-learn interface: FamilyModel and MetaSearchCV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.model_selection import cross_val_score
+
+from metahpo.datasets import Dataset
+from metahpo.errors import DataError
+from metahpo.knowledge import Experience
+from metahpo.sklearn import FamilyModel, MetaSearchCV
+from metahpo.spaces import get_space
+
+
+def _frame(ds: Dataset) -> tuple[pd.DataFrame, np.ndarray]:
+    return ds.X.copy(), ds.y.copy()
+
+
+def test_family_model_parameters_are_the_space_hyperparameters() -> None:
+    model = FamilyModel("rf", n_estimators=20, max_depth=4)
+    params = model.get_params()
+    assert params == {
+        "family": "rf",
+        "task": "auto",
+        "random_state": 0,
+        "n_estimators": 20,
+        "max_depth": 4,
+    }
+    copy = clone(model).set_params(n_estimators=30, task="classification")
+    assert copy.get_params()["n_estimators"] == 30 and model.get_params()["n_estimators"] == 20
+    assert is_classifier(copy) and is_regressor(FamilyModel("knn", task="regression"))
+
+
+def test_family_model_on_a_dirty_frame_keeps_the_callers_labels() -> None:
+    rng = np.random.default_rng(0)
+    n = 90
+    X = pd.DataFrame(
+        {
+            "num_as_text": [str(v) if i % 9 else "?" for i, v in enumerate(rng.normal(size=n))],
+            "colour": rng.choice(["red", "green", None], size=n),
+            "flag": rng.choice([True, False], size=n),
+            "constant": 1.0,
+            "x": rng.normal(size=n),
+        }
+    )
+    y = np.where(X["x"] > 0, 7, 3)
+    model = FamilyModel("linear").fit(X, y)
+    assert list(model.classes_) == [3, 7]
+    pred = model.predict(X)
+    assert set(np.unique(pred)) <= {3, 7} and (pred == y).mean() > 0.8
+    assert model.predict_proba(X).shape == (n, 2)
+    assert 0.8 < model.score(X, y) <= 1.0
+    with pytest.raises(DataError, match="lacks the column"):
+        model.predict(X.drop(columns=["x"]))
+
+
+def test_family_model_regression_with_numpy_arrays(tiny_reg: Dataset) -> None:
+    X, y = tiny_reg.X.to_numpy(dtype=float), tiny_reg.y
+    model = FamilyModel("knn", task="regression", n_neighbors=3).fit(X, y)
+    assert model.task_ == "regression" and model.predict(X[:4]).shape == (4,)
+    assert model.score(X, y) > 0.3
+
+
+def test_meta_search_starts_from_the_meta_learned_warm_starts(tiny_clf: Dataset) -> None:
+    X, y = _frame(tiny_clf)
+    search = MetaSearchCV("knn", n_iter=7, cv=3, warm_start=3, random_state=1).fit(X, y)
+    space = get_space("knn", "classification")
+    assert len(search.cv_results_["params"]) == 7
+    k = search.meta_["warm_start"]  # 3, or fewer when the meta-learner is unsure
+    assert 1 <= k <= 3
+    first = search.cv_results_["params"][:k]
+    assert first == search.study_.sampler.warm_start
+    assert space.default_config() in first  # the library default is always among the first k
+    assert set(search.best_params_) == set(space.names)
+    scores = search.cv_results_["mean_test_score"]
+    assert search.best_score_ == pytest.approx(np.nanmax(scores))
+    assert [t.value for t in search.study_.trials] == pytest.approx(list(scores))
+    assert search.predict(X.iloc[:5]).shape == (5,)
+    assert search.score(X, y) == pytest.approx(
+        search.best_estimator_.score(X, y)
+    )  # balanced accuracy by default
+
+
+def test_meta_search_with_other_scoring_refit_and_inside_cross_validation(
+    tiny_clf: Dataset,
+) -> None:
+    X, y = _frame(tiny_clf)
+    search = MetaSearchCV(
+        "linear",
+        n_iter=3,
+        cv=2,
+        scoring={"acc": "accuracy", "bal": "balanced_accuracy"},
+        refit="acc",
+    ).fit(X, y)
+    assert search.best_score_ == pytest.approx(np.max(search.cv_results_["mean_test_acc"]))
+    assert search.scoring == {"acc": "accuracy", "bal": "balanced_accuracy"}
+    nested = cross_val_score(MetaSearchCV("knn", n_iter=2, cv=2), X, y, cv=2)
+    assert nested.shape == (2,) and np.all((nested >= 0) & (nested <= 1))
+
+
+def test_meta_search_without_experience_evaluates_the_default_first(tiny_reg: Dataset) -> None:
+    X, y = _frame(tiny_reg)
+    search = MetaSearchCV(
+        "knn", n_iter=3, cv=2, task="regression", experience=Experience((), ())
+    ).fit(X, y)
+    assert search.cv_results_["params"][0] == get_space("knn", "regression").default_config()
+    assert search.meta_["warm_start"] == 1 and search.meta_["out_of_distribution"]
+    assert search.scoring is None and search.scorer_ is not None
+
+
+def test_meta_search_errors_are_clear(tiny_clf: Dataset) -> None:
+    X, y = _frame(tiny_clf)
+    with pytest.raises(Exception, match="unknown model family"):
+        MetaSearchCV("nope", n_iter=2).fit(X, y)
+    with pytest.raises(DataError, match="rows but y has"):
+        MetaSearchCV("knn", n_iter=2).fit(X, y[:-3])
