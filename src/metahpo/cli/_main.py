@@ -16,7 +16,7 @@ EXIT_INTERRUPTED = 130
 
 def _parser() -> argparse.ArgumentParser:
     from metahpo import __version__
-    from metahpo.cli import _bench, _features, _kb, _suggest, _tune
+    from metahpo.cli import _bench, _features, _kb, _report, _suggest, _tune
 
     parser = argparse.ArgumentParser(
         prog="metahpo",
@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"metahpo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (_tune, _features, _kb, _suggest, _bench):
+    for module in (_tune, _features, _kb, _suggest, _bench, _report):
         module.register(sub)
     return parser
 
