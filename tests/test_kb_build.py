@@ -111,3 +111,38 @@ def test_kill_9_mid_build_then_rerun_gives_exactly_one_evaluation_each(
             counts = Counter(_indices(store, d, f))
             assert sorted(counts) == list(range(25))
             assert set(counts.values()) == {1}
+
+
+def _values(store: KnowledgeStore, dataset: str, family: str) -> dict[int, float | None]:
+    return {
+        int(t.user_attrs[TRIAL_INDEX_ATTR]): t.value
+        for t in store.trials(study_name(dataset, family))
+    }
+
+
+def test_build_on_a_dask_cluster_matches_the_local_build(datasets: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    local = KnowledgeStore(f"sqlite:///{tmp_path / 'local.db'}")
+    build(datasets, local, SETTINGS)
+    remote = KnowledgeStore(f"sqlite:///{tmp_path / 'dask.db'}")
+    with distributed.Client(
+        distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False),
+    ) as client:
+        report = build(datasets, remote, SETTINGS, workers=2, executor=client.get_executor())
+    assert report.done == 2 * 2 * 5
+    for ds in ("vehicle", "1027_ESL"):
+        for fam in SETTINGS.families:
+            assert _values(remote, ds, fam) == pytest.approx(_values(local, ds, fam))
+
+
+def test_cli_kb_build_on_a_local_dask_cluster(datasets: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from metahpo.cli import main
+
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    argv = ["kb", "build", "--datasets", str(datasets), "--models", "knn", "--configs", "3"]
+    argv += ["--max-rows", "60", "--folds", "2", "--no-metafeatures", "--storage", url]
+    assert main([*argv, "--dask", "local", "--workers", "2"]) == 0
+    store = KnowledgeStore(url)
+    assert _indices(store, "vehicle", "knn") == [0, 1, 2, 3]
+    assert main([*argv, "--dask", "tcp://127.0.0.1:1"]) == 2  # nobody listens there

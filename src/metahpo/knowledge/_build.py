@@ -14,7 +14,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -114,6 +114,43 @@ def _evaluate_chunk(
     ]
 
 
+def _evaluate_chunk_one_thread(
+    path: str, family: str, indices: Sequence[int], settings: BuildSettings
+) -> list[tuple[int, Evaluation]]:
+    """:func:`_evaluate_chunk` limited to one BLAS / OpenMP thread (for executors, such as a
+    Dask cluster's, whose workers metahpo does not start itself)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _evaluate_chunk(path, family, indices, settings)
+
+
+def _drain(
+    executor: Executor,
+    slots: int,
+    jobs: Iterator[tuple[str, str, list[int]]],
+    settings: BuildSettings,
+    write: Callable[[str, str, list[tuple[int, Evaluation]]], None],
+    task: Callable[..., list[tuple[int, Evaluation]]],
+) -> None:
+    """Submit the chunks, at most ``2 * slots`` in flight, and write each result as it comes.
+
+    Only this process writes to the store, so any executor works with any storage (SQLite
+    included); a chunk lost with its worker is simply redone by the next run.
+    """
+    pending: dict[Future[list[tuple[int, Evaluation]]], tuple[str, str]] = {}
+    for folder, family, indices in jobs:
+        pending[executor.submit(task, folder, family, indices, settings)] = (folder, family)
+        while len(pending) >= 2 * slots:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                write(*pending.pop(fut), fut.result())
+    while pending:
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            write(*pending.pop(fut), fut.result())
+
+
 def _limit_threads() -> None:
     from threadpoolctl import threadpool_limits
 
@@ -187,6 +224,7 @@ def build(
     only: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
     export: Bundle | None = None,
+    executor: Executor | None = None,
 ) -> BuildReport:
     """Evaluate the design on every dataset folder below ``datasets_dir``; resumable.
 
@@ -194,12 +232,17 @@ def build(
         datasets_dir: A folder of PMLB-style dataset folders.
         store: Where evaluations go (one study per dataset and family).
         settings: Design size, subsampling, folds, seed and families.
-        workers: Processes evaluating in parallel (each limited to one thread).
+        workers: Processes evaluating in parallel (each limited to one thread); with
+            ``executor``, the number of evaluations it runs at once.
         only: Restrict to these dataset names.
         progress: Called after each written chunk with the running report and a label.
         export: A bundle folder; each dataset is exported to it as soon as all its families
             are complete, and datasets already exported there are skipped entirely (this is
             what lets a build resume on a new machine from committed shards).
+        executor: Evaluate on this :class:`concurrent.futures.Executor` instead of local
+            processes, for example a Dask cluster's (``Client(address).get_executor()``). Its
+            workers need metahpo installed and the dataset folders at the same path; results
+            come back here, and only this process writes to the store.
 
     Datasets are processed from the cheapest to the most expensive, so that complete datasets
     accumulate early. A dataset that cannot be loaded is reported, not fatal.
@@ -292,7 +335,9 @@ def build(
         if progress is not None:
             progress(report, f"{ds.name}/{family}")
 
-    if workers <= 1:
+    if executor is not None:
+        _drain(executor, max(workers, 1), jobs(), settings, write, _evaluate_chunk_one_thread)
+    elif workers <= 1:
         for folder, family, indices in jobs():
             write(folder, family, _evaluate_chunk(folder, family, indices, settings))
     else:
@@ -300,20 +345,7 @@ def build(
 
         ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_limit_threads) as pool:
-            pending: dict[Future[list[tuple[int, Evaluation]]], tuple[str, str]] = {}
-            for folder, family, indices in jobs():
-                pending[pool.submit(_evaluate_chunk, folder, family, indices, settings)] = (
-                    folder,
-                    family,
-                )
-                while len(pending) >= 2 * workers:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        write(*pending.pop(fut), fut.result())
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    write(*pending.pop(fut), fut.result())
+            _drain(pool, workers, jobs(), settings, write, _evaluate_chunk)
     if export is not None and settings.metafeatures:
         refresh_metafeatures(export, datasets_dir, settings)
     report.seconds = time.perf_counter() - t0
