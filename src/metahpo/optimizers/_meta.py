@@ -120,13 +120,37 @@ class MetaSampler(BaseSampler):
         self.guard_message: str | None = None
 
     # -- warm-start bookkeeping --------------------------------------------------------------
-    def _used(self, study: Study) -> set[int]:
-        used = set()
-        for t in study.get_trials(deepcopy=False):
-            idx = t.system_attrs.get(WARM_ATTR)
-            if idx is not None:
-                used.add(int(idx))
-        return used
+    def _claim(self, study: Study, trial: FrozenTrial) -> int | None:
+        """The warm start for a new trial, safe when several workers share the study.
+
+        Warm starts already claimed (by any worker, in any earlier run) are skipped. Trials of
+        other workers that started before this one (a lower number) and have not claimed yet
+        may be about to take the next free warm starts, so this trial takes the free warm start
+        after theirs: trial numbers are unique, so two workers never take the same one. Only
+        trials since the last finished ordinary trial count as such competitors.
+        """
+        trials = study.get_trials(deepcopy=False)
+        used = {
+            int(t.system_attrs[WARM_ATTR])
+            for t in trials
+            if t.system_attrs.get(WARM_ATTR) is not None
+        }
+        free = [i for i in range(len(self.warm_start)) if i not in used]
+        ordinary = [
+            t.number
+            for t in trials
+            if t.state.is_finished() and t.system_attrs.get(WARM_ATTR) is None
+        ]
+        start = max(ordinary, default=-1) + 1
+        ahead = sum(
+            1
+            for t in trials
+            if start <= t.number < trial.number
+            and not t.state.is_finished()
+            and t.system_attrs.get(WARM_ATTR) is None
+            and "fixed_params" not in t.system_attrs
+        )
+        return free[ahead] if ahead < len(free) else None
 
     def _guarded(self, study: Study) -> bool:
         return self.guard_message is not None or guard_message(study) is not None
@@ -141,10 +165,10 @@ class MetaSampler(BaseSampler):
         elif "fixed_params" in trial.system_attrs:
             pass  # an enqueued trial: its parameters are the user's, keep the warm starts
         elif self.warm_start and not self._guarded(study):
-            free = [i for i in range(len(self.warm_start)) if i not in self._used(study)]
-            if free:
-                study._storage.set_trial_system_attr(trial._trial_id, WARM_ATTR, free[0])
-                self._assigned[trial._trial_id] = free[0]
+            idx = self._claim(study, trial)
+            if idx is not None:
+                study._storage.set_trial_system_attr(trial._trial_id, WARM_ATTR, idx)
+                self._assigned[trial._trial_id] = idx
         self.base_sampler.before_trial(study, trial)
 
     def is_warm(self, trial: FrozenTrial) -> bool:

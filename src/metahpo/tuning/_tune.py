@@ -166,7 +166,9 @@ def tune(
         dataset: The task.
         family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``).
         metric: Objective (default balanced accuracy / R²).
-        budget: Total completed trials wanted in the study.
+        budget: Total completed trials wanted in the study, shared by every worker that runs
+            it at the same time (start the same call in several processes or machines on one
+            storage to tune in parallel).
         optimizer: ``"meta"`` (default: meta-learned warm start, then ``base``), a classic
             optimizer name, or any Optuna sampler.
         storage: Optuna storage URL or object.
@@ -287,12 +289,16 @@ def tune(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
+        # Several workers may run the same study (same storage and study name, e.g. one
+        # PostgreSQL database): each stops once the study as a whole holds ``budget`` completed
+        # trials, not after its own share.
+        stop_at_budget = optuna.study.MaxTrialsCallback(budget, states=(TrialState.COMPLETE,))
         study.optimize(
             objective,
             n_trials=remaining,
             timeout=timeout,
             catch=(_FailedTrial,),
-            callbacks=list(callbacks),
+            callbacks=[*callbacks, stop_at_budget],
             gc_after_trial=False,
         )
     url = storage if isinstance(storage, str) else type(storage).__name__
