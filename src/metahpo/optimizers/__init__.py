@@ -1,6 +1,7 @@
 """Optimizers layer: Optuna samplers, classic and meta-learned."""
 
 from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
+from metahpo.optimizers._evolution import SeededEvolutionSampler
 from metahpo.optimizers._gp import GPEISampler
 from metahpo.optimizers._meta import BASES, MetaPlan, MetaSampler, SurrogatePrior, make_meta_sampler
 
@@ -10,6 +11,7 @@ __all__ = [
     "GPEISampler",
     "MetaPlan",
     "MetaSampler",
+    "SeededEvolutionSampler",
     "SurrogatePrior",
     "classic_sampler",
     "make_meta_sampler",

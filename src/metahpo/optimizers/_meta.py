@@ -296,7 +296,7 @@ def _fit_to(value: Any, dist: BaseDistribution) -> Any:
 
 #: Confidence below which only half the warm starts are used.
 LOW_CONFIDENCE = 0.5
-BASES = ("tpe", "gp", "cmaes", "random")
+BASES = ("tpe", "gp", "cmaes", "evolution", "random")
 
 
 @dataclass(frozen=True)
@@ -326,8 +326,6 @@ def _source_trials(
     CMA-ES samples (numeric, more than one value) are kept: Optuna's CMA-ES ignores source
     trials whose parameters differ from its search space.
     """
-    exp, ts, builtin = learner.experience_, learner.task_space_, learner.space_
-    order = np.argsort(ts.distances(metafeatures), kind="stable")[:n_tasks]
     dists = {
         name: d
         for name, d in space.distributions().items()
@@ -336,16 +334,29 @@ def _source_trials(
     if not dists:
         return []
     out = []
+    for config, score in _similar_configs(learner, metafeatures, space, n_tasks, top):
+        params = {name: config[name] for name in dists}
+        value = score if direction == "maximize" else -score
+        out.append(optuna.trial.create_trial(params=params, distributions=dists, value=value))
+    return out
+
+
+def _similar_configs(
+    learner: Any, metafeatures: np.ndarray, space: Any, n_tasks: int, top: int
+) -> list[tuple[dict[str, Any], float]]:
+    """The ``top`` best configurations of each of the ``n_tasks`` most similar training tasks
+    (nearest task first, best first), transferred into ``space``, with their normalised score.
+    """
     from metahpo.metalearners import normalized_scores
 
+    exp, ts, builtin = learner.experience_, learner.task_space_, learner.space_
+    order = np.argsort(ts.distances(metafeatures), kind="stable")[:n_tasks]
+    out = []
     for i in order:
         task = exp.tasks[i]
         s = normalized_scores(task)
         for j in np.argsort(-s, kind="stable")[:top]:
-            config = space.transfer(builtin.decode(task.X[j]))[0]
-            params = {name: config[name] for name in dists}
-            value = float(s[j]) if direction == "maximize" else -float(s[j])
-            out.append(optuna.trial.create_trial(params=params, distributions=dists, value=value))
+            out.append((space.transfer(builtin.decode(task.X[j]))[0], float(s[j])))
     return out
 
 
@@ -378,7 +389,9 @@ def make_meta_sampler(
             so that the base sampler takes over sooner.
             Suggestions that coincide once transferred into ``space`` are evaluated once.
         base: Refinement: ``tpe``, ``gp`` (GP-EI whose prior mean is the performance surrogate),
-            ``cmaes`` (CMA-ES warm-started from similar tasks' good trials) or ``random``.
+            ``cmaes`` (CMA-ES warm-started from similar tasks' good trials), ``evolution`` (an
+            evolutionary search whose first parents are the warm starts and similar tasks' best
+            configurations) or ``random``.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.
@@ -401,7 +414,7 @@ def make_meta_sampler(
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if len(own) == 0:
             # No experience for this family: the library default, then the base sampler.
-            base_sampler = _base_sampler(base, seed, None, [])
+            base_sampler = _base_sampler(base, seed, None, [], space=space)
             sampler = MetaSampler([space.default_config()], base_sampler=base_sampler, seed=seed)
             return MetaPlan(sampler, (), 0.0, True, strategy, base)
         learner = learner_class().fit(own)
@@ -452,7 +465,14 @@ def make_meta_sampler(
 
             prior = SurrogatePrior(predict, maximize=direction == "maximize")
         sources = _source_trials(learner, mf, space, direction) if base == "cmaes" else []
-        base_sampler = _base_sampler(base, seed, prior, sources, startup=len(warm))
+        seeds = (
+            [*warm, *(c for c, _ in _similar_configs(learner, mf, space, n_tasks=5, top=4))]
+            if base == "evolution"
+            else []
+        )
+        base_sampler = _base_sampler(
+            base, seed, prior, sources, startup=len(warm), space=space, seeds=seeds
+        )
         sampler = MetaSampler(
             warm,
             predicted=predicted,
@@ -470,6 +490,8 @@ def _base_sampler(
     prior: SurrogatePrior | None,
     sources: list[FrozenTrial],
     startup: int = 10,
+    space: Any = None,
+    seeds: Sequence[Mapping[str, Any]] = (),
 ) -> BaseSampler:
     if base == "tpe":
         # The warm starts are the start-up trials: TPE models from the first trial after them
@@ -479,6 +501,10 @@ def _base_sampler(
         )
     if base == "random":
         return optuna.samplers.RandomSampler(seed=seed)
+    if base == "evolution":
+        from metahpo.optimizers._evolution import SeededEvolutionSampler
+
+        return SeededEvolutionSampler(space, seeds, seed=seed)
     if base == "cmaes":
         return optuna.samplers.CmaEsSampler(
             seed=seed,
