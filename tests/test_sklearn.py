@@ -117,3 +117,28 @@ def test_meta_search_errors_are_clear(tiny_clf: Dataset) -> None:
         MetaSearchCV("nope", n_iter=2).fit(X, y)
     with pytest.raises(DataError, match="rows but y has"):
         MetaSearchCV("knn", n_iter=2).fit(X, y[:-3])
+
+
+def test_meta_search_records_its_run_as_experience_for_the_next_one(
+    tiny_clf: Dataset, sqlite_url: str
+) -> None:
+    from metahpo.knowledge import KnowledgeStore, from_store
+
+    X, y = _frame(tiny_clf)
+    first = MetaSearchCV(
+        "knn", n_iter=4, cv=2, storage=sqlite_url, dataset_name="mine", random_state=0
+    ).fit(X, y)
+    store = KnowledgeStore(sqlite_url)
+    [(name, record)] = store.records()
+    assert name == first.study_.study_name and record.source == "sklearn"
+    assert record.dataset == "mine" and record.metric == "balanced_accuracy"
+    assert len(record.metafeatures) > 30
+    stored = store.trials(name)
+    assert [t.value for t in stored] == pytest.approx(list(first.cv_results_["mean_test_score"]))
+    [task] = from_store(store, tuple(record.metafeatures)).tasks
+    assert task.family == "knn" and task.n == 4
+    # The next search on the same data finds the recorded run as its nearest task.
+    second = MetaSearchCV("knn", n_iter=2, cv=2, storage=sqlite_url).fit(X, y)
+    nearest, similarity = second.meta_["neighbors"][0]
+    assert nearest == "mine" and similarity == pytest.approx(1.0)
+    assert len(store.records()) == 2

@@ -245,7 +245,7 @@ def from_store(
     store: KnowledgeStore,
     metafeature_names: Sequence[str],
     *,
-    sources: Iterable[str] = ("tune", "import", "build"),
+    sources: Iterable[str] = ("tune", "import", "build", "sklearn"),
 ) -> Experience:
     """Experience from the studies of a store that carry a metahpo task record.
 

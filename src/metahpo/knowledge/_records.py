@@ -39,7 +39,7 @@ class TaskRecord:
         n_rows: Rows evaluated.
         n_features: Feature columns after cleaning.
         metafeatures: Meta-feature name -> value (may be empty until computed).
-        source: ``"build"``, ``"tune"`` or ``"import"``.
+        source: ``"build"``, ``"tune"``, ``"import"`` or ``"sklearn"`` (a ``MetaSearchCV`` fit).
         folds: Number of cross-validation folds.
         seed: Seed of the folds.
         schema: Layout version (:data:`SCHEMA_VERSION`).

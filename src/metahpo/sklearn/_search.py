@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import optuna
+from optuna.samplers import BaseSampler
 from sklearn.model_selection._search import BaseSearchCV
 
 from metahpo.datasets import from_frame
-from metahpo.knowledge import Experience, load_bundled
+from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, from_store, load_bundled
 from metahpo.optimizers import make_meta_sampler
 from metahpo.sklearn._model import FamilyModel
-from metahpo.spaces import get_family
+from metahpo.spaces import SearchSpace, get_family
 
 
 class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
@@ -41,7 +43,13 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             ``mapping``).
         warm_start: Meta-learned candidates evaluated first.
         base: Refining sampler: ``tpe``, ``gp``, ``cmaes`` or ``random``.
-        experience: What to learn from (default: the bundled experience).
+        experience: What to learn from (default: the bundled experience, plus the runs in
+            ``storage`` when given).
+        storage: An Optuna storage URL (as for ``metahpo tune``). When given, the search is
+            recorded there as it runs, one study per ``fit`` with metahpo's task record, so it
+            becomes experience for later searches and ``metahpo tune`` runs (and survives a
+            crash); ``None`` keeps it in memory.
+        dataset_name: The dataset's name in the stored task record.
         random_state: Seeds the sampler and the models.
 
     Attributes (after ``fit``, besides scikit-learn's):
@@ -68,6 +76,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         warm_start: int = 5,
         base: str = "tpe",
         experience: Experience | None = None,
+        storage: str | None = None,
+        dataset_name: str = "data",
         random_state: int = 0,
     ) -> None:
         self.family = family
@@ -77,6 +87,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.warm_start = warm_start
         self.base = base
         self.experience = experience
+        self.storage = storage
+        self.dataset_name = dataset_name
         self.random_state = random_state
         super().__init__(
             estimator=FamilyModel(family, task=task, random_state=random_state),
@@ -94,7 +106,13 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         from metahpo.metafeatures import compute_metafeatures
 
         get_family(self.family)  # a clear error for an unknown family, before any work
-        data = from_frame(X, y, task=None if self.task == "auto" else self.task)  # type: ignore[arg-type]
+        data = from_frame(
+            X,
+            y,
+            task=None if self.task == "auto" else self.task,  # type: ignore[arg-type]
+            name=self.dataset_name,
+        )
+        self._data = data
         self._data_task = data.task
         self._metafeatures = compute_metafeatures(data, seed=self.random_state)
         # The task is now known: classifiers get stratified folds, scorers the right methods.
@@ -110,7 +128,13 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         return self
 
     def _run_search(self, evaluate_candidates: Callable[..., Mapping[str, Any]]) -> None:
-        experience = self.experience if self.experience is not None else load_bundled()
+        store = KnowledgeStore(self.storage) if self.storage is not None else None
+        experience = self.experience
+        if experience is None:
+            experience = load_bundled()
+            if store is not None:
+                names = experience.metafeature_names or tuple(self._metafeatures)
+                experience = experience + from_store(store, names)
         names = experience.metafeature_names or tuple(self._metafeatures)
         vector = np.asarray([self._metafeatures.get(k, 0.0) for k in names], dtype=float)
         space = get_family(self.family).space(self._data_task)
@@ -142,7 +166,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             verbosity = optuna.logging.get_verbosity()
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             try:
-                study = optuna.create_study(direction="maximize", sampler=plan.sampler)
+                study = self._study(store, space, plan.sampler)
                 distributions = space.distributions()
                 for _ in range(self.n_iter):
                     trial = study.ask(distributions)
@@ -155,6 +179,30 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             finally:
                 optuna.logging.set_verbosity(verbosity)
         self.study_ = study
+
+    def _study(
+        self, store: KnowledgeStore | None, space: SearchSpace, sampler: BaseSampler
+    ) -> optuna.Study:
+        if store is None:
+            return optuna.create_study(direction="maximize", sampler=sampler)
+        metric = self.scoring if isinstance(self.scoring, str) else "score"
+        if isinstance(self.refit, str):
+            metric = self.refit
+        record = TaskRecord.describe(
+            self._data,
+            space,
+            metric=metric,
+            direction="maximize",  # scikit-learn scores are larger-is-better
+            metafeatures=self._metafeatures,
+            source="sklearn",
+            folds=self.cv if isinstance(self.cv, int) else 5,
+            seed=self.random_state,
+        )
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        name = f"{self._data.name}:{self.family}:{metric}:MetaSearchCV:{stamp}"
+        study = store.create_task(name, record)
+        study.sampler = sampler
+        return study
 
 
 def _last(results: Mapping[str, Any], key: str) -> float:
