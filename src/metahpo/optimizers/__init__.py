@@ -4,13 +4,17 @@ from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
 from metahpo.optimizers._evolution import SeededEvolutionSampler
 from metahpo.optimizers._gp import GPEISampler
 from metahpo.optimizers._meta import BASES, MetaPlan, MetaSampler, SurrogatePrior, make_meta_sampler
+from metahpo.optimizers._policy import ACTIONS, PolicySampler, QPolicy
 
 __all__ = [
+    "ACTIONS",
     "BASES",
     "CLASSIC_OPTIMIZERS",
     "GPEISampler",
     "MetaPlan",
     "MetaSampler",
+    "PolicySampler",
+    "QPolicy",
     "SeededEvolutionSampler",
     "SurrogatePrior",
     "classic_sampler",

@@ -296,7 +296,7 @@ def _fit_to(value: Any, dist: BaseDistribution) -> Any:
 
 #: Confidence below which only half the warm starts are used.
 LOW_CONFIDENCE = 0.5
-BASES = ("tpe", "gp", "cmaes", "evolution", "random")
+BASES = ("tpe", "gp", "cmaes", "evolution", "rl", "random")
 
 
 @dataclass(frozen=True)
@@ -391,7 +391,10 @@ def make_meta_sampler(
         base: Refinement: ``tpe``, ``gp`` (GP-EI whose prior mean is the performance surrogate),
             ``cmaes`` (CMA-ES warm-started from similar tasks' good trials), ``evolution`` (an
             evolutionary search whose first parents are the warm starts and similar tasks' best
-            configurations) or ``random``.
+            configurations), ``rl`` (a search policy learned by Q-learning on replayed
+            searches over the experience: which move, among the meta-learner's next
+            recommendation, refining the best, recombining good ones and random exploration,
+            pays at each stage; see :class:`~metahpo.optimizers.PolicySampler`) or ``random``.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.
@@ -470,9 +473,16 @@ def make_meta_sampler(
             if base == "evolution"
             else []
         )
-        base_sampler = _base_sampler(
-            base, seed, prior, sources, startup=len(warm), space=space, seeds=seeds
-        )
+        if base == "rl":
+            from metahpo.optimizers._policy import PolicySampler, QPolicy
+
+            policy = QPolicy.fit(own, builtin, seed=seed or 0)
+            ranked = [*warm, *(space.transfer(x.params)[0] for x in suggestions)]
+            base_sampler = PolicySampler(space, policy, ranked, seed=seed)
+        else:
+            base_sampler = _base_sampler(
+                base, seed, prior, sources, startup=len(warm), space=space, seeds=seeds
+            )
         sampler = MetaSampler(
             warm,
             predicted=predicted,
@@ -505,6 +515,10 @@ def _base_sampler(
         from metahpo.optimizers._evolution import SeededEvolutionSampler
 
         return SeededEvolutionSampler(space, seeds, seed=seed)
+    if base == "rl":  # no experience to learn a policy from: explore at random
+        from metahpo.optimizers._policy import PolicySampler, QPolicy
+
+        return PolicySampler(space, QPolicy(), seed=seed)
     if base == "cmaes":
         return optuna.samplers.CmaEsSampler(
             seed=seed,

@@ -1,0 +1,279 @@
+"""A search policy learned by Q-learning on the experience: which move to make next.
+
+Hyperparameter search mixes a few kinds of moves: take the next configuration the
+meta-learner recommends, refine the best configuration found so far, recombine good ones, or
+explore at random. Which pays off depends on how far the search is and whether it is still
+improving; :class:`QPolicy` learns that by tabular Q-learning on replayed searches over the
+stored tasks (each move "evaluates" the nearest not-yet-used stored configuration), and
+:class:`PolicySampler` follows the learned policy in a real Optuna study.
+
+States: the search stage (fewer than 10 evaluations, fewer than 25, more), whether the last
+evaluation improved the best, and evaluations since the last improvement (0, 1–3, more): 18
+states. Reward: the gain in the best normalised score of the task.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from metahpo.optimizers._evolution import _to_unit
+from metahpo.spaces import SearchSpace
+
+#: The moves, in Q-table column order.
+ACTIONS = ("meta", "local", "crossover", "random")
+N_STATES = 18
+FORMAT = "metahpo-q-policy"
+VERSION = 1
+
+
+def state(n_done: int, improved_last: bool, stall: int) -> int:
+    """The state index of a search after ``n_done`` evaluations."""
+    stage = 0 if n_done < 10 else (1 if n_done < 25 else 2)
+    s = 0 if stall == 0 else (1 if stall <= 3 else 2)
+    return (stage * 2 + int(improved_last)) * 3 + s
+
+
+class _Moves:
+    """The moves on a space's unit cube (one coordinate per parameter)."""
+
+    def __init__(self, space: SearchSpace, rng: np.random.RandomState) -> None:
+        self.space = space
+        self.rng = rng
+        self.categorical = np.array([p.kind == "categorical" for p in space.params])
+
+    def unit(self, config: Mapping[str, Any]) -> np.ndarray:
+        return np.array(
+            [_to_unit(p, config.get(p.name, p.default)) for p in self.space.params], dtype=float
+        )
+
+    def _mutate(self, u: np.ndarray, width: float) -> np.ndarray:
+        d = len(u)
+        genes = self.rng.rand(d) < 1.5 / d
+        if not genes.any():
+            genes[self.rng.randint(d)] = True
+        out = np.clip(u + self.rng.normal(0.0, width, d) * genes, 0.0, 1.0)
+        redraw = genes & self.categorical
+        out[redraw] = self.rng.rand(int(redraw.sum()))
+        return out
+
+    def local(self, best: np.ndarray) -> np.ndarray:
+        return self._mutate(best, 0.05)
+
+    def crossover(self, top: Sequence[np.ndarray]) -> np.ndarray:
+        a, b = (top[i] for i in self.rng.choice(len(top), size=2, replace=len(top) < 2))
+        child = np.where(self.rng.rand(len(a)) < 0.5, a, b)
+        return self._mutate(child, 0.02)
+
+    def random(self) -> np.ndarray:
+        return self.rng.rand(len(self.space.params))
+
+
+class QPolicy:
+    """A Q-table over (search state, move), learned on replayed searches.
+
+    Args:
+        q: Array of shape ``(18, 4)`` (see :data:`ACTIONS`).
+    """
+
+    def __init__(self, q: np.ndarray | None = None) -> None:
+        self.q = np.zeros((N_STATES, len(ACTIONS))) if q is None else np.asarray(q, dtype=float)
+
+    def act(self, s: int) -> int:
+        return int(np.argmax(self.q[s]))
+
+    def describe(self) -> dict[str, str]:
+        """The greedy move of every visited state (for reports and tests)."""
+        return {str(s): ACTIONS[self.act(s)] for s in range(N_STATES) if self.q[s].any()}
+
+    @classmethod
+    def fit(
+        cls,
+        experience: Any,
+        space: SearchSpace,
+        *,
+        episodes: int = 3,
+        horizon: int = 40,
+        neighbors: int = 5,
+        alpha: float = 0.1,
+        gamma: float = 0.9,
+        epsilon: float = 0.3,
+        seed: int = 0,
+    ) -> QPolicy:
+        """Learn from the tasks of one family and task type (an ``Experience``).
+
+        For each training task, the ``meta`` move proposes that task's configurations in the
+        order predicted from its ``neighbors`` nearest *other* tasks (their normalised score at
+        the closest configuration), as a meta-learner would for a new task.
+        """
+        from metahpo.metalearners import TaskSpace, normalized_scores
+
+        tasks = [t for t in experience.tasks if t.n >= 2]
+        if len(tasks) < 2:
+            return cls()
+        rng = np.random.RandomState(seed)
+        moves = _Moves(space, rng)
+        pools = [np.vstack([moves.unit(c) for c in t.configs()]) for t in tasks]
+        scores = [normalized_scores(t) for t in tasks]
+        ts = TaskSpace.fit(np.vstack([t.metafeatures for t in tasks]))
+        orders = []
+        for i, t in enumerate(tasks):
+            d = ts.distances(t.metafeatures)
+            d[i] = np.inf
+            near = np.argsort(d, kind="stable")[:neighbors]
+            pred = np.zeros(len(pools[i]))
+            for j in near:
+                nearest = ((pools[i][:, None, :] - pools[j][None, :, :]) ** 2).sum(-1).argmin(1)
+                pred += scores[j][nearest]
+            orders.append(np.argsort(-pred, kind="stable"))
+        policy = cls()
+        for episode in range(episodes):
+            eps = epsilon * (1.0 - episode / max(episodes, 1))
+            for i in rng.permutation(len(tasks)):
+                policy._episode(pools[i], scores[i], orders[i], moves, horizon, eps, alpha, gamma)
+        return policy
+
+    def _episode(
+        self,
+        pool: np.ndarray,
+        score: np.ndarray,
+        order: np.ndarray,
+        moves: _Moves,
+        horizon: int,
+        eps: float,
+        alpha: float,
+        gamma: float,
+    ) -> None:
+        used: list[int] = []
+        best, improved, stall = 0.0, False, 0
+        for n in range(min(horizon, len(pool))):
+            s = state(n, improved, stall)
+            a = moves.rng.randint(len(ACTIONS)) if moves.rng.rand() < eps else self.act(s)
+            free = np.setdiff1d(np.arange(len(pool)), used)
+            if ACTIONS[a] == "meta" or not used:
+                pick = next(int(r) for r in order if r not in used)
+                if ACTIONS[a] != "meta":
+                    pick = int(moves.rng.choice(free))
+            else:
+                ranked = sorted(used, key=lambda r: -score[r])
+                if ACTIONS[a] == "local":
+                    target = moves.local(pool[ranked[0]])
+                elif ACTIONS[a] == "crossover":
+                    target = moves.crossover([pool[r] for r in ranked[:5]])
+                else:
+                    target = moves.random()
+                pick = int(free[((pool[free] - target) ** 2).sum(1).argmin()])
+            used.append(pick)
+            reward = max(0.0, float(score[pick]) - best)
+            improved = reward > 0
+            best = max(best, float(score[pick]))
+            stall = 0 if improved else stall + 1
+            s2 = state(n + 1, improved, stall)
+            self.q[s, a] += alpha * (reward + gamma * self.q[s2].max() - self.q[s, a])
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"format": FORMAT, "version": VERSION, "actions": list(ACTIONS), "q": self.q.tolist()}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> QPolicy:
+        data = json.loads(text)
+        if data.get("format") != FORMAT or int(data.get("version", 0)) > VERSION:
+            raise ValueError("not a metahpo Q-policy of a version this metahpo reads")
+        return cls(np.asarray(data["q"], dtype=float))
+
+
+class PolicySampler(BaseSampler):
+    """Follows a :class:`QPolicy` in an Optuna study over ``space``.
+
+    Args:
+        space: The search space (the study's parameter names).
+        policy: The learned policy.
+        ranked: Recommended configurations, best first (the ``meta`` move takes the next one
+            not evaluated yet; when none is left it explores at random).
+        seed: Random seed.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        policy: QPolicy,
+        ranked: Sequence[Mapping[str, Any]] = (),
+        *,
+        seed: int | None = None,
+    ) -> None:
+        self.space = space
+        self.policy = policy
+        self.ranked = [space.transfer(dict(c))[0] for c in ranked]
+        self._rng = np.random.RandomState(seed)
+        self._moves = _Moves(space, self._rng)
+        self._independent = RandomSampler(seed=seed)
+        self.last_move: str | None = None
+
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+        self._independent.reseed_rng()
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if study._is_multi_objective():
+            return {}
+        return self.space.distributions()
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        names = set(self.space.names)
+        done = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.value is not None and names <= set(t.params)
+        ]
+        done.sort(key=lambda t: t.number)
+        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+        best, improved, stall = -np.inf, False, 0
+        for t in done:
+            v = sign * float(t.value)  # type: ignore[arg-type]
+            improved = v > best
+            best = max(best, v)
+            stall = 0 if improved else stall + 1
+        move = ACTIONS[self.policy.act(state(len(done), improved, stall))]
+        seen = [self._moves.unit(t.params) for t in study.get_trials(deepcopy=False) if t.params]
+        target: np.ndarray | None = None
+        if move == "meta":
+            for config in self.ranked:
+                u = self._moves.unit(config)
+                if not any(np.allclose(u, v) for v in seen):
+                    target = u
+                    break
+        elif done:
+            ranked = sorted(done, key=lambda t: -sign * float(t.value))  # type: ignore[arg-type]
+            if move == "local":
+                target = self._moves.local(self._moves.unit(ranked[0].params))
+            elif move == "crossover":
+                target = self._moves.crossover([self._moves.unit(t.params) for t in ranked[:5]])
+        if target is None:
+            move, target = "random", self._moves.random()
+        self.last_move = move
+        config = self.space.from_unit(target)
+        return {k: v for k, v in config.items() if k in search_space}
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._independent.sample_independent(study, trial, param_name, param_distribution)
