@@ -76,6 +76,19 @@ class _Moves:
         return self.rng.rand(len(self.space.params))
 
 
+def _units(space: SearchSpace, X: np.ndarray) -> np.ndarray:
+    """Unit-cube coordinates (one per parameter) of rows encoded by ``space.encode``."""
+    cols, at = [], 0
+    for p in space.params:
+        if p.kind == "categorical":
+            k = len(p.choices)
+            cols.append((np.argmax(X[:, at : at + k], axis=1) + 0.5) / k)
+        else:
+            cols.append(X[:, at])
+        at += p.width
+    return np.column_stack(cols).astype(float)
+
+
 class QPolicy:
     """A Q-table over (search state, move), learned on replayed searches.
 
@@ -120,7 +133,7 @@ class QPolicy:
             return cls()
         rng = np.random.RandomState(seed)
         moves = _Moves(space, rng)
-        pools = [np.vstack([moves.unit(c) for c in t.configs()]) for t in tasks]
+        pools = [_units(space, t.X) for t in tasks]
         scores = [normalized_scores(t) for t in tasks]
         ts = TaskSpace.fit(np.vstack([t.metafeatures for t in tasks]))
         orders = []
@@ -152,15 +165,16 @@ class QPolicy:
         gamma: float,
     ) -> None:
         used: list[int] = []
+        taken = np.zeros(len(pool), dtype=bool)
         best, improved, stall = 0.0, False, 0
         for n in range(min(horizon, len(pool))):
             s = state(n, improved, stall)
             a = moves.rng.randint(len(ACTIONS)) if moves.rng.rand() < eps else self.act(s)
-            free = np.setdiff1d(np.arange(len(pool)), used)
-            if ACTIONS[a] == "meta" or not used:
-                pick = next(int(r) for r in order if r not in used)
-                if ACTIONS[a] != "meta":
-                    pick = int(moves.rng.choice(free))
+            free = np.flatnonzero(~taken)
+            if ACTIONS[a] == "meta":
+                pick = int(order[np.flatnonzero(~taken[order])[0]])
+            elif not used:
+                pick = int(moves.rng.choice(free))
             else:
                 ranked = sorted(used, key=lambda r: -score[r])
                 if ACTIONS[a] == "local":
@@ -171,6 +185,7 @@ class QPolicy:
                     target = moves.random()
                 pick = int(free[((pool[free] - target) ** 2).sum(1).argmin()])
             used.append(pick)
+            taken[pick] = True
             reward = max(0.0, float(score[pick]) - best)
             improved = reward > 0
             best = max(best, float(score[pick]))
