@@ -77,7 +77,7 @@ def _registry() -> dict[str, LiveMethod]:
         if name == "grid":  # a grid cannot spend an arbitrary budget evenly
             continue
         methods[name] = LiveMethod(name, f"Optuna sampler '{name}'", name)
-    for base in ("tpe", "gp", "cmaes", "evolution", "rl", "random"):
+    for base in ("tpe", "gp", "cmaes", "evolution", "rl", "maml", "random"):
         methods[f"meta-{base}"] = LiveMethod(
             f"meta-{base}",
             f"MetaSampler: 5 'portfolio' warm starts, then '{base}'",

@@ -57,7 +57,8 @@ def register(sub: Any) -> None:
         help="refinement after the warm start: tpe (default), gp (GP-EI whose prior mean is the "
         "meta-learned surrogate), cmaes (warm-started from similar tasks), evolution (bred from "
         "the warm starts and similar tasks' best configurations), rl (a Q-learning search policy "
-        "learned on the experience), random",
+        "learned on the experience), maml (a Reptile meta-trained neural surrogate; torch "
+        "extra), random",
     )
     p.add_argument("--storage", default="sqlite:///metahpo.db", help="Optuna storage URL")
     p.add_argument("--study", default=None, help="study name (same name resumes)")

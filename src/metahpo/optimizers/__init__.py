@@ -3,6 +3,7 @@
 from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
 from metahpo.optimizers._evolution import SeededEvolutionSampler
 from metahpo.optimizers._gp import GPEISampler
+from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 from metahpo.optimizers._meta import BASES, MetaPlan, MetaSampler, SurrogatePrior, make_meta_sampler
 from metahpo.optimizers._policy import ACTIONS, PolicySampler, QPolicy
 
@@ -11,8 +12,10 @@ __all__ = [
     "BASES",
     "CLASSIC_OPTIMIZERS",
     "GPEISampler",
+    "MAMLSampler",
     "MetaPlan",
     "MetaSampler",
+    "MetaTrainedSurrogate",
     "PolicySampler",
     "QPolicy",
     "SeededEvolutionSampler",

@@ -296,7 +296,7 @@ def _fit_to(value: Any, dist: BaseDistribution) -> Any:
 
 #: Confidence below which only half the warm starts are used.
 LOW_CONFIDENCE = 0.5
-BASES = ("tpe", "gp", "cmaes", "evolution", "rl", "random")
+BASES = ("tpe", "gp", "cmaes", "evolution", "rl", "maml", "random")
 
 
 @dataclass(frozen=True)
@@ -394,7 +394,9 @@ def make_meta_sampler(
             configurations), ``rl`` (a search policy learned by Q-learning on replayed
             searches over the experience: which move, among the meta-learner's next
             recommendation, refining the best, recombining good ones and random exploration,
-            pays at each stage; see :class:`~metahpo.optimizers.PolicySampler`) or ``random``.
+            pays at each stage; see :class:`~metahpo.optimizers.PolicySampler`), ``maml`` (a
+            neural surrogate meta-trained with Reptile, first-order MAML, adapted to the
+            study's trials at every step; torch extra) or ``random``.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.
@@ -473,7 +475,12 @@ def make_meta_sampler(
             if base == "evolution"
             else []
         )
-        if base == "rl":
+        if base == "maml":
+            from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
+
+            meta_trained = MetaTrainedSurrogate(seed=seed or 0).fit(own, builtin)
+            base_sampler = MAMLSampler(space, meta_trained, seed=seed)
+        elif base == "rl":
             from metahpo.optimizers._policy import PolicySampler, QPolicy
 
             policy = QPolicy.fit(own, builtin, seed=seed or 0)
@@ -492,6 +499,17 @@ def make_meta_sampler(
             seed=seed,
         )
     return MetaPlan(sampler, tuple(suggestions), confidence, ood, strategy, base)
+
+
+class _NoTasks:
+    tasks: tuple[Any, ...] = ()
+
+
+def _builtin_of(space: Any) -> Any:
+    """The built-in space of ``space``'s family and task (encodes like the experience)."""
+    from metahpo.spaces import get_space
+
+    return get_space(space.family, space.task)
 
 
 def _base_sampler(
@@ -515,6 +533,11 @@ def _base_sampler(
         from metahpo.optimizers._evolution import SeededEvolutionSampler
 
         return SeededEvolutionSampler(space, seeds, seed=seed)
+    if base == "maml":  # no experience to meta-train on: an untrained network, adapted
+        from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
+
+        untrained = MetaTrainedSurrogate(seed=seed or 0).fit(_NoTasks(), _builtin_of(space))
+        return MAMLSampler(space, untrained, seed=seed)
     if base == "rl":  # no experience to learn a policy from: explore at random
         from metahpo.optimizers._policy import PolicySampler, QPolicy
 

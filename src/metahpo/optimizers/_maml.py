@@ -1,0 +1,221 @@
+"""A meta-trained performance surrogate (first-order MAML, Reptile) and a sampler that adapts it.
+
+:class:`MetaTrainedSurrogate` learns an *initialisation* of a small neural network
+``configuration -> normalised score`` such that a few gradient steps on a handful of a task's
+evaluations fit that task well: Reptile (Nichol et al., 2018), the first-order form of MAML
+(Finn et al., 2017), over the tasks of the experience. :class:`MAMLSampler` adapts it to the
+evaluations of the running study at every trial and proposes the best-predicted of a fresh set
+of random and local candidates. Needs the torch extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from metahpo.spaces import SearchSpace
+
+
+def _scale(values: np.ndarray) -> np.ndarray:
+    """Scores to ``[0, 1]``: 1 the best, 0 the 10th percentile or worse (as the experience)."""
+    v = np.asarray(values, dtype=float)
+    hi, lo = float(v.max()), float(np.percentile(v, 10))
+    if hi <= lo:
+        return np.ones_like(v)
+    return np.asarray(np.clip((v - lo) / (hi - lo), 0.0, 1.0), dtype=float)
+
+
+class MetaTrainedSurrogate:
+    """An MLP surrogate meta-trained with Reptile so that it adapts to a task in a few steps.
+
+    Args:
+        hidden: Width of the two hidden layers.
+        meta_iterations: Reptile outer steps (one task each).
+        inner_steps, inner_lr: Adam steps and learning rate of the adaptation to one task.
+        meta_lr: Reptile step towards the adapted weights.
+        batch: Evaluations per inner step.
+        seed: Random seed.
+    """
+
+    def __init__(
+        self,
+        hidden: int = 32,
+        *,
+        meta_iterations: int = 400,
+        inner_steps: int = 8,
+        inner_lr: float = 0.01,
+        meta_lr: float = 0.5,
+        batch: int = 16,
+        seed: int = 0,
+    ) -> None:
+        self.hidden = hidden
+        self.meta_iterations = meta_iterations
+        self.inner_steps = inner_steps
+        self.inner_lr = inner_lr
+        self.meta_lr = meta_lr
+        self.batch = batch
+        self.seed = seed
+        self.net_: Any = None
+
+    def _net(self, torch: Any, d: int) -> Any:
+        return torch.nn.Sequential(
+            torch.nn.Linear(d, self.hidden),
+            torch.nn.Tanh(),
+            torch.nn.Linear(self.hidden, self.hidden),
+            torch.nn.Tanh(),
+            torch.nn.Linear(self.hidden, 1),
+        )
+
+    def _steps(self, torch: Any, net: Any, X: Any, y: Any, steps: int, rng: Any) -> None:
+        opt = torch.optim.Adam(net.parameters(), lr=self.inner_lr)
+        for _ in range(steps):
+            idx = rng.choice(len(y), size=min(self.batch, len(y)), replace=False)
+            opt.zero_grad()
+            loss = ((net(X[idx]).squeeze(-1) - y[idx]) ** 2).mean()
+            loss.backward()
+            opt.step()
+
+    def fit(self, experience: Any, space: SearchSpace) -> MetaTrainedSurrogate:
+        """Meta-train on the tasks of one family and task type (encoded in ``space``)."""
+        from metahpo.metalearners import normalized_scores
+        from metahpo.metalearners._torch import _torch
+
+        torch = _torch()
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        tasks = [
+            (
+                torch.tensor(t.X, dtype=torch.float32),
+                torch.tensor(normalized_scores(t), dtype=torch.float32),
+            )
+            for t in experience.tasks
+            if t.n >= 2
+        ]
+        self.space_ = space
+        self.net_ = self._net(torch, space.encoded_dim)
+        if not tasks:
+            return self
+        for _ in range(self.meta_iterations):
+            X, y = tasks[int(rng.integers(len(tasks)))]
+            before = [p.detach().clone() for p in self.net_.parameters()]
+            self._steps(torch, self.net_, X, y, self.inner_steps, rng)
+            with torch.no_grad():
+                for p, b in zip(self.net_.parameters(), before, strict=True):
+                    p.copy_(b + self.meta_lr * (p - b))
+        return self
+
+    def adapt(self, X: np.ndarray, y: np.ndarray, steps: int = 30) -> Any:
+        """A copy of the meta-trained network fitted to one task's ``(X, y)``; returns a
+        function from encoded configurations to predicted normalised scores."""
+        import copy
+
+        from metahpo.metalearners._torch import _torch
+
+        torch = _torch()
+        net = copy.deepcopy(self.net_)
+        Xt = torch.tensor(np.asarray(X), dtype=torch.float32)
+        yt = torch.tensor(np.asarray(y), dtype=torch.float32)
+        self._steps(torch, net, Xt, yt, steps, np.random.default_rng(self.seed))
+
+        def predict(candidates: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                out = net(torch.tensor(np.asarray(candidates), dtype=torch.float32))
+            return np.asarray(out.squeeze(-1).numpy(), dtype=float)
+
+        return predict
+
+    def predict(self, candidates: np.ndarray) -> np.ndarray:
+        """Predictions of the meta-trained initialisation itself (no adaptation)."""
+        return np.asarray(self.adapt(np.zeros((0, 0)), np.zeros(0), steps=0)(candidates))
+
+
+class MAMLSampler(BaseSampler):
+    """Proposes the configuration that the adapted meta-trained surrogate rates best.
+
+    At every trial the surrogate is adapted to the study's completed trials (scores scaled to
+    ``[0, 1]`` as in the experience), then ``n_candidates`` random configurations and as many
+    perturbations of the best ones are scored and the best is returned. With fewer than two
+    completed trials, the meta-trained initialisation alone ranks the candidates.
+
+    Args:
+        space: The study's search space.
+        surrogate: A fitted :class:`MetaTrainedSurrogate` (its ``space_`` encodes candidates).
+        n_candidates: Random candidates per trial.
+        seed: Random seed.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        surrogate: MetaTrainedSurrogate,
+        *,
+        n_candidates: int = 256,
+        seed: int | None = None,
+    ) -> None:
+        self.space = space
+        self.surrogate = surrogate
+        self.n_candidates = n_candidates
+        self._rng = np.random.RandomState(seed)
+        self._independent = RandomSampler(seed=seed)
+
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+        self._independent.reseed_rng()
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if study._is_multi_objective():
+            return {}
+        return self.space.distributions()
+
+    def _encode(self, config: dict[str, Any]) -> np.ndarray:
+        builtin: SearchSpace = self.surrogate.space_
+        return builtin.encode(builtin.transfer(config)[0])
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space or self.surrogate.net_ is None:
+            return {}
+        names = set(self.space.names)
+        done = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.value is not None and names <= set(t.params)
+        ]
+        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+        d = self.space.dim
+        units = list(self._rng.rand(self.n_candidates, d))
+        if done:
+            best = sorted(done, key=lambda t: -sign * float(t.value))[:4]  # type: ignore[arg-type]
+            from metahpo.optimizers._evolution import _to_unit
+
+            for t in best:
+                u = np.array([_to_unit(p, t.params[p.name]) for p in self.space.params])
+                noise = self._rng.normal(0.0, 0.05, size=(self.n_candidates // 4, d))
+                units.extend(np.clip(u + noise, 0.0, 1.0))
+        configs = [self.space.from_unit(u) for u in units]
+        X = np.vstack([self._encode(c) for c in configs])
+        if len(done) >= 2:
+            Xd = np.vstack([self._encode(dict(t.params)) for t in done])
+            yd = _scale(np.array([sign * float(t.value) for t in done]))  # type: ignore[arg-type]
+            predict = self.surrogate.adapt(Xd, yd)
+        else:
+            predict = self.surrogate.adapt(np.zeros((0, X.shape[1])), np.zeros(0), steps=0)
+        pick = configs[int(np.argmax(predict(X)))]
+        return {k: v for k, v in pick.items() if k in search_space}
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._independent.sample_independent(study, trial, param_name, param_distribution)
