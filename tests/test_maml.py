@@ -7,34 +7,16 @@ import optuna
 import pytest
 from scipy.stats import spearmanr
 
-from metahpo.knowledge import Experience, TaskExperience
+from metahpo.knowledge import Experience
 from metahpo.optimizers import MAMLSampler, MetaTrainedSurrogate, make_meta_sampler
 
-from .test_meta_sampler import DESIGN, KNN, knn_objective, knn_score
+from .test_meta_sampler import DESIGN, KNN, knn_experience, knn_objective, knn_score
 
 pytestmark = pytest.mark.torch
 pytest.importorskip("torch")
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 X = np.vstack([KNN.encode(c) for c in DESIGN])
-
-
-def _experience(m0s: np.ndarray) -> Experience:
-    tasks = tuple(
-        TaskExperience(
-            f"t{i}/knn",
-            f"t{i}",
-            "knn",
-            "classification",
-            "balanced_accuracy",
-            "maximize",
-            np.array([m0, 0.0]),
-            X,
-            np.array([knn_score(m0, c) for c in DESIGN]),
-        )
-        for i, m0 in enumerate(m0s)
-    )
-    return Experience(tasks, ("m0", "m1"), "test")
 
 
 def _fit_quality(surrogate: MetaTrainedSurrogate, m0: float, seed: int) -> float:
@@ -47,7 +29,7 @@ def _fit_quality(surrogate: MetaTrainedSurrogate, m0: float, seed: int) -> float
 
 
 def test_meta_training_makes_few_shot_adaptation_better() -> None:
-    train = _experience(np.linspace(-1.0, 1.0, 10))
+    train = knn_experience(np.linspace(-1.0, 1.0, 10))
     meta = MetaTrainedSurrogate(seed=0).fit(train, KNN)
     untrained = MetaTrainedSurrogate(seed=0, meta_iterations=0).fit(train, KNN)
     held_out = [-0.55, 0.05, 0.65]
@@ -58,7 +40,7 @@ def test_meta_training_makes_few_shot_adaptation_better() -> None:
 
 
 def test_maml_sampler_in_a_plain_study() -> None:
-    surrogate = MetaTrainedSurrogate(seed=0).fit(_experience(np.linspace(-1, 1, 10)), KNN)
+    surrogate = MetaTrainedSurrogate(seed=0).fit(knn_experience(np.linspace(-1, 1, 10)), KNN)
     study = optuna.create_study(direction="maximize", sampler=MAMLSampler(KNN, surrogate, seed=0))
     study.optimize(knn_objective(0.3), n_trials=12)
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
@@ -66,7 +48,7 @@ def test_maml_sampler_in_a_plain_study() -> None:
     assert study.best_value > best_design - 0.05
 
 
-def test_maml_base_of_the_meta_sampler_without_experience() -> None:
+def test_maml_base_of_the_meta_sampler_withoutknn_experience() -> None:
     plan = make_meta_sampler(
         np.array([0.3, 0.0]),
         "knn",

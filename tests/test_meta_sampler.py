@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -194,25 +194,36 @@ def knn_score(m0: float, params: dict[str, Any]) -> float:
     return float(0.9 - 2.0 * (x[0] - (m0 + 1.0) / 2.0) ** 2 - 0.05 * x[2] - 0.03 * x[3])
 
 
+def knn_experience(
+    m0s: Sequence[float],
+    shown: Sequence[float] | None = None,
+    m1s: Sequence[float] | None = None,
+) -> Experience:
+    """Tasks of the knn design whose optimum moves with ``m0``; the first meta-feature shows
+    ``m0`` (or ``shown`` instead, to make meta-features uninformative), the second ``m1s``."""
+    X = np.vstack([KNN.encode(c) for c in DESIGN])
+    seen = list(m0s) if shown is None else list(shown)
+    second = [0.0] * len(m0s) if m1s is None else list(m1s)
+    tasks = tuple(
+        TaskExperience(
+            f"t{i}/knn",
+            f"t{i}",
+            "knn",
+            "classification",
+            "balanced_accuracy",
+            "maximize",
+            np.array([seen[i], second[i]]),
+            X,
+            np.array([knn_score(m0, c) for c in DESIGN]),
+        )
+        for i, m0 in enumerate(m0s)
+    )
+    return Experience(tasks, ("m0", "m1"), "test")
+
+
 @pytest.fixture(scope="module")
 def experience() -> Experience:
-    X = np.vstack([KNN.encode(c) for c in DESIGN])
-    tasks = []
-    for i, m0 in enumerate(np.linspace(-1.0, 1.0, 12)):
-        tasks.append(
-            TaskExperience(
-                f"t{i}/knn",
-                f"t{i}",
-                "knn",
-                "classification",
-                "balanced_accuracy",
-                "maximize",
-                np.array([m0, 0.05 * np.sin(i)]),
-                X,
-                np.array([knn_score(m0, c) for c in DESIGN]),
-            )
-        )
-    return Experience(tuple(tasks), ("m0", "m1"), "test")
+    return knn_experience(np.linspace(-1.0, 1.0, 12), m1s=0.05 * np.sin(np.arange(12)))
 
 
 def knn_objective(m0: float, space: SearchSpace = KNN) -> Callable[[Trial], float]:

@@ -6,37 +6,21 @@ import numpy as np
 import optuna
 import pytest
 
-from metahpo.knowledge import Experience, TaskExperience
+from metahpo.knowledge import Experience
 from metahpo.optimizers import ACTIONS, PolicySampler, QPolicy, make_meta_sampler
 from metahpo.optimizers._policy import N_STATES, state
 from metahpo.spaces import get_space
 
-from .test_meta_sampler import DESIGN, KNN, knn_objective, knn_score
+from .test_meta_sampler import DESIGN, KNN, knn_experience, knn_objective
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _experience(informative: bool) -> Experience:
     """Tasks whose optimum moves with a meta-feature (informative) or not (shuffled)."""
-    rng = np.random.default_rng(0)
-    X = np.vstack([KNN.encode(c) for c in DESIGN])
-    tasks = []
-    for i, m0 in enumerate(np.linspace(-1.0, 1.0, 14)):
-        shown = m0 if informative else rng.uniform(-1, 1)
-        tasks.append(
-            TaskExperience(
-                f"t{i}/knn",
-                f"t{i}",
-                "knn",
-                "classification",
-                "balanced_accuracy",
-                "maximize",
-                np.array([shown, 0.0]),
-                X,
-                np.array([knn_score(m0, c) for c in DESIGN]),
-            )
-        )
-    return Experience(tuple(tasks), ("m0", "m1"), "test")
+    m0s = np.linspace(-1.0, 1.0, 14)
+    shown = None if informative else np.random.default_rng(0).uniform(-1, 1, len(m0s))
+    return knn_experience(m0s, shown)
 
 
 def test_states_cover_stage_improvement_and_stall() -> None:

@@ -6,6 +6,7 @@ from metahpo.optimizers._gp import GPEISampler
 from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 from metahpo.optimizers._meta import BASES, MetaPlan, MetaSampler, SurrogatePrior, make_meta_sampler
 from metahpo.optimizers._policy import ACTIONS, PolicySampler, QPolicy
+from metahpo.optimizers._space_sampler import SpaceSampler
 
 __all__ = [
     "ACTIONS",
@@ -19,6 +20,7 @@ __all__ = [
     "PolicySampler",
     "QPolicy",
     "SeededEvolutionSampler",
+    "SpaceSampler",
     "SurrogatePrior",
     "classic_sampler",
     "make_meta_sampler",

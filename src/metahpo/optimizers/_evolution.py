@@ -6,11 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, RandomSampler
-from optuna.study import Study, StudyDirection
-from optuna.trial import FrozenTrial, TrialState
+from optuna.study import Study
+from optuna.trial import FrozenTrial
 
+from metahpo.optimizers._space_sampler import SpaceSampler
 from metahpo.spaces import Param, SearchSpace
 
 
@@ -33,7 +32,7 @@ def _same(config: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     return True
 
 
-class SeededEvolutionSampler(BaseSampler):
+class SeededEvolutionSampler(SpaceSampler):
     """A steady-state evolutionary search on a :class:`~metahpo.spaces.SearchSpace`.
 
     The initial population is ``seeds`` (configurations that did well on similar tasks, best
@@ -46,8 +45,8 @@ class SeededEvolutionSampler(BaseSampler):
     search starts from where experience says good configurations are instead of from random
     points.
 
-    Parameters the objective asks with another distribution than the space's are sampled by
-    the independent (random) sampler.
+    Parameters the objective asks with another distribution than the space's are sampled at
+    random (see :class:`SpaceSampler`).
 
     Args:
         space: The search space (its parameter names are the study's).
@@ -66,60 +65,28 @@ class SeededEvolutionSampler(BaseSampler):
         mutation: float = 0.1,
         seed: int | None = None,
     ) -> None:
-        self.space = space
+        super().__init__(space, seed)
         self.seeds = [space.transfer(dict(s))[0] for s in seeds]
         self.population = max(2, population)
         self.mutation = mutation
-        self._rng = np.random.RandomState(seed)
-        self._independent = RandomSampler(seed=seed)
-
-    def reseed_rng(self) -> None:
-        self._rng.seed()
-        self._independent.reseed_rng()
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        if study._is_multi_objective():
-            return {}
-        return self.space.distributions()
 
     def _unit(self, config: Mapping[str, Any]) -> np.ndarray:
         return np.array(
             [_to_unit(p, config.get(p.name, p.default)) for p in self.space.params], dtype=float
         )
 
-    def _parents(self, study: Study) -> list[np.ndarray]:
-        names = set(self.space.names)
-        done = [
-            t
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.value is not None and names <= set(t.params)
-        ]
-        maximize = study.direction == StudyDirection.MAXIMIZE
-        done.sort(key=lambda t: float(t.value), reverse=maximize)  # type: ignore[arg-type]
-        pool = [self._unit(t.params) for t in done[: self.population]]
-        for s in self.seeds:
-            if len(pool) >= self.population:
-                break
-            pool.append(self._unit(s))
-        return pool
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        if not search_space:
-            return {}
+    def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
         trials = study.get_trials(deepcopy=False)
-        n_done = sum(t.state == TrialState.COMPLETE for t in trials)
-        if n_done < self.population:
+        done = self.completed(study)
+        if len(done) < self.population:
             # The initial population: the seeds not evaluated yet, in order.
             seen = [t.params for t in trials if t.number != trial.number]
             for config in self.seeds:
                 if not any(_same(config, p) for p in seen):
-                    return {k: v for k, v in config.items() if k in search_space}
-            return {}  # the rest of the initial population is random (independent sampler)
-        pool = self._parents(study)
+                    return config
+            return None  # the rest of the initial population is random
+        done.sort(key=lambda t: -self.gain(study, t))
+        pool = [self._unit(t.params) for t in done[: self.population]]
 
         def pick() -> np.ndarray:
             i, j = self._rng.randint(len(pool), size=2)
@@ -129,7 +96,7 @@ class SeededEvolutionSampler(BaseSampler):
         a, b = pick(), pick()
         mask = self._rng.rand(len(a)) < 0.5
         child = np.where(mask, a, b)
-        width = self.mutation / np.sqrt(1.0 + n_done / self.population)
+        width = self.mutation / np.sqrt(1.0 + len(done) / self.population)
         genes = self._rng.rand(len(child)) < 1.0 / len(child)
         if not genes.any():
             genes[self._rng.randint(len(child))] = True
@@ -139,14 +106,4 @@ class SeededEvolutionSampler(BaseSampler):
         for g, p in enumerate(self.space.params):
             if genes[g] and p.kind == "categorical":
                 child[g] = self._rng.rand()
-        config = self.space.from_unit(child)
-        return {k: v for k, v in config.items() if k in search_space}
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        return self._independent.sample_independent(study, trial, param_name, param_distribution)
+        return self.space.from_unit(child)

@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, RandomSampler
-from optuna.study import Study, StudyDirection
-from optuna.trial import FrozenTrial, TrialState
+from optuna.study import Study
+from optuna.trial import FrozenTrial
 
+from metahpo.optimizers._space_sampler import SpaceSampler
 from metahpo.spaces import SearchSpace
 
 
@@ -134,7 +133,7 @@ class MetaTrainedSurrogate:
         return np.asarray(self.adapt(np.zeros((0, 0)), np.zeros(0), steps=0)(candidates))
 
 
-class MAMLSampler(BaseSampler):
+class MAMLSampler(SpaceSampler):
     """Proposes the configuration that the adapted meta-trained surrogate rates best.
 
     At every trial the surrogate is adapted to the study's completed trials (scores scaled to
@@ -157,65 +156,32 @@ class MAMLSampler(BaseSampler):
         n_candidates: int = 256,
         seed: int | None = None,
     ) -> None:
-        self.space = space
+        super().__init__(space, seed)
         self.surrogate = surrogate
         self.n_candidates = n_candidates
-        self._rng = np.random.RandomState(seed)
-        self._independent = RandomSampler(seed=seed)
-
-    def reseed_rng(self) -> None:
-        self._rng.seed()
-        self._independent.reseed_rng()
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        if study._is_multi_objective():
-            return {}
-        return self.space.distributions()
 
     def _encode(self, config: dict[str, Any]) -> np.ndarray:
         builtin: SearchSpace = self.surrogate.space_
         return builtin.encode(builtin.transfer(config)[0])
 
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        if not search_space or self.surrogate.net_ is None:
-            return {}
-        names = set(self.space.names)
-        done = [
-            t
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.value is not None and names <= set(t.params)
-        ]
-        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+    def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        if self.surrogate.net_ is None:
+            return None
+        from metahpo.optimizers._evolution import _to_unit
+
+        done = self.completed(study)
         d = self.space.dim
         units = list(self._rng.rand(self.n_candidates, d))
-        if done:
-            best = sorted(done, key=lambda t: -sign * float(t.value))[:4]  # type: ignore[arg-type]
-            from metahpo.optimizers._evolution import _to_unit
-
-            for t in best:
-                u = np.array([_to_unit(p, t.params[p.name]) for p in self.space.params])
-                noise = self._rng.normal(0.0, 0.05, size=(self.n_candidates // 4, d))
-                units.extend(np.clip(u + noise, 0.0, 1.0))
+        for t in sorted(done, key=lambda t: -self.gain(study, t))[:4]:
+            u = np.array([_to_unit(p, t.params[p.name]) for p in self.space.params])
+            noise = self._rng.normal(0.0, 0.05, size=(self.n_candidates // 4, d))
+            units.extend(np.clip(u + noise, 0.0, 1.0))
         configs = [self.space.from_unit(u) for u in units]
         X = np.vstack([self._encode(c) for c in configs])
         if len(done) >= 2:
             Xd = np.vstack([self._encode(dict(t.params)) for t in done])
-            yd = _scale(np.array([sign * float(t.value) for t in done]))  # type: ignore[arg-type]
+            yd = _scale(np.array([self.gain(study, t) for t in done]))
             predict = self.surrogate.adapt(Xd, yd)
         else:
             predict = self.surrogate.adapt(np.zeros((0, X.shape[1])), np.zeros(0), steps=0)
-        pick = configs[int(np.argmax(predict(X)))]
-        return {k: v for k, v in pick.items() if k in search_space}
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        return self._independent.sample_independent(study, trial, param_name, param_distribution)
+        return configs[int(np.argmax(predict(X)))]

@@ -19,12 +19,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, RandomSampler
-from optuna.study import Study, StudyDirection
-from optuna.trial import FrozenTrial, TrialState
+from optuna.study import Study
+from optuna.trial import FrozenTrial
 
 from metahpo.optimizers._evolution import _to_unit
+from metahpo.optimizers._space_sampler import SpaceSampler
 from metahpo.spaces import SearchSpace
 
 #: The moves, in Q-table column order.
@@ -206,7 +205,7 @@ class QPolicy:
         return cls(np.asarray(data["q"], dtype=float))
 
 
-class PolicySampler(BaseSampler):
+class PolicySampler(SpaceSampler):
     """Follows a :class:`QPolicy` in an Optuna study over ``space``.
 
     Args:
@@ -225,41 +224,17 @@ class PolicySampler(BaseSampler):
         *,
         seed: int | None = None,
     ) -> None:
-        self.space = space
+        super().__init__(space, seed)
         self.policy = policy
         self.ranked = [space.transfer(dict(c))[0] for c in ranked]
-        self._rng = np.random.RandomState(seed)
         self._moves = _Moves(space, self._rng)
-        self._independent = RandomSampler(seed=seed)
         self.last_move: str | None = None
 
-    def reseed_rng(self) -> None:
-        self._rng.seed()
-        self._independent.reseed_rng()
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        if study._is_multi_objective():
-            return {}
-        return self.space.distributions()
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        if not search_space:
-            return {}
-        names = set(self.space.names)
-        done = [
-            t
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.value is not None and names <= set(t.params)
-        ]
-        done.sort(key=lambda t: t.number)
-        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+    def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        done = self.completed(study)
         best, improved, stall = -np.inf, False, 0
         for t in done:
-            v = sign * float(t.value)  # type: ignore[arg-type]
+            v = self.gain(study, t)
             improved = v > best
             best = max(best, v)
             stall = 0 if improved else stall + 1
@@ -273,7 +248,7 @@ class PolicySampler(BaseSampler):
                     target = u
                     break
         elif done:
-            ranked = sorted(done, key=lambda t: -sign * float(t.value))  # type: ignore[arg-type]
+            ranked = sorted(done, key=lambda t: -self.gain(study, t))
             if move == "local":
                 target = self._moves.local(self._moves.unit(ranked[0].params))
             elif move == "crossover":
@@ -281,14 +256,4 @@ class PolicySampler(BaseSampler):
         if target is None:
             move, target = "random", self._moves.random()
         self.last_move = move
-        config = self.space.from_unit(target)
-        return {k: v for k, v in config.items() if k in search_space}
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        return self._independent.sample_independent(study, trial, param_name, param_distribution)
+        return self.space.from_unit(target)
