@@ -201,17 +201,9 @@ def _study_section(study: optuna.Study) -> str:
     n_warm = sum(t.system_attrs.get(WARM_ATTR) is not None for t in trials)
     if n_warm:
         warm_done = [t for t in done if t.system_attrs.get(WARM_ATTR) is not None]
-        best_warm = (
-            max(
-                (float(t.value) for t in warm_done),  # type: ignore[arg-type]
-                default=float("nan"),
-            )
-            if study.direction == optuna.study.StudyDirection.MAXIMIZE
-            else min(
-                (float(t.value) for t in warm_done),  # type: ignore[arg-type]
-                default=float("nan"),
-            )
-        )
+        values = [float(t.value) for t in warm_done]  # type: ignore[arg-type]
+        pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
+        best_warm = pick(values) if values else float("nan")
         out.append(
             f'<p class="note">{n_warm} meta-learned warm-start trials '
             f"(best of them: {_fmt(best_warm)}), then the base sampler.</p>"
