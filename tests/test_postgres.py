@@ -1,0 +1,103 @@
+"""A team's PostgreSQL store: the same behaviour as SQLite, with several processes at once.
+
+Each test gets a fresh database on a throw-away server started from the machine's PostgreSQL
+binaries (see ``postgres_server`` in conftest); without them, or without psycopg, they skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from metahpo.cli import main
+from metahpo.datasets import Dataset
+from metahpo.knowledge import KnowledgeStore, from_store, import_study, study_name
+from metahpo.knowledge._records import TRIAL_INDEX_ATTR
+from metahpo.spaces import get_space
+
+from .conftest import dataset_folder
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1")
+
+
+def test_columnar_snapshot_reads_postgres_like_the_object_api(
+    tiny_clf: Dataset, postgres_url: str, tmp_path: Path
+) -> None:
+    """The SQL fast path (written against Optuna's tables) also holds on PostgreSQL."""
+    store = KnowledgeStore(postgres_url)
+    study = optuna.create_study(storage=store.storage, study_name="user", direction="maximize")
+    study.optimize(
+        lambda t: (
+            -abs(np.log10(t.suggest_float("C", 1e-3, 1e3, log=True)))
+            + 0.1 * (t.suggest_categorical("class_weight", [None, "balanced"]) is None)
+        ),
+        n_trials=10,
+    )
+    report = import_study(store, "user", tiny_clf, metafeatures={"a": 3.0})
+    task = from_store(store, ("a",)).tasks[0]
+    trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    space = get_space(report.family, "classification")
+    expected = np.vstack([space.encode(space.transfer(t.params)[0]) for t in trials])
+    assert task.n == 10 and task.metafeatures[0] == 3.0
+    assert np.allclose(task.X, expected)
+    assert np.allclose(task.y, [t.value for t in trials])
+
+
+def test_parallel_tune_workers_share_one_postgres_study(data_dir: Path, postgres_url: str) -> None:
+    """Three `metahpo tune` processes, one PostgreSQL study: one budget, warm starts once each."""
+    cmd = [sys.executable, "-m", "metahpo", "tune", str(data_dir / "vehicle"), "--model", "knn"]
+    cmd += ["--budget", "15", "--folds", "2", "--storage", postgres_url, "--study", "team"]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, text=True)
+        for _ in range(3)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    trials = optuna.load_study(study_name="team", storage=postgres_url).trials
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert 15 <= len(done) <= 15 + 2  # trials already running when the budget is met finish
+    assert len({t.number for t in trials}) == len(trials)
+    handed = [t.system_attrs["metahpo:warm"] for t in trials if "metahpo:warm" in t.system_attrs]
+    assert handed and len(handed) == len(set(handed))
+    # the run is experience: its record and every completed trial are read back
+    experience = from_store(KnowledgeStore(postgres_url), ("n_rows",))
+    assert [t.n for t in experience.tasks] == [len(done)]
+
+
+def test_kb_build_with_two_workers_on_postgres(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    datasets = dataset_folder(tmp_path / "datasets", "vehicle", "1027_ESL")
+    argv = ["kb", "build", "--datasets", str(datasets), "--models", "knn", "linear"]
+    argv += ["--configs", "6", "--max-rows", "80", "--folds", "2", "--workers", "2"]
+    argv += ["--storage", postgres_url, "--export", str(tmp_path / "bundle")]
+    assert main(argv) == 0
+    store = KnowledgeStore(postgres_url)
+    for d in ("vehicle", "1027_ESL"):
+        for f in ("knn", "linear"):
+            counts = Counter(
+                int(t.user_attrs[TRIAL_INDEX_ATTR]) for t in store.trials(study_name(d, f))
+            )
+            assert sorted(counts) == list(range(7)) and set(counts.values()) == {1}
+    capsys.readouterr()
+    assert main(["kb", "info", "--json"]) == 0  # the bundled experience alone
+    bundled = json.loads(capsys.readouterr().out)
+    assert main(["kb", "info", "--storage", postgres_url, "--json"]) == 0  # plus the store's
+    info = json.loads(capsys.readouterr().out)
+    assert info["tasks"] - bundled["tasks"] == 4
+    assert info["evaluations"] - bundled["evaluations"] == 28
+    # a rerun finds everything done and evaluates nothing
+    again = subprocess.run(
+        [sys.executable, "-m", "metahpo", *argv], capture_output=True, text=True, env=ENV
+    )
+    assert again.returncode == 0, again.stderr
+    assert sum(len(store.trials(study_name("vehicle", f))) for f in ("knn", "linear")) == 14
