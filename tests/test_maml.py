@@ -37,6 +37,8 @@ def test_meta_training_makes_few_shot_adaptation_better() -> None:
     untrained_q = np.mean([_fit_quality(untrained, m0, s) for m0 in held_out for s in range(3)])
     assert trained_q > untrained_q
     assert trained_q > 0.5
+    # with nothing to adapt to, the sampler ranks candidates by the initialisation itself
+    assert np.allclose(meta.predict(X), meta.adapt(X[:0], np.zeros(0), steps=0)(X))
 
 
 def test_maml_sampler_in_a_plain_study() -> None:
@@ -48,7 +50,7 @@ def test_maml_sampler_in_a_plain_study() -> None:
     assert study.best_value > best_design - 0.05
 
 
-def test_maml_base_of_the_meta_sampler_withoutknn_experience() -> None:
+def test_maml_base_of_the_meta_sampler_without_experience() -> None:
     plan = make_meta_sampler(
         np.array([0.3, 0.0]),
         "knn",

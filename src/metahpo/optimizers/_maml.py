@@ -79,8 +79,12 @@ class MetaTrainedSurrogate:
             loss.backward()
             opt.step()
 
-    def fit(self, experience: Any, space: SearchSpace) -> MetaTrainedSurrogate:
-        """Meta-train on the tasks of one family and task type (encoded in ``space``)."""
+    def fit(self, experience: Any | None, space: SearchSpace) -> MetaTrainedSurrogate:
+        """Meta-train on the tasks of one family and task type (encoded in ``space``).
+
+        ``experience`` is an :class:`~metahpo.knowledge.Experience` (or anything with
+        ``tasks``); ``None`` leaves the network at its random initialisation.
+        """
         from metahpo.metalearners import normalized_scores
         from metahpo.metalearners._torch import _torch
 
@@ -92,7 +96,7 @@ class MetaTrainedSurrogate:
                 torch.tensor(t.X, dtype=torch.float32),
                 torch.tensor(normalized_scores(t), dtype=torch.float32),
             )
-            for t in experience.tasks
+            for t in (experience.tasks if experience is not None else ())
             if t.n >= 2
         ]
         self.space_ = space
@@ -130,7 +134,12 @@ class MetaTrainedSurrogate:
 
     def predict(self, candidates: np.ndarray) -> np.ndarray:
         """Predictions of the meta-trained initialisation itself (no adaptation)."""
-        return np.asarray(self.adapt(np.zeros((0, 0)), np.zeros(0), steps=0)(candidates))
+        from metahpo.metalearners._torch import _torch
+
+        torch = _torch()
+        with torch.no_grad():
+            out = self.net_(torch.tensor(np.asarray(candidates), dtype=torch.float32))
+        return np.asarray(out.squeeze(-1).numpy(), dtype=float)
 
 
 class MAMLSampler(SpaceSampler):
@@ -181,7 +190,7 @@ class MAMLSampler(SpaceSampler):
         if len(done) >= 2:
             Xd = np.vstack([self._encode(dict(t.params)) for t in done])
             yd = _scale(np.array([self.gain(study, t) for t in done]))
-            predict = self.surrogate.adapt(Xd, yd)
+            scores = self.surrogate.adapt(Xd, yd)(X)
         else:
-            predict = self.surrogate.adapt(np.zeros((0, X.shape[1])), np.zeros(0), steps=0)
-        return configs[int(np.argmax(predict(X)))]
+            scores = self.surrogate.predict(X)
+        return configs[int(np.argmax(scores))]

@@ -501,10 +501,6 @@ def make_meta_sampler(
     return MetaPlan(sampler, tuple(suggestions), confidence, ood, strategy, base)
 
 
-class _NoTasks:
-    tasks: tuple[Any, ...] = ()
-
-
 def _builtin_of(space: Any) -> Any:
     """The built-in space of ``space``'s family and task (encodes like the experience)."""
     from metahpo.spaces import get_space
@@ -536,7 +532,7 @@ def _base_sampler(
     if base == "maml":  # no experience to meta-train on: an untrained network, adapted
         from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 
-        untrained = MetaTrainedSurrogate(seed=seed or 0).fit(_NoTasks(), _builtin_of(space))
+        untrained = MetaTrainedSurrogate(seed=seed or 0).fit(None, _builtin_of(space))
         return MAMLSampler(space, untrained, seed=seed)
     if base == "rl":  # no experience to learn a policy from: explore at random
         from metahpo.optimizers._policy import PolicySampler, QPolicy
