@@ -74,6 +74,7 @@ def test_live_runs_every_method_with_equal_budgets_and_resumes(
     again = run_live(folder, SMALL, out=out, experience=exp)
     assert again.n_new == 0
     assert [r.regret for r in again.runs] == [r.regret for r in result.runs]
+    assert run_live(folder, SMALL, out=out, experience=exp, fresh=True).n_new == 6
     written = write_report(result, out, command="metahpo bench --live", n_boot=50)
     md = written["markdown"].read_text()
     assert md.startswith("# metahpo live benchmark") and "Wall clock" in md
@@ -128,6 +129,11 @@ def test_external_replay_builds_pools_then_holds_out_only_the_new_datasets(
     assert np.isfinite(pools.tasks[0].metafeatures).all()
     again = run_external(new, settings, out=tmp_path / "ext", bundle=training_bundle)
     assert again.n_new == 0 and again.runs == result.runs
+    pool_file = tmp_path / "ext" / "pools" / "shards" / "iris.npz"
+    built = pool_file.stat().st_mtime_ns
+    fresh = run_external(new, settings, out=tmp_path / "ext", bundle=training_bundle, fresh=True)
+    assert fresh.n_new == len(result.runs)  # replayed again, on the pools already built
+    assert pool_file.stat().st_mtime_ns == built
     md = write_report(result, tmp_path / "ext", n_boot=20)["markdown"].read_text()
     assert "# metahpo external benchmark" in md and "iris" in md
 

@@ -51,6 +51,7 @@ def run_external(
     workers: int = 1,
     build_progress: Callable[[int, int, str], None] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    fresh: bool = False,
 ) -> BenchResult:
     """Build pools for ``datasets_dir`` (resumable), then replay with the full experience.
 
@@ -64,6 +65,8 @@ def run_external(
         workers: Processes for the pool build and the replay.
         build_progress: ``(done, total, label)`` during the pool build.
         progress: ``(done, total, label)`` during the replay.
+        fresh: Replay every run again instead of resuming; the pools (real evaluations) are
+            kept either way.
     """
     settings = settings or BenchSettings()
     settings.validate()
@@ -101,4 +104,5 @@ def run_external(
         workers=workers,
         progress=progress,
         holdout=sorted(held),
+        fresh=fresh,
     )

@@ -189,6 +189,7 @@ def run_live(
     out: str | Path,
     experience: Experience | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    fresh: bool = False,
 ) -> BenchResult:
     """Run the live benchmark (see the module docstring for the protocol).
 
@@ -201,6 +202,7 @@ def run_live(
             again with the same ``out`` resumes (finished runs are read back, not rerun).
         experience: What meta-learned methods learn from (default: the bundled experience).
         progress: Called after every finished run with ``(done, total, label)``.
+        fresh: Delete ``OUT/live.db`` first: every run is trained again.
 
     Returns:
         A :class:`~metahpo.bench.BenchResult` (``mode="live"``) that
@@ -215,6 +217,8 @@ def run_live(
         raise MetaHPOError(f"no datasets found in {datasets}")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        (out_dir / LIVE_DB).unlink(missing_ok=True)
     url = f"sqlite:///{(out_dir / LIVE_DB).resolve()}"
     storage = optuna.storages.RDBStorage(url)
     known = {s.study_name for s in storage.get_all_studies()}

@@ -61,7 +61,9 @@ def register(sub: Any) -> None:
     p.add_argument("--bundle", default=None, help="bundle folder (default: the packaged one)")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
     p.add_argument(
-        "--fresh", action="store_true", help="discard the runs cached in --out instead of resuming"
+        "--fresh",
+        action="store_true",
+        help="discard the runs cached in --out instead of resuming (external mode keeps its pools)",
     )
     p.add_argument(
         "--results-md",
@@ -155,6 +157,7 @@ def _run(args: argparse.Namespace) -> int:
                 out=args.out,
                 experience=load_bundled(args.bundle or DEFAULT_BUNDLE),
                 progress=on_progress,
+                fresh=args.fresh,
             )
         else:
             settings = BenchSettings(
@@ -173,6 +176,7 @@ def _run(args: argparse.Namespace) -> int:
                     workers=args.workers,
                     build_progress=on_build,
                     progress=on_progress,
+                    fresh=args.fresh,
                 )
             else:
                 result = run_replay(
