@@ -72,6 +72,23 @@ def task(name: str, m0: float, m1: float, X: np.ndarray = X_DESIGN) -> TaskExper
     )
 
 
+#: Strategies that need the torch extra when fitted.
+TORCH_STRATEGIES = {"neural", "nearest-ae"}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(s, marks=pytest.mark.torch) if s in TORCH_STRATEGIES else s
+        for s in sorted(STRATEGIES)
+    ]
+)
+def strategy(request: pytest.FixtureRequest) -> str:
+    """Every strategy name (the torch ones skip without torch)."""
+    if request.param in TORCH_STRATEGIES:
+        pytest.importorskip("torch")
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def experience() -> Experience:
     rng = np.random.default_rng(0)
@@ -90,7 +107,6 @@ def regret(m0: float, params: dict[str, Any]) -> float:
 
 
 # -- the contract every strategy meets ------------------------------------------------------
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_suggestions_are_distinct_valid_and_explained(
     strategy: str, experience: Experience
 ) -> None:
@@ -112,7 +128,6 @@ def test_suggestions_are_distinct_valid_and_explained(
     assert regret(M0[4], out[0].params) < 0.05
 
 
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_confidence_falls_out_of_distribution(strategy: str, experience: Experience) -> None:
     learner = STRATEGIES[strategy]().fit(experience)
     near = learner.suggest(experience.tasks[3].metafeatures, k=1)[0]
@@ -277,7 +292,6 @@ def test_tasks_without_metafeatures_are_left_out(experience: Experience) -> None
 
 
 # -- artifacts ------------------------------------------------------------------------------
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_save_load_round_trip_gives_identical_suggestions(
     strategy: str, experience: Experience, tmp_path: Path
 ) -> None:
@@ -404,3 +418,27 @@ def test_cli_suggest_rejects_bad_options(
     assert "unknown strategy 'oracle'" in capsys.readouterr().err
     assert main([*args, "-k", "0"]) == 2
     assert "-k must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(TORCH_STRATEGIES))
+def test_torch_strategies_drive_the_meta_sampler(name: str, experience: Experience) -> None:
+    """`--strategy neural|nearest-ae`: warm starts near the optimum, the guard in the usual
+    meta-feature space (the autoencoder only re-ranks neighbours)."""
+    pytest.importorskip("torch")
+    from metahpo.optimizers import make_meta_sampler
+
+    near = make_meta_sampler(
+        experience.tasks[7].metafeatures,
+        "knn",
+        "classification",
+        experience=experience,
+        strategy=name,
+        n_warm_start=4,
+    )
+    assert not near.out_of_distribution and near.confidence == 1.0
+    assert min(regret(M0[7], c) for c in near.sampler.warm_start) < 0.05
+    far = make_meta_sampler(
+        np.array([60.0, -40.0]), "knn", "classification", experience=experience, strategy=name
+    )
+    assert far.out_of_distribution and far.sampler.warm_start[0] == SPACE.default_config()

@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--strategy",
         default="portfolio",
-        help="meta-learner: portfolio (default, fast), nearest, surrogate, mapping",
+        help="meta-learner: portfolio (default, fast), nearest, surrogate, mapping; with the "
+        "torch extra: neural, nearest-ae",
     )
     p.add_argument(
         "--storage",

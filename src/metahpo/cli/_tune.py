@@ -48,7 +48,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--strategy",
         default="portfolio",
-        help="meta-learner for the warm start: portfolio (default), nearest, surrogate, mapping",
+        help="meta-learner for the warm start: portfolio (default), nearest, surrogate, mapping; "
+        "with the torch extra: neural, nearest-ae",
     )
     p.add_argument("--warm-start", type=int, default=5, help="warm-start trials (default 5)")
     p.add_argument(

@@ -13,17 +13,21 @@ from metahpo.metalearners._base import MetaLearner, Suggestion, TaskSpace, rank_
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
 from metahpo.metalearners._pool import ScoreTable, normalized_scores
 from metahpo.metalearners._simple import GreedyPortfolio, NearestTasks
+from metahpo.metalearners._torch import EmbeddedNearest, NeuralMapping, TaskAutoencoder
 
 __all__ = [
     "DEFAULT_STRATEGY",
     "STRATEGIES",
     "ConfigMapping",
+    "EmbeddedNearest",
     "GreedyPortfolio",
     "MetaLearner",
     "NearestTasks",
+    "NeuralMapping",
     "PerformanceSurrogate",
     "ScoreTable",
     "Suggestion",
+    "TaskAutoencoder",
     "TaskSpace",
     "fit_strategy",
     "get_strategy",

@@ -25,14 +25,18 @@ from metahpo.knowledge import Experience, load_bundled
 from metahpo.metalearners._base import MetaLearner, Suggestion
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
 from metahpo.metalearners._simple import GreedyPortfolio, NearestTasks
+from metahpo.metalearners._torch import EmbeddedNearest, NeuralMapping
 from metahpo.spaces import get_space
 
-#: Meta-learners by strategy name (``--strategy``).
+#: Meta-learners by strategy name (``--strategy``). ``neural`` and ``nearest-ae`` need the
+#: torch extra when they are fitted (importing them does not import torch).
 STRATEGIES: dict[str, type[MetaLearner]] = {
     "nearest": NearestTasks,
     "portfolio": GreedyPortfolio,
     "surrogate": PerformanceSurrogate,
     "mapping": ConfigMapping,
+    "neural": NeuralMapping,
+    "nearest-ae": EmbeddedNearest,
 }
 
 #: The strategy used when none is named: no model training, so suggestions take milliseconds.
@@ -84,7 +88,7 @@ def fit_strategy(
             meta-features are used.
         family: Model family.
         task: ``"classification"`` or ``"regression"``.
-        strategy: ``nearest``, ``portfolio``, ``surrogate`` or ``mapping``.
+        strategy: A name in :data:`STRATEGIES`.
         **params: Hyperparameters of the meta-learner (e.g. ``n_tasks=5``).
 
     Raises:

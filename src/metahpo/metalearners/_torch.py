@@ -6,14 +6,12 @@
 * :class:`TaskAutoencoder`: a small autoencoder over scaled meta-features whose latent code can
   replace the raw meta-features when measuring task similarity (:class:`EmbeddedNearest`).
 
-Weights are saved with ``safetensors`` (no pickle); see :meth:`NeuralMapping.save`.
+Both save like every meta-learner (:meth:`~metahpo.metalearners.MetaLearner.save`): the network
+weights are plain float arrays in ``arrays.npz`` next to ``meta.json``, read back without pickle.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,7 +53,8 @@ class NeuralMapping(MetaLearner):
     the loss of a task is the weighted squared distance of its *closest* head to the target
     configurations (winner takes all) plus a small share of every head's loss, so no head dies.
     Suggestions are the heads' outputs, decoded, ordered by the neighbour-weighted score of the
-    nearest known configuration (which is also their predicted score).
+    nearest known configuration (which is also their predicted score); beyond the distinct
+    heads, the known configurations follow in the order of that score.
 
     Args:
         heads: Configurations produced per task.
@@ -124,53 +123,52 @@ class NeuralMapping(MetaLearner):
     ) -> list[tuple[dict[str, Any], float]]:
         assert self.space_ is not None and self.task_space_ is not None
         heads = self._heads(metafeatures)
-        predicted = self.table_.weighted_mean(self.task_space_.weights(distances))
+        predicted = np.nan_to_num(
+            self.table_.weighted_mean(self.task_space_.weights(distances)), nan=-np.inf
+        )
         scored = []
         for h in heads:
             c = int(np.argmin(((self.table_.X - h) ** 2).sum(1)))
-            scored.append((self.space_.decode(h), float(np.nan_to_num(predicted[c]))))
+            scored.append((self.space_.decode(h), float(predicted[c])))
         scored.sort(key=lambda pair: -pair[1])
+        # Heads that decode to the same configuration count once; past ``heads`` (or when
+        # heads coincide), the known configurations follow by predicted score.
+        ranked = np.argsort(-predicted, kind="stable")
+        scored += [(self.table_.config(int(c)), float(predicted[c])) for c in ranked]
         out, seen = [], set()
         for config, score in scored:
             key = repr(sorted(config.items()))
             if key not in seen:
                 seen.add(key)
-                out.append((config, score))
-        return out[:k]
+                out.append((config, score if np.isfinite(score) else 0.0))
+            if len(out) == k:
+                break
+        return out
 
-    def save(self, folder: str | Path) -> Path:
-        """``meta.json`` (settings, scaler) + ``weights.safetensors`` (network)."""
-        from safetensors.torch import save_file
+    def _state(self) -> dict[str, np.ndarray]:
+        return _weights_to_arrays(self.net_, "net")
 
+    def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
+        torch = _torch()
         assert self.space_ is not None and self.task_space_ is not None
-        path = Path(folder)
-        path.mkdir(parents=True, exist_ok=True)
-        save_file(
-            {k: v.contiguous() for k, v in self.net_.state_dict().items()},
-            str(path / "weights.safetensors"),
-        )
-        meta = {
-            "artifact": "metahpo.NeuralMapping",
-            "version": ARTIFACT_VERSION,
-            "family": self.space_.family,
-            "task": self.space_.task,
-            "space_signature": self.space_.signature,
-            "settings": {"heads": self.heads, "hidden": self.hidden, "seed": self.seed},
-            "center": self.task_space_.center.tolist(),
-            "scale": self.task_space_.scale.tolist(),
-        }
-        (path / "meta.json").write_text(json.dumps(meta))
-        return path
+        assert self.experience_ is not None
+        d = self.space_.encoded_dim
+        self.net_ = _mlp(torch, self.task_space_.train.shape[1], self.heads * d, self.hidden)
+        _load_arrays(torch, self.net_, state, "net")
+        self.table_ = ScoreTable.build(self.experience_, self.space_)
 
-    def load_weights(self, folder: str | Path) -> None:
-        """Replace the fitted network by saved weights (same settings and space required)."""
-        from safetensors.torch import load_file
 
-        meta = json.loads((Path(folder) / "meta.json").read_text())
-        assert self.space_ is not None
-        if meta.get("space_signature") != self.space_.signature:
-            raise MetaHPOError("saved weights belong to another search space")
-        self.net_.load_state_dict(load_file(str(Path(folder) / "weights.safetensors")))
+def _weights_to_arrays(module: Any, prefix: str) -> dict[str, np.ndarray]:
+    """A network's weights as plain float arrays (saved in ``arrays.npz``, no pickle)."""
+    return {
+        f"{prefix}__{k}": v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()
+    }
+
+
+def _load_arrays(torch: Any, module: Any, state: dict[str, np.ndarray], prefix: str) -> None:
+    head = f"{prefix}__"
+    weights = {k[len(head) :]: torch.from_numpy(v) for k, v in state.items() if k.startswith(head)}
+    module.load_state_dict(weights)
 
 
 class TaskAutoencoder:
@@ -212,7 +210,19 @@ class TaskAutoencoder:
 
 
 class EmbeddedNearest(NearestTasks):
-    """:class:`NearestTasks` measuring similarity in a :class:`TaskAutoencoder`'s latent space."""
+    """:class:`NearestTasks` whose neighbours are ranked in a :class:`TaskAutoencoder`'s latent
+    space instead of the scaled meta-feature space.
+
+    Only the choice and weighting of neighbours change. Confidence, the out-of-distribution
+    guard and the explanation (nearest past tasks) stay in the scaled meta-feature space, as
+    for every other strategy, so that the guard of :class:`~metahpo.optimizers.MetaSampler`
+    means the same thing whichever strategy is used.
+
+    Args:
+        n_tasks: How many nearest tasks contribute.
+        latent: Size of the autoencoder's code.
+        seed: Torch seed.
+    """
 
     name = "nearest-ae"
 
@@ -221,24 +231,44 @@ class EmbeddedNearest(NearestTasks):
         self.latent = latent
         self.seed = seed
 
-    def fit(self, experience: Experience) -> EmbeddedNearest:
-        self.raw_experience_ = experience
-        raw = TaskSpace.fit(experience.metafeature_matrix())
-        self.raw_space_ = raw
-        self.autoencoder_ = TaskAutoencoder(self.latent, seed=self.seed).fit(raw.train)
-        codes = self.autoencoder_.transform(raw.train)
-        tasks = tuple(replace(t, metafeatures=codes[i]) for i, t in enumerate(experience.tasks))
-        names = tuple(f"z{i}" for i in range(self.latent))
-        super().fit(Experience(tasks, names, experience.version))
-        return self
+    def _fit(self, experience: Experience) -> None:
+        super()._fit(experience)
+        assert self.task_space_ is not None
+        self.autoencoder_ = TaskAutoencoder(self.latent, seed=self.seed).fit(self.task_space_.train)
+        self.latent_space_ = TaskSpace.fit(self.autoencoder_.transform(self.task_space_.train))
 
-    def update(self, task: Any) -> EmbeddedNearest:
-        tasks = (*(t for t in self.raw_experience_.tasks if t.key != task.key), task)
-        return self.fit(replace(self.raw_experience_, tasks=tasks))
+    def _latent_distances(self, metafeatures: np.ndarray) -> np.ndarray:
+        assert self.task_space_ is not None
+        code = self.autoencoder_.transform(self.task_space_.transform(metafeatures))
+        return self.latent_space_.distances(code[0])
 
-    def _embed(self, metafeatures: np.ndarray) -> np.ndarray:
-        codes = self.autoencoder_.transform(self.raw_space_.transform(metafeatures))
-        return np.asarray(codes[0], dtype=float)
+    def _neighbour_weights(self, distances: np.ndarray, n_tasks: int | None) -> np.ndarray:
+        # ``distances`` are latent ones here (see _suggest): weigh them on the latent scale.
+        order = np.argsort(distances, kind="stable")[: n_tasks or len(distances)]
+        weights = np.zeros(len(distances))
+        weights[order] = self.latent_space_.weights(distances)[order]
+        return weights
 
-    def suggest(self, metafeatures: np.ndarray, k: int = 5) -> list[Any]:
-        return super().suggest(self._embed(np.asarray(metafeatures, dtype=float)), k)
+    def _suggest(
+        self, metafeatures: np.ndarray, distances: np.ndarray, k: int
+    ) -> list[tuple[dict[str, Any], float]]:
+        return super()._suggest(metafeatures, self._latent_distances(metafeatures), k)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        state = super()._state()
+        state.update(_weights_to_arrays(self.autoencoder_.encoder_, "encoder"))
+        state.update({f"latent__{k}": v for k, v in self.latent_space_.to_arrays().items()})
+        return state
+
+    def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
+        super()._restore(state, extra)
+        torch = _torch()
+        assert self.task_space_ is not None
+        self.autoencoder_ = TaskAutoencoder(self.latent, seed=self.seed)
+        self.autoencoder_.encoder_ = _mlp(
+            torch, self.task_space_.train.shape[1], self.latent, 32, 1
+        )
+        _load_arrays(torch, self.autoencoder_.encoder_, state, "encoder")
+        self.latent_space_ = TaskSpace.from_arrays(
+            {k[len("latent__") :]: v for k, v in state.items() if k.startswith("latent__")}
+        )
