@@ -16,6 +16,7 @@ import numpy as np
 from optuna.study import Study
 from optuna.trial import FrozenTrial
 
+from metahpo.metalearners._torch import one_thread
 from metahpo.optimizers._space_sampler import SpaceSampler
 from metahpo.spaces import SearchSpace
 
@@ -79,6 +80,7 @@ class MetaTrainedSurrogate:
             loss.backward()
             opt.step()
 
+    @one_thread
     def fit(self, experience: Any | None, space: SearchSpace) -> MetaTrainedSurrogate:
         """Meta-train on the tasks of one family and task type (encoded in ``space``).
 
@@ -112,6 +114,7 @@ class MetaTrainedSurrogate:
                     p.copy_(b + self.meta_lr * (p - b))
         return self
 
+    @one_thread
     def adapt(self, X: np.ndarray, y: np.ndarray, steps: int = 30) -> Any:
         """A copy of the meta-trained network fitted to one task's ``(X, y)``; returns a
         function from encoded configurations to predicted normalised scores."""
@@ -125,6 +128,7 @@ class MetaTrainedSurrogate:
         yt = torch.tensor(np.asarray(y), dtype=torch.float32)
         self._steps(torch, net, Xt, yt, steps, np.random.default_rng(self.seed))
 
+        @one_thread
         def predict(candidates: np.ndarray) -> np.ndarray:
             with torch.no_grad():
                 out = net(torch.tensor(np.asarray(candidates), dtype=torch.float32))
@@ -132,6 +136,7 @@ class MetaTrainedSurrogate:
 
         return predict
 
+    @one_thread
     def predict(self, candidates: np.ndarray) -> np.ndarray:
         """Predictions of the meta-trained initialisation itself (no adaptation)."""
         from metahpo.metalearners._torch import _torch
