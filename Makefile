@@ -41,7 +41,7 @@ kb-build: install
 
 ## Replay benchmark on the bundled experience (budget 50, 5 seeds, 5 grouped folds, 2 workers;
 ## under 30 min on 2 cores). Regenerates benchmarks/RESULTS.md; reruns resume from bench-out/.
-bench: install
+bench: install-torch
 	$(BIN)/metahpo bench --budget 50 --seeds 5 --folds 5 --workers 2 --out bench-out \
 	  --results-md benchmarks/RESULTS.md
 

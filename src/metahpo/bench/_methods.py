@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 import optuna
@@ -34,7 +35,7 @@ from metahpo.bench._pool import Pool
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
 from metahpo.metalearners import STRATEGIES, MetaLearner, fit_strategy
-from metahpo.optimizers import BASES, classic_sampler, make_meta_sampler
+from metahpo.optimizers import BASES, classic_sampler, make_meta_sampler, meta_train_base
 
 
 class TrainingSet:
@@ -55,6 +56,7 @@ class TrainingSet:
         self.task = task
         self.fold = fold
         self._learners: dict[str, MetaLearner] = {}
+        self._base_models: dict[str, Any] = {}
 
     @property
     def datasets(self) -> list[str]:
@@ -72,6 +74,17 @@ class TrainingSet:
                     self.experience, self.family, self.task, strategy
                 )
         return self._learners[strategy]
+
+    def base_model(self, base: str) -> Any:
+        """The meta-trained part of MetaSampler's base ``base`` (the Q-learning policy of
+        ``rl``, the Reptile surrogate of ``maml``; ``None`` for the others), trained once on
+        this training set by :func:`~metahpo.optimizers.meta_train_base`, then cached: as a
+        deployment would train it once on its knowledge base and reuse it for every run."""
+        if base not in self._base_models:
+            self._base_models[base] = meta_train_base(
+                self.experience, self.family, self.task, base, seed=0
+            )
+        return self._base_models[base]
 
 
 class Method(abc.ABC):
@@ -196,8 +209,9 @@ class MetaSamplerMethod(Method):
     """metahpo's :class:`~metahpo.optimizers.MetaSampler` (warm start, then a base sampler).
 
     Built by :func:`~metahpo.optimizers.make_meta_sampler` from the training set for every run
-    (so its fit is part of the first pick's latency, as in real use) and driven like any Optuna
-    sampler (:func:`ask_tell`).
+    (so the warm-start meta-learner's fit is part of the first pick's latency, as in real use)
+    and driven like any Optuna sampler (:func:`ask_tell`). The meta-trained part of the ``rl``
+    and ``maml`` bases is trained once per training set (:meth:`prepare`, timed apart).
 
     Args:
         base: Refinement sampler (``tpe``, ``gp``, ``cmaes``, ``random``).
@@ -215,6 +229,9 @@ class MetaSamplerMethod(Method):
             f"MetaSampler: {n_warm_start} '{strategy}' warm starts, then '{base}', snapped"
         )
 
+    def prepare(self, train: TrainingSet) -> None:
+        train.base_model(self.base)
+
     def run(self, train: TrainingSet, pool: Pool, seed: int) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -228,6 +245,7 @@ class MetaSamplerMethod(Method):
                 base=self.base,
                 direction=pool.direction,
                 seed=seed,
+                base_model=train.base_model(self.base),
             )
         ask_tell(plan.sampler, pool)
 
@@ -246,13 +264,22 @@ METHODS: dict[str, Method] = {
     **{f"meta-{base}": MetaSamplerMethod(base) for base in BASES},
 }
 
+
+def _has_torch() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
 #: Methods run by default, chosen so that a full run (137 datasets × 6 families × 5 seeds,
-#: budget 50) stays under 30 minutes on two cores: about 0.55 CPU-seconds per (task, seed) for
-#: the whole set once training sets hold ~110 datasets. Left out for their CPU time per run of
-#: 50 evaluations (one thread): ``gp`` (Optuna's GPSampler, ~50 s), ``meta-gp`` (GP-EI whose
-#: acquisition calls the surrogate, ~15 s), ``gp-ei`` (~1.6 s), and ``meta-cmaes`` /
-#: ``meta-random`` (~0.2 s each, most of it :func:`make_meta_sampler` refitting its
-#: meta-learner for every run). ``--methods all`` runs everything.
+#: budget 50) stays under 30 minutes on two cores. The zero-shot torch strategies (``neural``,
+#: ``nearest-ae``) join when torch is installed (``make bench`` installs it); they are fitted
+#: once per training set. Left out for their CPU time per run of 50 evaluations (one thread):
+#: ``gp`` (Optuna's GPSampler, ~50 s), ``meta-gp`` (GP-EI whose acquisition calls the
+#: surrogate, ~15 s), ``meta-maml`` (adapts a network at every pick, ~2 s), ``gp-ei``
+#: (~1.6 s), and ``meta-cmaes`` / ``meta-random`` (~0.2 s each, most of it
+#: :func:`make_meta_sampler` refitting its meta-learner for every run). ``--methods all`` runs
+#: everything.
 DEFAULT_METHODS: tuple[str, ...] = (
     "default",
     "random",
@@ -264,7 +291,10 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "portfolio",
     "mapping",
     "surrogate",
+    *(("neural", "nearest-ae") if _has_torch() else ()),
     "meta-tpe",
+    "meta-evolution",
+    "meta-rl",
 )
 
 

@@ -4,7 +4,14 @@ from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
 from metahpo.optimizers._evolution import SeededEvolutionSampler
 from metahpo.optimizers._gp import GPEISampler
 from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
-from metahpo.optimizers._meta import BASES, MetaPlan, MetaSampler, SurrogatePrior, make_meta_sampler
+from metahpo.optimizers._meta import (
+    BASES,
+    MetaPlan,
+    MetaSampler,
+    SurrogatePrior,
+    make_meta_sampler,
+    meta_train_base,
+)
 from metahpo.optimizers._policy import ACTIONS, PolicySampler, QPolicy
 from metahpo.optimizers._space_sampler import SpaceSampler
 
@@ -24,4 +31,5 @@ __all__ = [
     "SurrogatePrior",
     "classic_sampler",
     "make_meta_sampler",
+    "meta_train_base",
 ]

@@ -373,6 +373,7 @@ def make_meta_sampler(
     space: Any = None,
     seed: int | None = 0,
     min_agreement: float = 0.0,
+    base_model: Any = None,
 ) -> MetaPlan:
     """A :class:`MetaSampler` for a new task of ``family`` described by ``metafeatures``.
 
@@ -402,6 +403,9 @@ def make_meta_sampler(
             are transferred into it by parameter name.
         seed: Seed of the base sampler.
         min_agreement: Guard threshold (see :class:`MetaSampler`).
+        base_model: For ``rl`` and ``maml``: the policy or meta-trained surrogate, already
+            trained on this experience by :func:`meta_train_base`, to reuse across runs
+            instead of training one for this call.
     """
     from metahpo.errors import MetaHPOError
     from metahpo.knowledge import load_bundled
@@ -478,12 +482,14 @@ def make_meta_sampler(
         if base == "maml":
             from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 
-            meta_trained = MetaTrainedSurrogate(seed=seed or 0).fit(own, builtin)
+            meta_trained = base_model or meta_train_base(own, family, task, base, seed or 0)
+            assert isinstance(meta_trained, MetaTrainedSurrogate)
             base_sampler = MAMLSampler(space, meta_trained, seed=seed)
         elif base == "rl":
             from metahpo.optimizers._policy import PolicySampler, QPolicy
 
-            policy = QPolicy.fit(own, builtin, seed=seed or 0)
+            policy = base_model or meta_train_base(own, family, task, base, seed or 0)
+            assert isinstance(policy, QPolicy)
             ranked = [*warm, *(space.transfer(x.params)[0] for x in suggestions)]
             base_sampler = PolicySampler(space, policy, ranked, seed=seed)
         else:
@@ -499,6 +505,29 @@ def make_meta_sampler(
             seed=seed,
         )
     return MetaPlan(sampler, tuple(suggestions), confidence, ood, strategy, base)
+
+
+def meta_train_base(experience: Any, family: str, task: str, base: str, seed: int = 0) -> Any:
+    """The meta-trained part of a base sampler, trained on the experience of one family and
+    task type: a :class:`~metahpo.optimizers.QPolicy` for ``rl``, a
+    :class:`~metahpo.optimizers.MetaTrainedSurrogate` for ``maml`` (torch extra), ``None`` for
+    the other bases. Train once, pass it to :func:`make_meta_sampler` as ``base_model`` for
+    every run on that experience.
+    """
+    from metahpo.metalearners import with_metafeatures
+    from metahpo.spaces import get_space
+
+    own = with_metafeatures(experience.select(family=family, task=task))
+    builtin = get_space(family, task)
+    if base == "rl":
+        from metahpo.optimizers._policy import QPolicy
+
+        return QPolicy.fit(own, builtin, seed=seed)
+    if base == "maml":
+        from metahpo.optimizers._maml import MetaTrainedSurrogate
+
+        return MetaTrainedSurrogate(seed=seed).fit(own, builtin)
+    return None
 
 
 def _builtin_of(space: Any) -> Any:
