@@ -86,3 +86,23 @@ def test_meta_sampler_with_the_rl_base(informative: bool) -> None:
     assert [t.params for t in study.trials[:3]] == plan.sampler.warm_start
     assert len({str(sorted(t.params.items())) for t in study.trials}) >= 8
     assert get_space("knn", "classification").names == KNN.names
+
+
+def test_a_policy_trained_once_serves_every_run() -> None:
+    """`meta_train_base` + `base_model=`: the bench (and a deployment) trains the policy once
+    per experience and reuses it; the plan then carries that very policy, and the same result
+    as a plan that trained its own with the same seed."""
+    from metahpo.optimizers import meta_train_base
+
+    exp = _experience(True)
+    policy = meta_train_base(exp, "knn", "classification", "rl", seed=0)
+    assert isinstance(policy, QPolicy)
+    assert meta_train_base(exp, "knn", "classification", "tpe") is None
+    kwargs = {"experience": exp, "base": "rl", "n_warm_start": 3, "seed": 0}
+    shared = make_meta_sampler(
+        np.array([0.3, 0.0]), "knn", "classification", **kwargs, base_model=policy
+    )
+    own = make_meta_sampler(np.array([0.3, 0.0]), "knn", "classification", **kwargs)
+    assert isinstance(shared.sampler.base_sampler, PolicySampler)
+    assert shared.sampler.base_sampler.policy is policy
+    assert np.array_equal(own.sampler.base_sampler.policy.q, policy.q)
