@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,32 @@ def postgres_url(postgres_server: str) -> str:
         conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
     engine.dispose()
     return f"{postgres_server}/{name}"
+
+
+def tune_in_parallel(data: Path, url: str, budget: int, workers: int = 3) -> list[Any]:
+    """Run ``workers`` `metahpo tune` processes at once on the study "team" of ``url`` and check
+    what they must share: one budget (trials already running when it is met may finish), no
+    trial number twice, each meta-learned warm start handed out once. Returns the completed
+    trials."""
+    import subprocess
+    import sys
+
+    import optuna
+
+    cmd = [sys.executable, "-m", "metahpo", "tune", str(data), "--model", "knn", "--folds", "2"]
+    cmd += ["--budget", str(budget), "--storage", url, "--study", "team"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+        for _ in range(workers)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    trials = optuna.load_study(study_name="team", storage=url).trials
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert budget <= len(done) <= budget + workers - 1
+    assert len({t.number for t in trials}) == len(trials)
+    handed = [t.system_attrs["metahpo:warm"] for t in trials if "metahpo:warm" in t.system_attrs]
+    assert handed and len(handed) == len(set(handed))
+    return done

@@ -23,7 +23,7 @@ from metahpo.knowledge import KnowledgeStore, from_store, import_study, study_na
 from metahpo.knowledge._records import TRIAL_INDEX_ATTR
 from metahpo.spaces import get_space
 
-from .conftest import dataset_folder
+from .conftest import dataset_folder, tune_in_parallel
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 
@@ -53,21 +53,7 @@ def test_columnar_snapshot_reads_postgres_like_the_object_api(
 
 def test_parallel_tune_workers_share_one_postgres_study(data_dir: Path, postgres_url: str) -> None:
     """Three `metahpo tune` processes, one PostgreSQL study: one budget, warm starts once each."""
-    cmd = [sys.executable, "-m", "metahpo", "tune", str(data_dir / "vehicle"), "--model", "knn"]
-    cmd += ["--budget", "15", "--folds", "2", "--storage", postgres_url, "--study", "team"]
-    procs = [
-        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, text=True)
-        for _ in range(3)
-    ]
-    for p in procs:
-        _, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
-    trials = optuna.load_study(study_name="team", storage=postgres_url).trials
-    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert 15 <= len(done) <= 15 + 2  # trials already running when the budget is met finish
-    assert len({t.number for t in trials}) == len(trials)
-    handed = [t.system_attrs["metahpo:warm"] for t in trials if "metahpo:warm" in t.system_attrs]
-    assert handed and len(handed) == len(set(handed))
+    done = tune_in_parallel(data_dir / "vehicle", postgres_url, 15)
     # the run is experience: its record and every completed trial are read back
     experience = from_store(KnowledgeStore(postgres_url), ("n_rows",))
     assert [t.n for t in experience.tasks] == [len(done)]

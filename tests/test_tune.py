@@ -18,6 +18,8 @@ from metahpo.optimizers import CLASSIC_OPTIMIZERS
 from metahpo.spaces import FAMILY_NAMES
 from metahpo.tuning import tune
 
+from .conftest import tune_in_parallel
+
 NO_MF: dict[str, float] = {}
 
 
@@ -295,24 +297,7 @@ def test_custom_space_argument_that_the_model_lacks_is_a_clear_error(
 
 
 def test_parallel_workers_share_one_study_and_its_budget(data_dir: Path, tmp_path: Path) -> None:
-    """Several `metahpo tune` processes on one storage and study: one budget, no repeats."""
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    cmd = [sys.executable, "-m", "metahpo", "tune", str(data_dir / "vehicle"), "--model", "knn"]
-    cmd += ["--budget", "16", "--folds", "2", "--storage", url, "--study", "team"]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    procs = [
-        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
-        for _ in range(3)
-    ]
-    for p in procs:
-        _, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
-    done = _complete(url, "team")
-    # Each worker stops once the study holds the budget; trials already running then finish.
-    assert 16 <= len(done) <= 16 + 2
-    workers_seen = optuna.load_study(study_name="team", storage=url).trials
-    assert len({t.number for t in workers_seen}) == len(workers_seen)
-    # The meta-learned warm starts are handed out once across workers, never repeated.
-    warm = [t.system_attrs.get("metahpo:warm") for t in workers_seen]
-    handed = [w for w in warm if w is not None]
-    assert handed and len(handed) == len(set(handed))
+    """Several `metahpo tune` processes on one SQLite storage and study: one budget, no
+    repeats, each warm start once (the checks live in ``tune_in_parallel``)."""
+    done = tune_in_parallel(data_dir / "vehicle", f"sqlite:///{tmp_path / 'shared.db'}", 16)
+    assert len({t.number for t in done}) == len(done) >= 16
