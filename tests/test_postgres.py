@@ -87,3 +87,15 @@ def test_kb_build_with_two_workers_on_postgres(
     )
     assert again.returncode == 0, again.stderr
     assert sum(len(store.trials(study_name("vehicle", f))) for f in ("knn", "linear")) == 14
+
+
+def test_many_processes_opening_a_new_database_at_once(postgres_url: str) -> None:
+    """Workers started together on an empty database all create Optuna's schema at once;
+    PostgreSQL then rejects all but one `CREATE TYPE`. Every worker must still open it."""
+    code = "import sys; from metahpo.knowledge import open_storage; open_storage(sys.argv[1])"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, postgres_url], stderr=subprocess.PIPE)
+        for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, "\n".join(errors)

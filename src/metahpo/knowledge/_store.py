@@ -33,6 +33,28 @@ from metahpo.spaces import SearchSpace
 DEFAULT_STORAGE = "sqlite:///metahpo.db"
 
 
+#: Errors that several processes opening a new database at once can meet while Optuna creates
+#: its tables (PostgreSQL: two ``CREATE TYPE`` racing, "duplicate key ... pg_type"; SQLite:
+#: "database is locked"); opening again succeeds once one of them has made the schema.
+_SCHEMA_RACE = ("already exists", "duplicate key", "database is locked", "uniqueviolation")
+
+
+def _rdb_storage(url: str, attempts: int = 8) -> optuna.storages.RDBStorage:
+    import random
+    import time
+
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not any(m in str(exc).lower() for m in _SCHEMA_RACE):
+                raise
+            time.sleep(0.1 * (attempt + 1) + random.random() * 0.2)
+    raise AssertionError("unreachable")
+
+
 def open_storage(url: str | BaseStorage) -> BaseStorage:
     """An Optuna storage for ``url``, with a one-line error when it cannot be opened."""
     if isinstance(url, BaseStorage):
@@ -42,7 +64,7 @@ def open_storage(url: str | BaseStorage) -> BaseStorage:
 
         return optuna.storages.JournalStorage(JournalFileBackend(url))
     try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+        return _rdb_storage(url)
     except (ValueError, ImportError) as exc:
         raise KnowledgeBaseError(f"cannot open storage {url!r}: {exc}") from None
     except Exception as exc:  # SQLAlchemy errors (bad path, unreachable server, ...)
