@@ -1,25 +1,76 @@
-"""metahpo: hyperparameter optimisation that learns from earlier tuning runs."""
+"""metahpo: hyperparameter optimisation that learns from earlier tuning runs.
+
+The names below are the public API. Those of the higher layers (tuning, meta-learning, the
+scikit-learn search) are imported on first use, so ``import metahpo`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from metahpo._version import __version__
 from metahpo.datasets import Dataset, load_dataset
 from metahpo.errors import DataError, KnowledgeBaseError, MetaHPOError, SpaceError
 from metahpo.evaluation import Evaluation, evaluate
-from metahpo.knowledge import KnowledgeStore, TaskRecord
+from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, load_bundled
 from metahpo.spaces import FAMILY_NAMES, SearchSpace, get_space
+
+if TYPE_CHECKING:
+    from metahpo.metafeatures import compute_metafeatures
+    from metahpo.metalearners import suggest_for_dataset
+    from metahpo.optimizers import MetaSampler, make_meta_sampler
+    from metahpo.sklearn import MetaSearchCV
+    from metahpo.tuning import TuneResult, meta_sampler_for, tune
+
+#: Public names imported on first access, and the module that holds each.
+_LAZY = {
+    "compute_metafeatures": "metahpo.metafeatures",
+    "suggest_for_dataset": "metahpo.metalearners",
+    "MetaSampler": "metahpo.optimizers",
+    "make_meta_sampler": "metahpo.optimizers",
+    "MetaSearchCV": "metahpo.sklearn",
+    "TuneResult": "metahpo.tuning",
+    "meta_sampler_for": "metahpo.tuning",
+    "tune": "metahpo.tuning",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'metahpo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "FAMILY_NAMES",
     "DataError",
     "Dataset",
     "Evaluation",
+    "Experience",
     "KnowledgeBaseError",
     "KnowledgeStore",
     "MetaHPOError",
+    "MetaSampler",
+    "MetaSearchCV",
     "SearchSpace",
     "SpaceError",
     "TaskRecord",
+    "TuneResult",
     "__version__",
+    "compute_metafeatures",
     "evaluate",
     "get_space",
+    "load_bundled",
     "load_dataset",
+    "make_meta_sampler",
+    "meta_sampler_for",
+    "suggest_for_dataset",
+    "tune",
 ]

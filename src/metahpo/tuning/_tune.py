@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,7 +30,7 @@ from metahpo.knowledge._records import (
     TRIAL_FOLDS_ATTR,
     TRIAL_METRICS_ATTR,
 )
-from metahpo.optimizers import classic_sampler, make_meta_sampler
+from metahpo.optimizers import MetaPlan, classic_sampler, make_meta_sampler
 from metahpo.optimizers._meta import guard_message
 from metahpo.spaces import SearchSpace, build_estimator, get_family
 
@@ -134,6 +134,86 @@ def _suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
     return config
 
 
+def _plan(
+    dataset: Dataset,
+    family: str,
+    metafeatures: Mapping[str, float],
+    store: KnowledgeStore | None,
+    experience: Experience | None,
+    exclude: str | None = None,
+    **kwargs: Any,
+) -> tuple[MetaPlan, Experience]:
+    """The meta-sampler plan for ``dataset`` and the experience it learned from (default: the
+    bundled experience plus every run in ``store``; the study ``exclude`` left out)."""
+    if experience is None:
+        bundled = load_bundled()
+        names = bundled.metafeature_names or tuple(metafeatures)
+        experience = bundled + from_store(store, names) if store is not None else bundled
+    if exclude is not None:
+        experience = replace(
+            experience, tasks=tuple(t for t in experience.tasks if t.key != exclude)
+        )
+    names = experience.metafeature_names or tuple(metafeatures)
+    vector = np.asarray([metafeatures.get(k, 0.0) for k in names], dtype=float)
+    plan = make_meta_sampler(vector, family, dataset.task, experience=experience, **kwargs)
+    return plan, experience
+
+
+def meta_sampler_for(
+    dataset: Dataset,
+    family: str,
+    *,
+    metric: str | None = None,
+    storage: str | BaseStorage | None = None,
+    experience: Experience | None = None,
+    strategy: str = "portfolio",
+    n_warm_start: int = 5,
+    base: str = "tpe",
+    space: SearchSpace | None = None,
+    seed: int = 0,
+) -> MetaPlan:
+    """A :class:`~metahpo.optimizers.MetaSampler` for ``dataset``, ready for any Optuna study.
+
+    Computes the dataset's meta-features, places it among the experience (the bundled one,
+    plus every run in ``storage`` if given) and plans the warm starts; the plan's ``sampler``
+    goes into ``optuna.create_study(sampler=...)`` with your own objective, whose parameters
+    should be named like the family's space (``get_space(family, task)``, or ``space``).
+
+    Args:
+        dataset: The new task.
+        family: Model family whose experience to use.
+        metric: Decides the direction (default balanced accuracy / R², both maximised).
+        storage: Also learn from the metahpo runs in this Optuna storage.
+        experience: Learn from this experience instead.
+        strategy, n_warm_start, base, space, seed: See
+            :func:`~metahpo.optimizers.make_meta_sampler`.
+
+    Example:
+        >>> plan = meta_sampler_for(load_dataset("iris"), "knn")  # doctest: +SKIP
+        >>> sampler = plan.sampler  # doctest: +SKIP
+        >>> study = optuna.create_study(direction="maximize", sampler=sampler)  # doctest: +SKIP
+    """
+    from metahpo.metafeatures import compute_metafeatures
+
+    get_family(family)
+    direction = get_metric(metric, dataset.task).direction
+    store = KnowledgeStore(storage) if storage is not None else None
+    plan, _ = _plan(
+        dataset,
+        family,
+        compute_metafeatures(dataset, seed=seed),
+        store,
+        experience,
+        strategy=strategy,
+        n_warm_start=n_warm_start,
+        base=base,
+        direction=direction,
+        space=space,
+        seed=seed,
+    )
+    return plan
+
+
 def tune(
     dataset: Dataset,
     family: str,
@@ -204,18 +284,13 @@ def tune(
     meta_info: dict[str, Any] | None = None
     sampler: optuna.samplers.BaseSampler
     if optimizer == "meta":
-        if experience is None:
-            bundled = load_bundled()
-            names = bundled.metafeature_names or tuple(metafeatures)
-            experience = bundled + from_store(store, names)
-        experience = replace(experience, tasks=tuple(t for t in experience.tasks if t.key != name))
-        names = experience.metafeature_names or tuple(metafeatures)
-        vector = np.asarray([metafeatures.get(k, 0.0) for k in names], dtype=float)
-        plan = make_meta_sampler(
-            vector,
+        plan, experience = _plan(
+            dataset,
             family,
-            dataset.task,
-            experience=experience,
+            metafeatures,
+            store,
+            experience,
+            exclude=name,
             strategy=strategy,
             n_warm_start=warm_start,
             base=base,
