@@ -12,7 +12,7 @@ from metahpo.errors import MetaHPOError
 
 
 def register(sub: Any) -> None:
-    kb = sub.add_parser("kb", help="knowledge base: build, info, import, export")
+    kb = sub.add_parser("kb", help="knowledge base: build (and export), info, import")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
 
     b = kb_sub.add_parser("build", help="evaluate a shared design on a folder of datasets")
