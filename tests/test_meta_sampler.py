@@ -401,8 +401,13 @@ def test_tune_with_a_changed_range_clips_the_warm_starts(tiny_clf: Any, sqlite_u
     assert [t.params for t in warm] == plan.sampler.warm_start[:5]
     assert len(warm) >= 2  # the default and at least one meta-learned configuration
     assert all(20 <= t.params["n_neighbors"] <= 40 for t in study.trials)
-    if plan.suggestions:  # what the experience suggests lies below the new range
-        assert any(s.params["n_neighbors"] < 20 for s in plan.suggestions)
+    # every warm start is the default or a suggestion transferred (clipped) into the new range
+    transferred = [NARROW.transfer(s.params)[0] for s in plan.suggestions]
+    assert all(c in [*transferred, NARROW.default_config()] for c in plan.sampler.warm_start)
+    clipped = [
+        NARROW.transfer(s.params)[0] for s in plan.suggestions if s.params["n_neighbors"] < 20
+    ]
+    if any(c in plan.sampler.warm_start[:5] for c in clipped):
         assert any(t.params["n_neighbors"] == 20 for t in warm)
 
 
