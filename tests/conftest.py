@@ -101,13 +101,24 @@ def postgres_server() -> Iterator[str]:
         run(pg_ctl, "-D", str(data), "-w", "-l", str(root / "server.log"), "-o", options, "start")
     except (OSError, subprocess.SubprocessError) as exc:  # the machine cannot run a server
         detail = getattr(exc, "stderr", b"") or b""
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=120,
+        )  # in case it started after all
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"cannot start a PostgreSQL server here: {exc} {detail.decode()[-300:]}")
     try:
         yield f"postgresql://metahpo@127.0.0.1:{port}"
     finally:
-        run(pg_ctl, "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            subprocess.run(
+                [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                capture_output=True,
+                timeout=120,
+            )
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture()

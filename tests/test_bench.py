@@ -278,8 +278,15 @@ def test_parallel_and_inline_runs_agree() -> None:
     assert {r.key: r.picks for r in inline.runs} == {r.key: r.picks for r in parallel.runs}
 
 
-def test_a_crashing_method_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("where", ["run", "prepare"])
+def test_a_crashing_method_is_reported_not_fatal(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
     class Broken(Method):
+        def prepare(self, train: TrainingSet) -> None:
+            if where == "prepare":  # e.g. a torch meta-learner without torch installed
+                raise ValueError("boom")
+
         def run(self, train: TrainingSet, pool: Pool, seed: int) -> None:
             raise ValueError("boom")
 
@@ -289,6 +296,7 @@ def test_a_crashing_method_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch
         exp, BenchSettings(budget=3, seeds=1, folds=3, methods=("random", "broken"))
     )
     assert len(result.errors) == 3 and "ValueError: boom" in result.errors[0].message
+    assert len(result.runs) == 3  # random's runs all went through
     summary = summarize(result, n_boot=50)
     assert summary["methods"] == ["random"] and summary["excluded"]["broken"]["failed_runs"] == 3
 

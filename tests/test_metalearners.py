@@ -442,3 +442,29 @@ def test_torch_strategies_drive_the_meta_sampler(name: str, experience: Experien
         np.array([60.0, -40.0]), "knn", "classification", experience=experience, strategy=name
     )
     assert far.out_of_distribution and far.sampler.warm_start[0] == SPACE.default_config()
+
+
+@pytest.mark.torch
+def test_torch_learners_leave_the_users_thread_setting_alone(experience: Experience) -> None:
+    torch = pytest.importorskip("torch")
+    from metahpo.metalearners._torch import one_thread
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+
+        @one_thread
+        def inner() -> None:
+            seen.append(torch.get_num_threads())
+
+        @one_thread
+        def outer() -> None:
+            inner()  # nested: still one thread, and the outer call restores
+            seen.append(torch.get_num_threads())
+
+        outer()
+        STRATEGIES["nearest-ae"]().fit(experience)
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

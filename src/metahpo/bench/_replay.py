@@ -284,12 +284,21 @@ def _run_group(
     )
     tasks: dict[str, TaskExperience] = {t.dataset: t for t in own.tasks}
     methods = sorted({m for m, _, _ in group.todo})
+    unprepared: dict[str, str] = {}
     for name in methods:
-        seconds = timed_prepare(get_method(name), train)
+        try:
+            seconds = timed_prepare(get_method(name), train)
+        except Exception as exc:  # e.g. a torch method without torch: its runs become errors
+            unprepared[name] = f"{type(exc).__name__}: {exc}"
+            continue
         emit(("fit", FitRecord(name, group.fold, group.family, group.task, seconds)))
     for name, dataset, seed in group.todo:
         task = tasks[dataset]
         pool = Pool(task, budget)
+        if name in unprepared:
+            error = ErrorRecord(name, dataset, group.family, group.task, seed, unprepared[name])
+            emit(("error", error))
+            continue
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -39,15 +39,18 @@ DEFAULT_STORAGE = "sqlite:///metahpo.db"
 _SCHEMA_RACE = ("already exists", "duplicate key", "database is locked", "uniqueviolation")
 
 
-def _rdb_storage(url: str, attempts: int = 8) -> optuna.storages.RDBStorage:
+def _rdb_storage(url: str, attempts: int = 8, **kwargs: Any) -> optuna.storages.RDBStorage:
+    """``RDBStorage(url, **kwargs)`` (no heartbeat unless given), retried while several
+    processes race to create Optuna's schema in a new database."""
     import random
     import time
 
     from sqlalchemy.exc import DBAPIError
 
+    kwargs.setdefault("heartbeat_interval", None)
     for attempt in range(attempts):
         try:
-            return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+            return optuna.storages.RDBStorage(url, **kwargs)
         except DBAPIError as exc:
             if attempt == attempts - 1 or not any(m in str(exc).lower() for m in _SCHEMA_RACE):
                 raise
@@ -55,8 +58,12 @@ def _rdb_storage(url: str, attempts: int = 8) -> optuna.storages.RDBStorage:
     raise AssertionError("unreachable")
 
 
-def open_storage(url: str | BaseStorage) -> BaseStorage:
-    """An Optuna storage for ``url``, with a one-line error when it cannot be opened."""
+def open_storage(url: str | BaseStorage, **rdb_options: Any) -> BaseStorage:
+    """An Optuna storage for ``url``, with a one-line error when it cannot be opened.
+
+    ``rdb_options`` go to :class:`optuna.storages.RDBStorage` for database URLs (e.g. a
+    heartbeat); opening is retried while several processes create a new database's schema.
+    """
     if isinstance(url, BaseStorage):
         return url
     if url.endswith((".log", ".jsonl")) and "://" not in url:
@@ -64,7 +71,7 @@ def open_storage(url: str | BaseStorage) -> BaseStorage:
 
         return optuna.storages.JournalStorage(JournalFileBackend(url))
     try:
-        return _rdb_storage(url)
+        return _rdb_storage(url, **rdb_options)
     except (ValueError, ImportError) as exc:
         raise KnowledgeBaseError(f"cannot open storage {url!r}: {exc}") from None
     except Exception as exc:  # SQLAlchemy errors (bad path, unreachable server, ...)

@@ -6,13 +6,16 @@
 * :class:`TaskAutoencoder`: a small autoencoder over scaled meta-features whose latent code can
   replace the raw meta-features when measuring task similarity (:class:`EmbeddedNearest`).
 
-Both save like every meta-learner (:meth:`~metahpo.metalearners.MetaLearner.save`): the network
-weights are plain float arrays in ``arrays.npz`` next to ``meta.json``, read back without pickle.
+Both learners save like every meta-learner (:meth:`~metahpo.metalearners.MetaLearner.save`): the
+network weights are plain float arrays in ``arrays.npz`` next to ``meta.json``, read back
+without pickle (for :class:`EmbeddedNearest`, the autoencoder's encoder: the decoder only
+serves its training).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,8 +29,6 @@ from metahpo.metalearners._simple import NearestTasks
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-ARTIFACT_VERSION = 1
-
 
 def _torch() -> Any:
     try:
@@ -39,22 +40,36 @@ def _torch() -> Any:
     return torch
 
 
+_THREADS_LOCK = threading.Lock()
+_THREADS_DEPTH = 0
+_THREADS_BEFORE = 0
+
+
 def one_thread(fn: _F) -> _F:
     """Run ``fn`` with torch limited to one intra-op thread, then restore the setting.
 
     Meta-level networks are tiny (tens of tasks, a few hundred weights): on two busy cores a
-    second thread made the autoencoder's fit 5x slower (7.6 s against 1.4 s).
+    second thread made the autoencoder's fit 5x slower (7.6 s against 1.4 s). The setting is
+    process-wide, so nested and concurrent calls share it: the first one in saves the user's
+    setting and the last one out restores it.
     """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _THREADS_DEPTH, _THREADS_BEFORE
         torch = _torch()
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
+        with _THREADS_LOCK:
+            if _THREADS_DEPTH == 0:
+                _THREADS_BEFORE = torch.get_num_threads()
+                torch.set_num_threads(1)
+            _THREADS_DEPTH += 1
         try:
             return fn(*args, **kwargs)
         finally:
-            torch.set_num_threads(before)
+            with _THREADS_LOCK:
+                _THREADS_DEPTH -= 1
+                if _THREADS_DEPTH == 0:
+                    torch.set_num_threads(_THREADS_BEFORE)
 
     return wrapper  # type: ignore[return-value]
 

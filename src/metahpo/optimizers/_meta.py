@@ -415,6 +415,8 @@ def make_meta_sampler(
     learner_class = get_strategy(strategy)
     if base not in BASES:
         raise MetaHPOError(f"unknown base sampler {base!r}; choose one of {', '.join(BASES)}")
+    if base_model is not None and base not in ("rl", "maml"):
+        raise MetaHPOError(f"base {base!r} has no meta-trained model to pass as base_model")
     builtin = get_space(family, task)
     space = space or builtin
     experience = experience if experience is not None else load_bundled()
@@ -482,14 +484,24 @@ def make_meta_sampler(
         if base == "maml":
             from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 
-            meta_trained = base_model or meta_train_base(own, family, task, base, seed or 0)
-            assert isinstance(meta_trained, MetaTrainedSurrogate)
+            meta_trained = (
+                base_model
+                if base_model is not None
+                else meta_train_base(own, family, task, base, seed or 0)
+            )
+            if not isinstance(meta_trained, MetaTrainedSurrogate):
+                raise MetaHPOError("base_model for base 'maml' must be a MetaTrainedSurrogate")
             base_sampler = MAMLSampler(space, meta_trained, seed=seed)
         elif base == "rl":
             from metahpo.optimizers._policy import PolicySampler, QPolicy
 
-            policy = base_model or meta_train_base(own, family, task, base, seed or 0)
-            assert isinstance(policy, QPolicy)
+            policy = (
+                base_model
+                if base_model is not None
+                else meta_train_base(own, family, task, base, seed or 0)
+            )
+            if not isinstance(policy, QPolicy):
+                raise MetaHPOError("base_model for base 'rl' must be a QPolicy")
             ranked = [*warm, *(space.transfer(x.params)[0] for x in suggestions)]
             base_sampler = PolicySampler(space, policy, ranked, seed=seed)
         else:

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.datasets import Dataset
-from metahpo.errors import MetaHPOError
+from metahpo.errors import KnowledgeBaseError, MetaHPOError
 from metahpo.evaluation import evaluate, get_metric, make_folds
 from metahpo.knowledge import (
     DEFAULT_STORAGE,
@@ -23,6 +23,7 @@ from metahpo.knowledge import (
     TaskRecord,
     from_store,
     load_bundled,
+    open_storage,
 )
 from metahpo.knowledge._records import (
     TRIAL_ERROR_ATTR,
@@ -109,13 +110,13 @@ def _storage_with_heartbeat(url: str | BaseStorage) -> str | BaseStorage:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return RDBStorage(
+                return open_storage(
                     url,
                     heartbeat_interval=HEARTBEAT_INTERVAL,
                     grace_period=GRACE_PERIOD,
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
                 )
-        except Exception:  # an unusable URL: let KnowledgeStore report it in one line
+        except KnowledgeBaseError:  # an unusable URL: let KnowledgeStore report it in one line
             return url
     return url
 
@@ -196,6 +197,8 @@ def meta_sampler_for(
     from metahpo.metafeatures import compute_metafeatures
 
     get_family(family)
+    if space is not None and space.task != dataset.task:
+        raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
     direction = get_metric(metric, dataset.task).direction
     store = KnowledgeStore(storage) if storage is not None else None
     plan, _ = _plan(
