@@ -481,29 +481,22 @@ def make_meta_sampler(
             if base == "evolution"
             else []
         )
+        trained = base_model
+        if trained is None and base in ("rl", "maml"):
+            trained = meta_train_base(own, family, task, base, seed or 0)
         if base == "maml":
             from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 
-            meta_trained = (
-                base_model
-                if base_model is not None
-                else meta_train_base(own, family, task, base, seed or 0)
-            )
-            if not isinstance(meta_trained, MetaTrainedSurrogate):
+            if not isinstance(trained, MetaTrainedSurrogate):
                 raise MetaHPOError("base_model for base 'maml' must be a MetaTrainedSurrogate")
-            base_sampler = MAMLSampler(space, meta_trained, seed=seed)
+            base_sampler = MAMLSampler(space, trained, seed=seed)
         elif base == "rl":
             from metahpo.optimizers._policy import PolicySampler, QPolicy
 
-            policy = (
-                base_model
-                if base_model is not None
-                else meta_train_base(own, family, task, base, seed or 0)
-            )
-            if not isinstance(policy, QPolicy):
+            if not isinstance(trained, QPolicy):
                 raise MetaHPOError("base_model for base 'rl' must be a QPolicy")
             ranked = [*warm, *(space.transfer(x.params)[0] for x in suggestions)]
-            base_sampler = PolicySampler(space, policy, ranked, seed=seed)
+            base_sampler = PolicySampler(space, trained, ranked, seed=seed)
         else:
             base_sampler = _base_sampler(
                 base, seed, prior, sources, startup=len(warm), space=space, seeds=seeds
