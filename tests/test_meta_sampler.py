@@ -143,6 +143,7 @@ def test_enqueued_trials_do_not_use_up_warm_starts() -> None:
 
 # -- the negative-transfer guard ------------------------------------------------------------
 FOUR = [{"lr": v, "depth": 4, "kind": "a"} for v in (0.002, 0.005, 0.01, 0.03)]
+FIVE = [*FOUR, {"lr": 0.06, "depth": 4, "kind": "a"}]
 
 
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
@@ -154,18 +155,20 @@ def test_guard_fires_when_warm_starts_contradict_the_predictions(direction: str)
         return np.array([p["lr"] for p in params])
 
     prior = SurrogatePrior(predict, maximize=direction == "maximize")
-    # predicted ranking: 0.002 best ... 0.03 worst; the objective says the opposite
-    sampler = MetaSampler(FOUR, predicted=[0.9, 0.7, 0.5, 0.3], prior=prior, seed=0)
+    # predicted ranking: 0.002 best ... 0.06 worst; the objective says the opposite
+    sampler = MetaSampler(FIVE, predicted=[0.9, 0.7, 0.5, 0.3, 0.1], prior=prior, seed=0)
     study = optuna.create_study(direction=direction, sampler=sampler)
     sign = 1.0 if direction == "maximize" else -1.0
-    study.optimize(lambda t: sign * user_objective(t), n_trials=6)
+    study.optimize(lambda t: sign * user_objective(t), n_trials=7)
     message = study._storage.get_study_system_attrs(study._study_id).get(GUARD_ATTR)
     assert message is not None and "disagree" in message and guard_message(study) == message
-    # fired right after the third warm start: the fourth one is skipped
-    assert [warm_index(t) for t in study.trials] == [0, 1, 2, None, None, None]
+    assert "first 4 results" in message and "p = 0.042" in message  # 1 ordering in 4! = 24
+    # three reversed results are no evidence (one ordering in 3! = 6 by chance); four are, and
+    # the fifth warm start is skipped
+    assert [warm_index(t) for t in study.trials] == [0, 1, 2, 3, None, None, None]
     assert prior.enabled is False
     # a new sampler on the same study (a resume) respects the guard
-    resumed = MetaSampler(FOUR, predicted=[0.9, 0.7, 0.5, 0.3], seed=0)
+    resumed = MetaSampler(FIVE, predicted=[0.9, 0.7, 0.5, 0.3, 0.1], seed=0)
     study.sampler = resumed
     study.optimize(lambda t: sign * user_objective(t), n_trials=1)
     assert warm_index(study.trials[-1]) is None
@@ -177,6 +180,24 @@ def test_guard_stays_quiet_when_predictions_agree() -> None:
     study.optimize(user_objective, n_trials=6)
     assert guard_message(study) is None
     assert [warm_index(t) for t in study.trials] == [0, 1, 2, 3, None, None]
+
+
+def test_guard_tolerates_an_ordering_that_chance_explains() -> None:
+    # five results, two pairs out of the predicted order: 14 of 120 orderings are at least
+    # this reversed, p = 0.117; and ``guard_level=0`` switches the guard off altogether
+    predicted = [0.9, 0.7, 0.5, 0.3, 0.1]
+    observed = {0.002: 0.2, 0.005: 0.1, 0.01: 0.3, 0.03: 0.5, 0.06: 0.4}
+
+    def objective(trial: Trial) -> float:
+        return observed.get(trial.suggest_float("lr", 1e-3, 0.1, log=True), 0.0)
+
+    for level, fires in ((0.05, False), (0.2, True), (0.0, False)):
+        sampler = MetaSampler(FIVE, predicted=predicted, guard_level=level, seed=0)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(objective, n_trials=5)
+        assert (guard_message(study) is not None) is fires, level
+    with pytest.raises(ValueError, match="guard_level"):
+        MetaSampler(FIVE, predicted=predicted, guard_level=1.0)
 
 
 # -- make_meta_sampler on a hand-built experience -------------------------------------------

@@ -8,10 +8,13 @@ Predict, then refine:
    trials: TPE, CMA-ES warm-started with similar tasks' good trials (``source_trials``), or a
    Gaussian process whose prior mean is the meta-learned performance surrogate, calibrated on
    the trials observed so far (the GP models only what the surrogate gets wrong).
-3. A negative-transfer guard: once the warm-start results are in, if they disagree with the
-   predicted ranking (Spearman correlation below ``min_agreement``) the sampler records that in
-   the study (system attribute ``metahpo:guard``), skips any warm starts left and switches the
-   surrogate prior off, so that the base sampler proceeds on its own.
+3. A negative-transfer guard: after every warm-start result, if the results so far come in an
+   order clearly reversed from the predicted one (an exact one-sided Kendall test: an ordering
+   at least this reversed arises by chance in at most ``guard_level`` of the cases) the sampler
+   records that in the study (system attribute ``metahpo:guard``), skips any warm starts left
+   and switches the surrogate prior off, so that the base sampler proceeds on its own. A test
+   rather than a threshold on the correlation: with three results any ordering is reversed or
+   not by chance half the time, and a guard that fires on noise discards good warm starts.
 
 It is a plain Optuna sampler: ``optuna.create_study(sampler=MetaSampler(...))`` works with any
 objective. Warm-start values are used for the parameters the objective asks for by the same
@@ -86,8 +89,11 @@ class MetaSampler(BaseSampler):
             better); used by the guard. ``None`` disables the agreement check.
         base_sampler: The sampler that refines afterwards (default: multivariate TPE).
         prior: A :class:`SurrogatePrior` used by the base sampler (the guard switches it off).
-        min_agreement: Spearman correlation between predicted and observed warm-start results
-            below which the guard fires (checked once at least three warm starts are done).
+        guard_level: The guard fires when the warm-start results so far are ranked against
+            the predictions more strongly than chance would do with this probability
+            (one-sided Kendall tau test, exact without ties). With the default 0.05 it needs
+            four results in exactly the reverse order, or five with at most one pair in the
+            predicted order. ``0`` disables the guard.
         seed: Seed of the default base sampler.
 
     Hooks are called by Optuna in this order for every trial: ``before_trial``,
@@ -102,7 +108,7 @@ class MetaSampler(BaseSampler):
         predicted: Sequence[float] | None = None,
         base_sampler: BaseSampler | None = None,
         prior: SurrogatePrior | None = None,
-        min_agreement: float = 0.0,
+        guard_level: float = 0.05,
         seed: int | None = None,
     ) -> None:
         self.warm_start = [dict(c) for c in warm_start]
@@ -115,7 +121,9 @@ class MetaSampler(BaseSampler):
                 base_sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True)
         self.base_sampler = base_sampler
         self.prior = prior
-        self.min_agreement = min_agreement
+        if not 0.0 <= guard_level < 1.0:
+            raise ValueError(f"guard_level must be in [0, 1); got {guard_level}")
+        self.guard_level = guard_level
         self._assigned: dict[int, int] = {}
         self.guard_message: str | None = None
 
@@ -224,7 +232,7 @@ class MetaSampler(BaseSampler):
     ) -> None:
         # Optuna calls ``after_trial`` before it stores the trial's state and value, so the
         # trial that just finished is taken from the arguments, not from the storage.
-        if self.predicted is None or len(study.directions) > 1:
+        if self.predicted is None or self.guard_level == 0.0 or len(study.directions) > 1:
             return
         results = [
             (t.system_attrs.get(WARM_ATTR), t.value)
@@ -245,13 +253,14 @@ class MetaSampler(BaseSampler):
             obs = -obs
         if np.ptp(pred) == 0 or np.ptp(obs) == 0:
             return
-        from scipy.stats import spearmanr
+        from scipy.stats import kendalltau
 
-        rho = float(spearmanr(pred, obs).statistic)
-        if rho < self.min_agreement:
+        test = kendalltau(pred, obs, alternative="less")
+        if float(test.pvalue) <= self.guard_level:
             self.guard_message = (
                 f"meta-learned predictions disagree with the first {len(pairs)} results "
-                f"(Spearman {rho:.2f}); continuing with the base sampler alone"
+                f"(Kendall tau {float(test.statistic):.2f}, one-sided p = {float(test.pvalue):.3f}); "
+                "continuing with the base sampler alone"
             )
             study._storage.set_study_system_attr(study._study_id, GUARD_ATTR, self.guard_message)
             if self.prior is not None:
@@ -372,7 +381,7 @@ def make_meta_sampler(
     direction: str = "maximize",
     space: Any = None,
     seed: int | None = 0,
-    min_agreement: float = 0.0,
+    guard_level: float = 0.05,
     base_model: Any = None,
 ) -> MetaPlan:
     """A :class:`MetaSampler` for a new task of ``family`` described by ``metafeatures``.
@@ -402,7 +411,8 @@ def make_meta_sampler(
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.
         seed: Seed of the base sampler.
-        min_agreement: Guard threshold (see :class:`MetaSampler`).
+        guard_level: Significance level of the negative-transfer guard (see
+            :class:`MetaSampler`).
         base_model: For ``rl`` and ``maml``: the policy or meta-trained surrogate, already
             trained on this experience by :func:`meta_train_base`, to reuse across runs
             instead of training one for this call.
@@ -506,7 +516,7 @@ def make_meta_sampler(
             predicted=predicted,
             base_sampler=base_sampler,
             prior=prior,
-            min_agreement=min_agreement,
+            guard_level=guard_level,
             seed=seed,
         )
     return MetaPlan(sampler, tuple(suggestions), confidence, ood, strategy, base)
