@@ -57,7 +57,9 @@ def register(sub: Any) -> None:
         default="tpe",
         help="refinement after the warm start: tpe (default), gp (GP-EI whose prior mean is the "
         "meta-learned surrogate), cmaes (warm-started from similar tasks), evolution (bred from "
-        "the warm starts and similar tasks' best configurations), rl (a Q-learning search policy "
+        "the warm starts and similar tasks' best configurations), transfer (past tasks' "
+        "configurations, the tasks re-weighted by how well they rank this run's results, "
+        "then TPE), rl (a Q-learning search policy "
         "learned on the experience), maml (a Reptile meta-trained neural surrogate; torch "
         "extra), random",
     )

@@ -14,6 +14,7 @@ from metahpo.optimizers._meta import (
 )
 from metahpo.optimizers._policy import ACTIONS, PolicySampler, QPolicy
 from metahpo.optimizers._space_sampler import SpaceSampler
+from metahpo.optimizers._transfer import TransferSampler
 
 __all__ = [
     "ACTIONS",
@@ -29,6 +30,7 @@ __all__ = [
     "SeededEvolutionSampler",
     "SpaceSampler",
     "SurrogatePrior",
+    "TransferSampler",
     "classic_sampler",
     "make_meta_sampler",
     "meta_train_base",

@@ -256,10 +256,11 @@ class MetaSampler(BaseSampler):
         from scipy.stats import kendalltau
 
         test = kendalltau(pred, obs, alternative="less")
-        if float(test.pvalue) <= self.guard_level:
+        tau, p = float(test.statistic), float(test.pvalue)
+        if p <= self.guard_level:
             self.guard_message = (
                 f"meta-learned predictions disagree with the first {len(pairs)} results "
-                f"(Kendall tau {float(test.statistic):.2f}, one-sided p = {float(test.pvalue):.3f}); "
+                f"(Kendall tau {tau:.2f}, one-sided p = {p:.3f}); "
                 "continuing with the base sampler alone"
             )
             study._storage.set_study_system_attr(study._study_id, GUARD_ATTR, self.guard_message)
@@ -305,7 +306,7 @@ def _fit_to(value: Any, dist: BaseDistribution) -> Any:
 
 #: Confidence below which only half the warm starts are used.
 LOW_CONFIDENCE = 0.5
-BASES = ("tpe", "gp", "cmaes", "evolution", "rl", "maml", "random")
+BASES = ("tpe", "gp", "cmaes", "evolution", "transfer", "rl", "maml", "random")
 
 
 @dataclass(frozen=True)
@@ -401,7 +402,10 @@ def make_meta_sampler(
         base: Refinement: ``tpe``, ``gp`` (GP-EI whose prior mean is the performance surrogate),
             ``cmaes`` (CMA-ES warm-started from similar tasks' good trials), ``evolution`` (an
             evolutionary search whose first parents are the warm starts and similar tasks' best
-            configurations), ``rl`` (a search policy learned by Q-learning on replayed
+            configurations), ``transfer`` (past tasks' configurations ranked by the tasks'
+            agreement with this study's results so far, TST-R style, for the first 25 trials,
+            then multivariate TPE; see :class:`~metahpo.optimizers.TransferSampler`), ``rl``
+            (a search policy learned by Q-learning on replayed
             searches over the experience: which move, among the meta-learner's next
             recommendation, refining the best, recombining good ones and random exploration,
             pays at each stage; see :class:`~metahpo.optimizers.PolicySampler`), ``maml`` (a
@@ -500,6 +504,8 @@ def make_meta_sampler(
             if not isinstance(trained, MetaTrainedSurrogate):
                 raise MetaHPOError("base_model for base 'maml' must be a MetaTrainedSurrogate")
             base_sampler = MAMLSampler(space, trained, seed=seed)
+        elif base == "transfer":
+            base_sampler = _transfer_sampler(learner, mf, space, seed)
         elif base == "rl":
             from metahpo.optimizers._policy import PolicySampler, QPolicy
 
@@ -543,6 +549,22 @@ def meta_train_base(experience: Any, family: str, task: str, base: str, seed: in
 
         return MetaTrainedSurrogate(seed=seed).fit(own, builtin)
     return None
+
+
+def _transfer_sampler(learner: Any, metafeatures: np.ndarray, space: Any, seed: int | None) -> Any:
+    """A :class:`TransferSampler` over the tasks ``learner`` was fitted on."""
+    from metahpo.metalearners import normalized_scores
+    from metahpo.optimizers._transfer import TransferSampler
+
+    tasks = learner.experience_.tasks
+    return TransferSampler(
+        space,
+        learner.space_,
+        [t.X for t in tasks],
+        [normalized_scores(t) for t in tasks],
+        learner.task_space_.distances(metafeatures),
+        seed=seed,
+    )
 
 
 def _builtin_of(space: Any) -> Any:

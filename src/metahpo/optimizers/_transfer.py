@@ -1,0 +1,216 @@
+"""Ranking-weighted transfer: past tasks re-weighted by how well they rank this task's results.
+
+A zero-shot meta-learner weighs past tasks by meta-feature similarity alone, once. This sampler
+keeps weighing them while the study runs, in the spirit of the two-stage transfer surrogate
+with ranking-based task similarity (TST-R, Wistuba, Schilling and Schmidt-Thieme, 2016):
+
+* every past task ``t`` predicts a configuration's normalised score by its nearest evaluated
+  configuration (the bundled tasks share one design, so for design points this is exact);
+* after the study's completed trials, ``t`` gets the weight
+  ``exp(-d_t / median(d)) · exp(beta · sqrt(P) · tau_t)``, where ``d_t`` is its meta-feature
+  distance to the new task, ``tau_t`` the agreement of its predictions with the observed
+  ranking over the ``P`` pairs of trials (Kendall's tau, ties counting zero); only the
+  ``k`` heaviest tasks are kept. The ``sqrt(P)`` makes the evidence of the results grow with
+  their number, so that similarity in meta-features decides first and the results decide
+  later: a task whose meta-features look alike but whose optimum lies elsewhere loses its say;
+* the next trial is the not yet evaluated candidate (the past tasks' evaluated
+  configurations, transferred into the study's space) with the best weighted mean score.
+
+Until trial number ``until`` (or until the candidates run out) trials come from this model;
+afterwards a refining sampler (multivariate TPE by default) continues from every trial so far,
+because the candidates only cover configurations some past task has evaluated.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from metahpo.optimizers._space_sampler import SpaceSampler
+from metahpo.spaces import SearchSpace
+
+
+class TransferSampler(SpaceSampler):
+    """Propose past tasks' configurations, weighting the tasks by agreement with the results.
+
+    Args:
+        space: The study's search space (parameter names as the objective asks them).
+        builtin: The built-in space of the family, in whose encoding ``X`` is given.
+        X: Per past task, its evaluated configurations encoded in ``builtin`` (``(n_t, dim)``).
+        scores: Per past task, normalised scores of those configurations (1 = its best,
+            0 = its worst or failed).
+        distances: Per past task, its meta-feature distance to the new task.
+        k: Past tasks that count for each proposal (the heaviest ``k``).
+        beta: Strength of the ranking evidence against meta-feature similarity.
+        until: Trials numbered below this come from the transfer model, later ones from
+            ``then``.
+        then: The refining sampler (default: multivariate TPE, seeded with ``seed``).
+        seed: Random seed.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        builtin: SearchSpace,
+        X: Sequence[np.ndarray],
+        scores: Sequence[np.ndarray],
+        distances: np.ndarray,
+        *,
+        k: int = 20,
+        beta: float = 1.0,
+        until: int = 25,
+        then: BaseSampler | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(space, seed)
+        if not len(X) == len(scores) == len(distances):
+            raise ValueError("X, scores and distances need one entry per past task")
+        if k < 1 or until < 0 or beta < 0:
+            raise ValueError("k must be >= 1, until >= 0 and beta >= 0")
+        self.builtin = builtin
+        self.k = k
+        self.beta = beta
+        self.until = until
+        if then is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                then = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=2)
+        self.then = then
+        self._tasks = [
+            (np.asarray(x, dtype=float), np.nan_to_num(np.asarray(s, dtype=float), nan=0.0))
+            for x, s in zip(X, scores, strict=True)
+        ]
+        d = np.asarray(distances, dtype=float)
+        scale = float(np.median(d)) if len(d) and np.median(d) > 0 else 1.0
+        self._log_prior = -d / scale
+        # Candidates: every configuration a past task evaluated, transferred into the study's
+        # space; configurations that coincide there are proposed once.
+        self._candidates: list[dict[str, Any]] = []
+        seen: set[tuple[Any, ...]] = set()
+        rows: list[np.ndarray] = []
+        for x, _ in self._tasks:
+            for row in x:
+                config = space.transfer(builtin.decode(row))[0]
+                key = tuple(config[n] for n in space.names)
+                if key not in seen:
+                    seen.add(key)
+                    self._candidates.append(config)
+                    rows.append(self._encode(config))
+        self._cand_rows = np.asarray(rows, dtype=float).reshape(len(rows), -1)
+        self._cand_scores = self._predict(self._cand_rows)  # (tasks, candidates)
+        self._proposals: dict[int, dict[str, Any] | None] = {}
+
+    # -- the model ---------------------------------------------------------------------------
+    def _encode(self, params: dict[str, Any]) -> np.ndarray:
+        """``params`` (names of the study's space) in the built-in encoding of the experience."""
+        return self.builtin.encode(self.builtin.transfer(params)[0])
+
+    def _predict(self, rows: np.ndarray) -> np.ndarray:
+        """Each past task's score for each encoded row: that of its nearest configuration."""
+        out = np.zeros((len(self._tasks), len(rows)))
+        if len(rows) == 0:
+            return out
+        for i, (x, s) in enumerate(self._tasks):
+            if len(x) == 0:
+                continue
+            d2 = ((rows[:, None, :] - x[None, :, :]) ** 2).sum(axis=2)
+            out[i] = s[np.argmin(d2, axis=1)]
+        return out
+
+    def weights(self, study: Study) -> np.ndarray:
+        """The past tasks' weights given the study's completed trials (the heaviest ``k``)."""
+        done = self.completed(study)
+        log_w = self._log_prior.copy()
+        if len(done) >= 2:
+            gains = np.asarray([self.gain(study, t) for t in done])
+            pred = self._predict(np.asarray([self._encode(t.params) for t in done]))
+            i, j = np.triu_indices(len(done), 1)
+            observed = np.sign(gains[i] - gains[j])
+            tau = (np.sign(pred[:, i] - pred[:, j]) * observed[None, :]).mean(axis=1)
+            log_w = log_w + self.beta * np.sqrt(len(i)) * tau
+        keep = np.argsort(-log_w, kind="stable")[: self.k]
+        w = np.zeros_like(log_w)
+        w[keep] = np.exp(log_w[keep] - log_w[keep].max())
+        return w
+
+    def ranked(self, study: Study) -> list[tuple[dict[str, Any], float]]:
+        """Candidates not evaluated yet with their weighted mean score, best first."""
+        if not self._candidates or not self._tasks:
+            return []
+        w = self.weights(study)
+        score = w @ self._cand_scores / w.sum()
+        # Every trial with parameters counts, running ones of other workers and failed ones
+        # included: a candidate is proposed once.
+        tried = {
+            tuple(t.params.get(n) for n in self.space.names)
+            for t in study.get_trials(deepcopy=False)
+            if t.params
+        }
+        order = np.argsort(-score, kind="stable")
+        return [
+            (self._candidates[c], float(score[c]))
+            for c in order
+            if tuple(self._candidates[c][n] for n in self.space.names) not in tried
+        ]
+
+    def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        ranked = self.ranked(study)
+        return ranked[0][0] if ranked else None
+
+    # -- Optuna hooks: the transfer phase, then the refining sampler --------------------------
+    def _proposal(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        if trial._trial_id not in self._proposals:
+            use = trial.number < self.until and not study._is_multi_objective()
+            self._proposals[trial._trial_id] = self.propose(study, trial) if use else None
+        return self._proposals[trial._trial_id]
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self.then.before_trial(study, trial)
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if self._proposal(study, trial) is not None:
+            return self.space.distributions()
+        return self.then.infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        proposal = self._proposal(study, trial)
+        if proposal is not None:
+            return {k: v for k, v in proposal.items() if k in search_space}
+        return self.then.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        if self._proposal(study, trial) is not None:
+            return super().sample_independent(study, trial, param_name, param_distribution)
+        return self.then.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._proposals.pop(trial._trial_id, None)
+        self.then.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        super().reseed_rng()
+        self.then.reseed_rng()

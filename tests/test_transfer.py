@@ -1,0 +1,83 @@
+"""TransferSampler: past tasks re-weighted by how well they rank the study's results."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from metahpo.optimizers import TransferSampler
+
+from .test_meta_sampler import DESIGN, KNN, knn_objective, knn_score
+
+M0S = np.linspace(-1.0, 1.0, 11)
+X = np.vstack([KNN.encode(c) for c in DESIGN])
+
+
+def past_tasks() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    scores = []
+    for m0 in M0S:
+        s = np.array([knn_score(m0, c) for c in DESIGN])
+        scores.append((s - s.min()) / (s.max() - s.min()))
+    return [X] * len(M0S), scores
+
+
+def sampler(distances: np.ndarray, **kwargs: object) -> TransferSampler:
+    xs, scores = past_tasks()
+    return TransferSampler(KNN, KNN, xs, scores, distances, k=3, seed=0, **kwargs)  # type: ignore[arg-type]
+
+
+def test_results_overrule_misleading_metafeatures() -> None:
+    # the new task's optimum sits where m0 = 0.8, but its meta-features look like m0 = -0.8
+    true_m0, looks_like = 0.8, -0.8
+    s = sampler(np.abs(M0S - looks_like))
+    study = optuna.create_study(direction="maximize", sampler=s)
+    study.optimize(knn_objective(true_m0), n_trials=1)
+    # before any result, similarity in meta-features decides: the wrong region first
+    assert study.trials[0].params["n_neighbors"] <= 2
+    study.optimize(knn_objective(true_m0), n_trials=9)
+    # within ten trials the weight has moved from the look-alikes (m0 near -0.8) to tasks
+    # that rank the results as they came: all on the right side of the range
+    assert set(M0S[np.argsort(-s.weights(study))[:3]]) <= set(M0S[M0S >= 0.2])
+    best_design = max(knn_score(true_m0, c) for c in DESIGN)
+    assert study.best_value == pytest.approx(best_design)
+
+
+def test_similar_metafeatures_find_the_optimum_at_once() -> None:
+    s = sampler(np.abs(M0S - 0.2))
+    study = optuna.create_study(direction="maximize", sampler=s)
+    study.optimize(knn_objective(0.2), n_trials=1)
+    scores = sorted(knn_score(0.2, c) for c in DESIGN)
+    assert study.best_value >= scores[-3]  # among the three best of the 28 at once
+
+
+def test_each_candidate_once_then_the_refining_sampler() -> None:
+    then = optuna.samplers.RandomSampler(seed=1)
+    s = sampler(np.abs(M0S), until=40, then=then)
+    study = optuna.create_study(direction="minimize", sampler=s)
+    study.optimize(knn_objective(0.0), n_trials=len(DESIGN) + 4)
+    keys = [tuple(t.params[n] for n in KNN.names) for t in study.trials]
+    design_keys = {tuple(c[n] for n in KNN.names) for c in DESIGN}
+    # the design first, each configuration once (even minimising, when it ranks them worst)
+    assert len(set(keys[: len(DESIGN)])) == len(DESIGN)
+    assert set(keys[: len(DESIGN)]) == design_keys
+    # candidates exhausted: the refining sampler continues (random here, off the design)
+    assert any(k not in design_keys for k in keys[len(DESIGN) :])
+
+
+def test_until_hands_over_to_the_refining_sampler() -> None:
+    s = sampler(np.abs(M0S), until=3, then=optuna.samplers.RandomSampler(seed=2))
+    study = optuna.create_study(direction="maximize", sampler=s)
+    study.optimize(knn_objective(0.0), n_trials=12)
+    design_keys = {tuple(c[n] for n in KNN.names) for c in DESIGN}
+    keys = [tuple(t.params[n] for n in KNN.names) for t in study.trials]
+    assert all(k in design_keys for k in keys[:3])
+    assert sum(k not in design_keys for k in keys[3:]) >= 5
+
+
+def test_rejects_inconsistent_inputs() -> None:
+    xs, scores = past_tasks()
+    with pytest.raises(ValueError, match="one entry per past task"):
+        TransferSampler(KNN, KNN, xs, scores[:-1], np.zeros(len(xs)))
+    with pytest.raises(ValueError, match="k must be"):
+        TransferSampler(KNN, KNN, xs, scores, np.zeros(len(xs)), k=0)
