@@ -338,6 +338,22 @@ def test_every_base_runs_after_the_warm_start(experience: Experience, base: str)
     assert study.best_value > best_design - 0.05  # the warm start already lands near the optimum
 
 
+def test_a_fitted_learner_is_reused_as_is(experience: Experience) -> None:
+    from metahpo.errors import MetaHPOError
+    from metahpo.metalearners import fit_strategy
+
+    mf = experience.tasks[3].metafeatures
+    fitted = fit_strategy(experience, "knn", "classification", "nearest")
+    kwargs: dict[str, Any] = {"experience": experience, "strategy": "nearest", "seed": 0}
+    fresh = make_meta_sampler(mf, "knn", "classification", **kwargs)
+    reused = make_meta_sampler(mf, "knn", "classification", learner=fitted, **kwargs)
+    assert reused.sampler.warm_start == fresh.sampler.warm_start
+    assert reused.sampler.predicted == fresh.sampler.predicted
+    other = fit_strategy(experience, "knn", "classification", "portfolio")
+    with pytest.raises(MetaHPOError, match="fitted NearestTasks"):
+        make_meta_sampler(mf, "knn", "classification", learner=other, **kwargs)
+
+
 # -- space transfer: the user's space differs from the one the experience was built with ---
 CUSTOM = SearchSpace(
     "knn",

@@ -38,7 +38,7 @@ from metahpo.datasets import Dataset, list_dataset_folders, load_dataset
 from metahpo.errors import MetaHPOError
 from metahpo.evaluation import get_metric
 from metahpo.knowledge import Experience, load_bundled
-from metahpo.optimizers import CLASSIC_OPTIMIZERS, MetaSampler
+from metahpo.optimizers import BASES, CLASSIC_OPTIMIZERS, MetaSampler
 from metahpo.spaces import get_family
 from metahpo.tuning import tune
 
@@ -77,7 +77,7 @@ def _registry() -> dict[str, LiveMethod]:
         if name == "grid":  # a grid cannot spend an arbitrary budget evenly
             continue
         methods[name] = LiveMethod(name, f"Optuna sampler '{name}'", name)
-    for base in ("tpe", "gp", "cmaes", "evolution", "rl", "maml", "random"):
+    for base in BASES:
         methods[f"meta-{base}"] = LiveMethod(
             f"meta-{base}",
             f"MetaSampler: 5 'portfolio' warm starts, then '{base}'",

@@ -12,9 +12,9 @@ from metahpo.cli._console import err, out, progress_bar
 #: Shown in --help; the library validates names (and lists them all on a mistake).
 _METHOD_HELP = (
     "methods to compare (default: the fast set: default random tpe cmaes qmc evolution nearest "
-    "portfolio mapping surrogate, neural and nearest-ae with torch, meta-tpe meta-evolution "
-    "meta-rl; 'all' adds gp, gp-ei, meta-gp, meta-maml, meta-cmaes and meta-random, which cost "
-    "more per run)"
+    "portfolio mapping surrogate, neural and nearest-ae with torch, meta-tpe meta-cmaes "
+    "meta-evolution meta-transfer meta-rl meta-random; 'all' adds gp, gp-ei, meta-gp and "
+    "meta-maml, which cost more per run)"
 )
 
 

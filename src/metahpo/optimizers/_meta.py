@@ -384,6 +384,7 @@ def make_meta_sampler(
     seed: int | None = 0,
     guard_level: float = 0.05,
     base_model: Any = None,
+    learner: Any = None,
 ) -> MetaPlan:
     """A :class:`MetaSampler` for a new task of ``family`` described by ``metafeatures``.
 
@@ -420,6 +421,9 @@ def make_meta_sampler(
         base_model: For ``rl`` and ``maml``: the policy or meta-trained surrogate, already
             trained on this experience by :func:`meta_train_base`, to reuse across runs
             instead of training one for this call.
+        learner: A meta-learner of ``strategy`` already fitted on this experience's tasks of
+            ``family`` and ``task`` (as :func:`~metahpo.metalearners.fit_strategy` fits it),
+            to reuse across runs instead of fitting one for this call.
     """
     from metahpo.errors import MetaHPOError
     from metahpo.knowledge import load_bundled
@@ -442,7 +446,10 @@ def make_meta_sampler(
             base_sampler = _base_sampler(base, seed, None, [], space=space)
             sampler = MetaSampler([space.default_config()], base_sampler=base_sampler, seed=seed)
             return MetaPlan(sampler, (), 0.0, True, strategy, base)
-        learner = learner_class().fit(own)
+        if learner is None:
+            learner = learner_class().fit(own)
+        elif not isinstance(learner, learner_class) or learner.task_space_ is None:
+            raise MetaHPOError(f"learner must be a fitted {learner_class.__name__}")
         mf = np.asarray(metafeatures, dtype=float)
         n = max(n_warm_start, 1)
         # More suggestions than slots: some may coincide once transferred into the user's

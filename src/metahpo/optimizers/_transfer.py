@@ -93,17 +93,19 @@ class TransferSampler(SpaceSampler):
         self._log_prior = -d / scale
         # Candidates: every configuration a past task evaluated, transferred into the study's
         # space; configurations that coincide there are proposed once.
+        # Bundled tasks share one design, so their configurations are decoded once.
         self._candidates: list[dict[str, Any]] = []
         seen: set[tuple[Any, ...]] = set()
         rows: list[np.ndarray] = []
-        for x, _ in self._tasks:
-            for row in x:
-                config = space.transfer(builtin.decode(row))[0]
-                key = tuple(config[n] for n in space.names)
-                if key not in seen:
-                    seen.add(key)
-                    self._candidates.append(config)
-                    rows.append(self._encode(config))
+        stacked = [x for x, _ in self._tasks if len(x)]
+        distinct = np.unique(np.vstack(stacked), axis=0) if stacked else np.zeros((0, 0))
+        for row in distinct:
+            config = space.transfer(builtin.decode(row))[0]
+            key = tuple(config[n] for n in space.names)
+            if key not in seen:
+                seen.add(key)
+                self._candidates.append(config)
+                rows.append(self._encode(config))
         self._cand_rows = np.asarray(rows, dtype=float).reshape(len(rows), -1)
         self._cand_scores = self._predict(self._cand_rows)  # (tasks, candidates)
         self._proposals: dict[int, dict[str, Any] | None] = {}
@@ -118,11 +120,15 @@ class TransferSampler(SpaceSampler):
         out = np.zeros((len(self._tasks), len(rows)))
         if len(rows) == 0:
             return out
+        nearest: dict[bytes, np.ndarray] = {}  # tasks sharing a design share the lookup
         for i, (x, s) in enumerate(self._tasks):
             if len(x) == 0:
                 continue
-            d2 = ((rows[:, None, :] - x[None, :, :]) ** 2).sum(axis=2)
-            out[i] = s[np.argmin(d2, axis=1)]
+            key = x.tobytes()
+            if key not in nearest:
+                d2 = ((rows[:, None, :] - x[None, :, :]) ** 2).sum(axis=2)
+                nearest[key] = np.argmin(d2, axis=1)
+            out[i] = s[nearest[key]]
         return out
 
     def weights(self, study: Study) -> np.ndarray:
