@@ -292,7 +292,9 @@ def test_unsure_but_in_distribution_keeps_the_meta_learned_best_first(
 
 def test_tpe_models_right_after_the_warm_starts(experience: Experience) -> None:
     mf = experience.tasks[3].metafeatures
-    plan = make_meta_sampler(mf, "knn", "classification", experience=experience, n_warm_start=4)
+    plan = make_meta_sampler(
+        mf, "knn", "classification", experience=experience, n_warm_start=4, base="tpe"
+    )
     base = plan.sampler.base_sampler
     assert isinstance(base, optuna.samplers.TPESampler)
     assert base._n_startup_trials == len(plan.sampler.warm_start) == 4

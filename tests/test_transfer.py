@@ -81,3 +81,13 @@ def test_rejects_inconsistent_inputs() -> None:
         TransferSampler(KNN, KNN, xs, scores[:-1], np.zeros(len(xs)))
     with pytest.raises(ValueError, match="k must be"):
         TransferSampler(KNN, KNN, xs, scores, np.zeros(len(xs)), k=0)
+
+
+def test_without_experience_the_default_then_tpe() -> None:
+    from metahpo.knowledge import Experience
+    from metahpo.optimizers import DEFAULT_BASE, make_meta_sampler
+
+    assert DEFAULT_BASE == "transfer"
+    plan = make_meta_sampler(np.ones(2), "knn", "classification", experience=Experience((), ()))
+    assert plan.sampler.warm_start == [KNN.default_config()]
+    assert isinstance(plan.sampler.base_sampler, optuna.samplers.TPESampler)

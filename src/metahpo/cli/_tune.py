@@ -54,14 +54,13 @@ def register(sub: Any) -> None:
     p.add_argument("--warm-start", type=int, default=5, help="warm-start trials (default 5)")
     p.add_argument(
         "--base",
-        default="tpe",
-        help="refinement after the warm start: tpe (default), gp (GP-EI whose prior mean is the "
-        "meta-learned surrogate), cmaes (warm-started from similar tasks), evolution (bred from "
-        "the warm starts and similar tasks' best configurations), transfer (past tasks' "
-        "configurations, the tasks re-weighted by how well they rank this run's results, "
-        "then TPE), rl (a Q-learning search policy "
-        "learned on the experience), maml (a Reptile meta-trained neural surrogate; torch "
-        "extra), random",
+        default="transfer",  # metahpo.optimizers.DEFAULT_BASE (not imported: keeps --help fast)
+        help="refinement after the warm start: transfer (default: past tasks' configurations, "
+        "the tasks re-weighted by how well they rank this run's results; from trial 25 on TPE), "
+        "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), cmaes (warm-started "
+        "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
+        "configurations), rl (a Q-learning search policy learned on the experience), maml (a "
+        "Reptile meta-trained neural surrogate; torch extra), random",
     )
     p.add_argument("--storage", default="sqlite:///metahpo.db", help="Optuna storage URL")
     p.add_argument("--study", default=None, help="study name (same name resumes)")

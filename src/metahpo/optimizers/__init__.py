@@ -6,6 +6,7 @@ from metahpo.optimizers._gp import GPEISampler
 from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 from metahpo.optimizers._meta import (
     BASES,
+    DEFAULT_BASE,
     MetaPlan,
     MetaSampler,
     SurrogatePrior,
@@ -20,6 +21,7 @@ __all__ = [
     "ACTIONS",
     "BASES",
     "CLASSIC_OPTIMIZERS",
+    "DEFAULT_BASE",
     "GPEISampler",
     "MAMLSampler",
     "MetaPlan",

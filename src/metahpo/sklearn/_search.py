@@ -14,7 +14,7 @@ from sklearn.model_selection._search import BaseSearchCV
 
 from metahpo.datasets import from_frame
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, from_store, load_bundled
-from metahpo.optimizers import make_meta_sampler
+from metahpo.optimizers import DEFAULT_BASE, make_meta_sampler
 from metahpo.sklearn._model import FamilyModel
 from metahpo.spaces import SearchSpace, get_family
 
@@ -42,7 +42,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         strategy: Meta-learner for the warm starts (``portfolio``, ``nearest``, ``surrogate``,
             ``mapping``).
         warm_start: Meta-learned candidates evaluated first.
-        base: Refining sampler: ``tpe``, ``gp``, ``cmaes`` or ``random``.
+        base: Refining sampler (default ``transfer``; see
+            :func:`~metahpo.optimizers.make_meta_sampler`).
         experience: What to learn from (default: the bundled experience, plus the runs in
             ``storage`` when given).
         storage: An Optuna storage URL (as for ``metahpo tune``). When given, the search is
@@ -74,7 +75,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         task: str = "auto",
         strategy: str = "portfolio",
         warm_start: int = 5,
-        base: str = "tpe",
+        base: str = DEFAULT_BASE,
         experience: Experience | None = None,
         storage: str | None = None,
         dataset_name: str = "data",

@@ -31,7 +31,7 @@ from metahpo.knowledge._records import (
     TRIAL_FOLDS_ATTR,
     TRIAL_METRICS_ATTR,
 )
-from metahpo.optimizers import MetaPlan, classic_sampler, make_meta_sampler
+from metahpo.optimizers import DEFAULT_BASE, MetaPlan, classic_sampler, make_meta_sampler
 from metahpo.optimizers._meta import guard_message
 from metahpo.spaces import SearchSpace, build_estimator, get_family
 
@@ -169,7 +169,7 @@ def meta_sampler_for(
     experience: Experience | None = None,
     strategy: str = "portfolio",
     n_warm_start: int = 5,
-    base: str = "tpe",
+    base: str = DEFAULT_BASE,
     space: SearchSpace | None = None,
     seed: int = 0,
 ) -> MetaPlan:
@@ -235,7 +235,7 @@ def tune(
     metafeatures: dict[str, float] | None = None,
     strategy: str = "portfolio",
     warm_start: int = 5,
-    base: str = "tpe",
+    base: str = DEFAULT_BASE,
     experience: Experience | None = None,
 ) -> TuneResult:
     """Tune ``family`` on ``dataset`` with cross-validation; resumable.
@@ -265,7 +265,8 @@ def tune(
         metafeatures: Meta-features of the dataset to store with the run (computed if ``None``).
         strategy: Meta-learner choosing the warm starts (``optimizer="meta"``).
         warm_start: Number of warm-start trials (``optimizer="meta"``).
-        base: Refining sampler after the warm start: ``tpe``, ``gp``, ``cmaes`` or ``random``.
+        base: Refining sampler after the warm start (default ``transfer``; any name in
+            :data:`~metahpo.optimizers.BASES`, see :func:`~metahpo.optimizers.make_meta_sampler`).
         experience: Experience to learn from (default: the bundled experience plus every run
             in ``storage``, so each finished run improves the next one).
     """
