@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # range in pyproject.toml is already satisfied and pip never pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install install-torch run test test-slow lint bench kb-build clean
+.PHONY: install install-torch run test test-slow lint bench bench-live kb-build clean
 
 $(BIN)/metahpo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ kb-build: install
 bench: install-torch
 	$(BIN)/metahpo bench --budget 50 --seeds 5 --folds 5 --workers 2 --out bench-out \
 	  --results-md benchmarks/RESULTS.md
+
+## Live check: real training on 6 shared datasets drawn at random (each left out of the
+## experience), the fast families, budget 30, 2 seeds; ~15 min on 2 cores. Writes benchmarks/LIVE.md.
+bench-live: install
+	$(BIN)/python benchmarks/live_datasets.py ../shared/datasets bench-live-data
+	$(BIN)/metahpo bench --live --datasets bench-live-data --families knn linear svm \
+	  --methods default random tpe meta-tpe meta-transfer --budget 30 --seeds 2 --workers 2 \
+	  --out bench-live-out --results-md benchmarks/LIVE.md
 
 clean:
 	rm -rf $(VENV) *.egg-info build dist
