@@ -5,9 +5,11 @@ Predict, then refine:
 1. The first trials evaluate ``warm_start`` configurations chosen by a meta-learner for this
    task (the library default among them whenever the meta-learner is unsure).
 2. Later trials come from a base sampler that sees the warm-start results like any other
-   trials: TPE, CMA-ES warm-started with similar tasks' good trials (``source_trials``), or a
-   Gaussian process whose prior mean is the meta-learned performance surrogate, calibrated on
-   the trials observed so far (the GP models only what the surrogate gets wrong).
+   trials: by default ``transfer`` (past tasks' configurations, the tasks re-weighted by how
+   well they rank the results so far, then TPE), or TPE, CMA-ES warm-started with similar
+   tasks' good trials (``source_trials``), or a Gaussian process whose prior mean is the
+   meta-learned performance surrogate, calibrated on the trials observed so far (the GP
+   models only what the surrogate gets wrong), among others (:data:`BASES`).
 3. A negative-transfer guard: after every warm-start result, if the results so far come in an
    order clearly reversed from the predicted one (an exact one-sided Kendall test: an ordering
    at least this reversed arises by chance in at most ``guard_level`` of the cases) the sampler
