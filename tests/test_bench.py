@@ -183,6 +183,30 @@ def test_default_method_evaluates_the_library_default_first() -> None:
     assert task.configs()[0] == pytest.approx(default)
 
 
+def test_prepare_time_charges_shared_fits_to_every_method_that_uses_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two methods share the 'portfolio' learner: whichever is prepared second finds it cached,
+    # yet both must be charged its fit, and the order must not move cost between them.
+    import time
+
+    import metahpo.bench._methods as methods_module
+
+    real_fit = methods_module.fit_strategy
+
+    def slow_fit(*args: object, **kwargs: object) -> object:
+        time.sleep(0.2)
+        return real_fit(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(methods_module, "fit_strategy", slow_fit)
+    exp = _synthetic(4, ("svm",))
+    for order in (["portfolio", "meta-random"], ["meta-random", "portfolio"]):
+        train = TrainingSet(exp, "svm", "regression")
+        cost = {name: methods_module.timed_prepare(METHODS[name], train) for name in order}
+        assert cost["portfolio"] >= 0.2 and cost["meta-random"] >= 0.2
+        assert methods_module.timed_prepare(METHODS["random"], train) < 0.1
+
+
 # -- folds and leakage ----------------------------------------------------------------------
 def test_grouped_folds_partition_the_datasets() -> None:
     names = [f"d{i}" for i in range(13)]

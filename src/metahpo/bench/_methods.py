@@ -43,6 +43,8 @@ class TrainingSet:
 
     The tasks of one model family and task type on the datasets *not* held out in the fold.
     Fitted meta-learners are cached, so that one fit serves every held-out dataset and seed.
+    Each component's fit time is recorded, so that :func:`timed_prepare` can charge a method
+    the full cost of the components it uses, whether it fitted them or found them cached.
 
     Args:
         experience: The training tasks (one family and task type).
@@ -57,6 +59,8 @@ class TrainingSet:
         self.fold = fold
         self._learners: dict[str, MetaLearner] = {}
         self._base_models: dict[str, Any] = {}
+        self._fit_seconds: dict[tuple[str, str], float] = {}
+        self._used: set[tuple[str, str]] = set()
 
     @property
     def datasets(self) -> list[str]:
@@ -67,12 +71,16 @@ class TrainingSet:
 
         Fitted by :func:`~metahpo.metalearners.fit_strategy`, as ``metahpo suggest`` does.
         """
+        key = ("learner", strategy)
+        self._used.add(key)
         if strategy not in self._learners:
+            start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._learners[strategy] = fit_strategy(
                     self.experience, self.family, self.task, strategy
                 )
+            self._fit_seconds[key] = time.perf_counter() - start
         return self._learners[strategy]
 
     def base_model(self, base: str) -> Any:
@@ -80,10 +88,14 @@ class TrainingSet:
         ``rl``, the Reptile surrogate of ``maml``; ``None`` for the others), trained once on
         this training set by :func:`~metahpo.optimizers.meta_train_base`, then cached: as a
         deployment would train it once on its knowledge base and reuse it for every run."""
+        key = ("base", base)
+        self._used.add(key)
         if base not in self._base_models:
+            start = time.perf_counter()
             self._base_models[base] = meta_train_base(
                 self.experience, self.family, self.task, base, seed=0
             )
+            self._fit_seconds[key] = time.perf_counter() - start
         return self._base_models[base]
 
 
@@ -313,7 +325,18 @@ def get_method(name: str) -> Method:
 
 
 def timed_prepare(method: Method, train: TrainingSet) -> float:
-    """Call ``method.prepare(train)`` and return its wall time in seconds."""
+    """Call ``method.prepare(train)`` and return what preparing the method alone costs.
+
+    That is the call's own wall time with every shared component it uses (a meta-learner, a
+    meta-trained base) charged at its full fit time, whether this call fitted it or found it
+    cached by an earlier method: the order in which methods are prepared does not move cost
+    from one method to another.
+    """
+    train._used.clear()
+    fitted_before = set(train._fit_seconds)
     start = time.perf_counter()
     method.prepare(train)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    fitted_now = sum(s for k, s in train._fit_seconds.items() if k not in fitted_before)
+    charged = sum(train._fit_seconds.get(k, 0.0) for k in train._used)
+    return max(wall - fitted_now, 0.0) + charged
