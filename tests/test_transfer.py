@@ -7,6 +7,7 @@ import optuna
 import pytest
 
 from metahpo.optimizers import TransferSampler
+from metahpo.optimizers._transfer import TRANSFER_ATTR
 
 from .test_meta_sampler import DESIGN, KNN, knn_objective, knn_score
 
@@ -91,3 +92,105 @@ def test_without_experience_the_default_then_tpe() -> None:
     plan = make_meta_sampler(np.ones(2), "knn", "classification", experience=Experience((), ()))
     assert plan.sampler.warm_start == [KNN.default_config()]
     assert isinstance(plan.sampler.base_sampler, optuna.samplers.TPESampler)
+
+
+# -- objectives that differ from the space, several workers, odd values --------------------
+def test_conditional_parameters_never_repeat_a_proposal() -> None:
+    # "p" is asked only with distance weighting: trial parameters never equal a candidate,
+    # yet each trial gets a candidate of its own (recorded on the trial)
+    def objective(trial: optuna.Trial) -> float:
+        config = {
+            "n_neighbors": trial.suggest_int("n_neighbors", 1, 64, log=True),
+            "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
+        }
+        if config["weights"] == "distance":
+            config["p"] = trial.suggest_categorical("p", [1, 2])
+        return knn_score(0.2, KNN.transfer(config)[0])
+
+    study = optuna.create_study(direction="maximize", sampler=sampler(np.abs(M0S - 0.2)))
+    study.optimize(objective, n_trials=10)
+    claimed = [tuple(t.system_attrs[TRANSFER_ATTR]) for t in study.trials]
+    assert len(set(claimed)) == 10
+    for t, c in zip(study.trials, claimed, strict=True):
+        assert all(t.params[n] == c[KNN.names.index(n)] for n in t.params)
+
+
+def test_trials_that_fail_early_do_not_repeat_their_candidate() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        trial.suggest_int("n_neighbors", 1, 64, log=True)
+        raise RuntimeError("fails before asking the other parameters")
+
+    study = optuna.create_study(direction="maximize", sampler=sampler(np.abs(M0S)))
+    study.optimize(objective, n_trials=6, catch=(RuntimeError,))
+    claimed = [tuple(t.system_attrs[TRANSFER_ATTR]) for t in study.trials]
+    assert len(set(claimed)) == 6
+
+
+def test_other_distributions_are_fitted_not_refused() -> None:
+    # a plain objective: no log scale, a narrower range, other choices than the space
+    def objective(trial: optuna.Trial) -> float:
+        config = {
+            "n_neighbors": trial.suggest_int("n_neighbors", 1, 10),
+            "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
+            "p": trial.suggest_categorical("p", [1, 2, 3]),
+        }
+        return knn_score(0.2, KNN.transfer(config)[0])
+
+    study = optuna.create_study(direction="maximize", sampler=sampler(np.abs(M0S - 0.8)))
+    study.optimize(objective, n_trials=8)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    for t in study.trials:
+        proposed = dict(zip(KNN.names, t.system_attrs[TRANSFER_ATTR], strict=True))
+        assert t.params["n_neighbors"] == min(proposed["n_neighbors"], 10)  # clipped
+        assert t.params["weights"] == proposed["weights"]
+
+
+def test_two_workers_sharing_a_study_get_different_candidates() -> None:
+    import threading
+    import time
+
+    def objective(trial: optuna.Trial) -> float:
+        n = trial.suggest_int("n_neighbors", 1, 64, log=True)
+        time.sleep(0.02)  # the other worker asks meanwhile
+        config = {
+            "n_neighbors": n,
+            "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
+            "p": trial.suggest_categorical("p", [1, 2]),
+        }
+        return knn_score(0.2, config)
+
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="shared", storage=storage, direction="maximize")
+
+    def worker() -> None:
+        optuna.load_study(
+            study_name="shared", storage=storage, sampler=sampler(np.abs(M0S))
+        ).optimize(objective, n_trials=8)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    trials = optuna.load_study(study_name="shared", storage=storage).trials
+    keys = [tuple(t.params[n] for n in KNN.names) for t in trials]
+    assert len(trials) == 16 and len(set(keys)) == 16
+
+
+def test_infinite_values_are_ties_not_poison() -> None:
+    values = iter([float("inf"), float("inf"), 0.5, 0.2])
+    study = optuna.create_study(direction="maximize", sampler=sampler(np.abs(M0S - 0.2)))
+    study.optimize(lambda trial: (knn_objective(0.0)(trial), next(values))[1], n_trials=4)
+    s = study.sampler
+    assert isinstance(s, TransferSampler)
+    w = s.weights(study)
+    assert np.all(np.isfinite(w)) and w.max() == pytest.approx(1.0)
+    assert all(np.isfinite(score) for _, score in s.ranked(study))
+
+
+def test_no_candidates_means_the_refining_sampler_at_once() -> None:
+    s = TransferSampler(KNN, KNN, [], [], np.zeros(0), then=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(direction="maximize", sampler=s)
+    study.optimize(knn_objective(0.0), n_trials=3)
+    assert len(study.trials) == 3
+    assert all(TRANSFER_ATTR not in t.system_attrs for t in study.trials)

@@ -39,6 +39,8 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from metahpo.optimizers._space_sampler import fit_to
+
 WARM_ATTR = "metahpo:warm"
 GUARD_ATTR = "metahpo:guard"
 
@@ -208,7 +210,7 @@ class MetaSampler(BaseSampler):
     ) -> Any:
         idx = self._assigned.get(trial._trial_id)
         if idx is not None and param_name in self.warm_start[idx]:
-            value = _fit_to(self.warm_start[idx][param_name], param_distribution)
+            value = fit_to(self.warm_start[idx][param_name], param_distribution)
             if value is not None:
                 return value
         return self.base_sampler.sample_independent(study, trial, param_name, param_distribution)
@@ -275,35 +277,6 @@ def guard_message(study: Study) -> str | None:
     attrs = study._storage.get_study_system_attrs(study._study_id)
     msg = attrs.get(GUARD_ATTR)
     return str(msg) if msg is not None else None
-
-
-def _fit_to(value: Any, dist: BaseDistribution) -> Any:
-    """``value`` made valid for ``dist`` (numeric values clipped), or ``None`` if impossible."""
-    if isinstance(dist, CategoricalDistribution):
-        # Same type first: ``True == 1`` must not pick the choice 1 for a boolean.
-        for c in dist.choices:
-            if type(c) is type(value) and c == value:
-                return c
-        for c in dist.choices:
-            if c == value and not isinstance(c, bool) and not isinstance(value, bool):
-                return c
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(v):
-        return None
-    low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
-    v = min(max(v, low), high)
-    if isinstance(dist, optuna.distributions.IntDistribution):
-        istep = dist.step
-        return int(min(max(round((v - low) / istep) * istep + low, low), high))
-    step = getattr(dist, "step", None)
-    if step:
-        v = round((v - low) / step) * step + low
-        v = min(max(v, low), high)
-    return v
 
 
 #: Confidence below which only half the warm starts are used.

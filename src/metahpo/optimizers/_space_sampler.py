@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import abc
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from optuna.distributions import BaseDistribution
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
@@ -14,13 +17,47 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo.spaces import SearchSpace
 
 
+def fit_to(value: Any, dist: BaseDistribution) -> Any:
+    """``value`` made valid for ``dist`` (numeric values clipped), or ``None`` if impossible."""
+    if isinstance(dist, CategoricalDistribution):
+        # Same type first: ``True == 1`` must not pick the choice 1 for a boolean.
+        for c in dist.choices:
+            if type(c) is type(value) and c == value:
+                return c
+        for c in dist.choices:
+            if c == value and not isinstance(c, bool) and not isinstance(value, bool):
+                return c
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v):
+        return None
+    low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+    v = min(max(v, low), high)
+    if isinstance(dist, optuna.distributions.IntDistribution):
+        istep = dist.step
+        return int(min(max(round((v - low) / istep) * istep + low, low), high))
+    step = getattr(dist, "step", None)
+    if step:
+        v = round((v - low) / step) * step + low
+        v = min(max(v, low), high)
+    return v
+
+
 class SpaceSampler(BaseSampler, abc.ABC):
     """A sampler that proposes a whole configuration of ``space`` for each trial.
 
-    Subclasses implement :meth:`propose`. The space's parameters are sampled jointly (Optuna's
-    relative sampling); a parameter the objective asks with another distribution, and every
-    parameter of a trial for which :meth:`propose` returns ``None``, is drawn by a random
-    sampler. Multi-objective studies get random sampling.
+    Subclasses implement :meth:`propose`, called once per trial. The objective may ask the
+    parameters with other distributions than ``space`` (a narrower range, other choices, no
+    log scale), ask only some of them (conditional parameters) or more: each parameter it asks
+    gets the proposal's value made valid for the asked distribution (numbers clipped, see
+    :func:`fit_to`), and a parameter the proposal has no valid value for, or every parameter of
+    a trial for which :meth:`propose` returns ``None``, is drawn by a random sampler. The
+    proposal therefore goes through Optuna's per-parameter hook (an empty relative search
+    space), which never fails on a distribution mismatch. Multi-objective studies get random
+    sampling.
 
     Args:
         space: The search space (its parameter names are the study's).
@@ -31,6 +68,7 @@ class SpaceSampler(BaseSampler, abc.ABC):
         self.space = space
         self._rng = np.random.RandomState(seed)
         self._independent = RandomSampler(seed=seed)
+        self._proposals: dict[int, dict[str, Any] | None] = {}
 
     @abc.abstractmethod
     def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
@@ -56,22 +94,23 @@ class SpaceSampler(BaseSampler, abc.ABC):
         self._rng.seed()
         self._independent.reseed_rng()
 
+    def proposal(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        """The configuration proposed for ``trial`` (computed once per trial, then kept)."""
+        if trial._trial_id not in self._proposals:
+            self._proposals[trial._trial_id] = (
+                None if study._is_multi_objective() else self.propose(study, trial)
+            )
+        return self._proposals[trial._trial_id]
+
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        if study._is_multi_objective():
-            return {}
-        return self.space.distributions()
+        return {}
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        if not search_space:
-            return {}
-        config = self.propose(study, trial)
-        if config is None:
-            return {}
-        return {k: v for k, v in config.items() if k in search_space}
+        return {}
 
     def sample_independent(
         self,
@@ -80,4 +119,18 @@ class SpaceSampler(BaseSampler, abc.ABC):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
+        config = self.proposal(study, trial)
+        if config is not None and param_name in config:
+            value = fit_to(config[param_name], param_distribution)
+            if value is not None:
+                return value
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._proposals.pop(trial._trial_id, None)

@@ -19,6 +19,10 @@ with ranking-based task similarity (TST-R, Wistuba, Schilling and Schmidt-Thieme
 Until trial number ``until`` (or until the candidates run out) trials come from this model;
 afterwards a refining sampler (multivariate TPE by default) continues from every trial so far,
 because the candidates only cover configurations some past task has evaluated.
+
+Each proposal is recorded on its trial (system attribute ``metahpo:transfer``), so a candidate
+is proposed once even when the objective asks only some parameters (conditional spaces), fails
+before asking them all, asks a narrower range, or when several workers share the study.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.optimizers._space_sampler import SpaceSampler
 from metahpo.spaces import SearchSpace
+
+#: Trial system attribute holding the candidate proposed for the trial (its values in the
+#: order of the space's parameter names).
+TRANSFER_ATTR = "metahpo:transfer"
 
 
 class TransferSampler(SpaceSampler):
@@ -106,9 +114,8 @@ class TransferSampler(SpaceSampler):
                 seen.add(key)
                 self._candidates.append(config)
                 rows.append(self._encode(config))
-        self._cand_rows = np.asarray(rows, dtype=float).reshape(len(rows), -1)
+        self._cand_rows = np.asarray(rows, dtype=float).reshape(len(rows), builtin.encoded_dim)
         self._cand_scores = self._predict(self._cand_rows)  # (tasks, candidates)
-        self._proposals: dict[int, dict[str, Any] | None] = {}
 
     # -- the model ---------------------------------------------------------------------------
     def _encode(self, params: dict[str, Any]) -> np.ndarray:
@@ -131,15 +138,33 @@ class TransferSampler(SpaceSampler):
             out[i] = s[nearest[key]]
         return out
 
+    def _key(self, config: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(_plain(config.get(n)) for n in self.space.names)
+
+    def evidence(self, study: Study) -> list[FrozenTrial]:
+        """Completed trials with a value that set at least one parameter of the space.
+
+        A parameter a trial did not set (a conditional one) counts at the family's default.
+        """
+        names = set(self.space.names)
+        done = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.value is not None and not np.isnan(t.value) and names & set(t.params)
+        ]
+        return sorted(done, key=lambda t: t.number)
+
     def weights(self, study: Study) -> np.ndarray:
         """The past tasks' weights given the study's completed trials (the heaviest ``k``)."""
-        done = self.completed(study)
+        done = self.evidence(study)
         log_w = self._log_prior.copy()
         if len(done) >= 2:
             gains = np.asarray([self.gain(study, t) for t in done])
             pred = self._predict(np.asarray([self._encode(t.params) for t in done]))
             i, j = np.triu_indices(len(done), 1)
-            observed = np.sign(gains[i] - gains[j])
+            # Infinite values are allowed by Optuna: two equal infinities are a tie.
+            with np.errstate(invalid="ignore"):
+                observed = np.nan_to_num(np.sign(gains[i] - gains[j]), nan=0.0)
             tau = (np.sign(pred[:, i] - pred[:, j]) * observed[None, :]).mean(axis=1)
             log_w = log_w + self.beta * np.sqrt(len(i)) * tau
         keep = np.argsort(-log_w, kind="stable")[: self.k]
@@ -148,35 +173,50 @@ class TransferSampler(SpaceSampler):
         return w
 
     def ranked(self, study: Study) -> list[tuple[dict[str, Any], float]]:
-        """Candidates not evaluated yet with their weighted mean score, best first."""
+        """Candidates not tried yet with their weighted mean score, best first.
+
+        Tried: proposed for any trial (whatever its state, other workers' included), or equal
+        to the parameters of any trial.
+        """
         if not self._candidates or not self._tasks:
             return []
         w = self.weights(study)
         score = w @ self._cand_scores / w.sum()
-        # Every trial with parameters counts, running ones of other workers and failed ones
-        # included: a candidate is proposed once.
-        tried = {
-            tuple(t.params.get(n) for n in self.space.names)
-            for t in study.get_trials(deepcopy=False)
-            if t.params
-        }
+        tried: set[tuple[Any, ...]] = set()
+        for t in study.get_trials(deepcopy=False):
+            claimed = t.system_attrs.get(TRANSFER_ATTR)
+            if claimed is not None:
+                tried.add(tuple(claimed))
+            if t.params:
+                tried.add(self._key(t.params))
         order = np.argsort(-score, kind="stable")
         return [
             (self._candidates[c], float(score[c]))
             for c in order
-            if tuple(self._candidates[c][n] for n in self.space.names) not in tried
+            if self._key(self._candidates[c]) not in tried
         ]
 
     def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        """The best untried candidate, after those that earlier trials still being set up
+        (other workers' trials, numbered lower, without parameters or a proposal yet) are
+        about to take: two workers asking at once get different candidates."""
         ranked = self.ranked(study)
-        return ranked[0][0] if ranked else None
+        ahead = sum(
+            1
+            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.number < trial.number
+            and not t.params
+            and TRANSFER_ATTR not in t.system_attrs
+            and "fixed_params" not in t.system_attrs
+            and "metahpo:warm" not in t.system_attrs  # a MetaSampler warm start
+        )
+        return ranked[ahead][0] if ahead < len(ranked) else None
 
     # -- Optuna hooks: the transfer phase, then the refining sampler --------------------------
-    def _proposal(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
-        if trial._trial_id not in self._proposals:
-            use = trial.number < self.until and not study._is_multi_objective()
-            self._proposals[trial._trial_id] = self.propose(study, trial) if use else None
-        return self._proposals[trial._trial_id]
+    def proposal(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        # Decided in infer_relative_search_space, the first hook of every trial; a trial that
+        # never went through it here (a MetaSampler warm start) has none.
+        return self._proposals.get(trial._trial_id)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self.then.before_trial(study, trial)
@@ -184,16 +224,27 @@ class TransferSampler(SpaceSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        if self._proposal(study, trial) is not None:
-            return self.space.distributions()
+        if trial._trial_id not in self._proposals:
+            use = (
+                trial.number < self.until
+                and not study._is_multi_objective()
+                and "fixed_params" not in trial.system_attrs  # an enqueued trial
+            )
+            config = self.propose(study, trial) if use else None
+            if config is not None:
+                study._storage.set_trial_system_attr(
+                    trial._trial_id, TRANSFER_ATTR, list(self._key(config))
+                )
+            self._proposals[trial._trial_id] = config
+        if self._proposals[trial._trial_id] is not None:
+            return {}  # the proposal goes parameter by parameter (SpaceSampler)
         return self.then.infer_relative_search_space(study, trial)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        proposal = self._proposal(study, trial)
-        if proposal is not None:
-            return {k: v for k, v in proposal.items() if k in search_space}
+        if self.proposal(study, trial) is not None:
+            return {}
         return self.then.sample_relative(study, trial, search_space)
 
     def sample_independent(
@@ -203,7 +254,7 @@ class TransferSampler(SpaceSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        if self._proposal(study, trial) is not None:
+        if self.proposal(study, trial) is not None:
             return super().sample_independent(study, trial, param_name, param_distribution)
         return self.then.sample_independent(study, trial, param_name, param_distribution)
 
@@ -220,3 +271,8 @@ class TransferSampler(SpaceSampler):
     def reseed_rng(self) -> None:
         super().reseed_rng()
         self.then.reseed_rng()
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value as a plain Python scalar (JSON-serialisable, hashable)."""
+    return value.item() if isinstance(value, np.generic) else value
