@@ -19,7 +19,13 @@ from optuna.trial import Trial, TrialState
 
 from metahpo.knowledge import Experience, TaskExperience
 from metahpo.optimizers import BASES, MetaSampler, SurrogatePrior, make_meta_sampler
-from metahpo.optimizers._meta import GUARD_ATTR, LOW_CONFIDENCE, WARM_ATTR, guard_message
+from metahpo.optimizers._meta import (
+    GUARD_ATTR,
+    LOW_CONFIDENCE,
+    WARM_ATTR,
+    WARM_CONFIG_ATTR,
+    guard_message,
+)
 from metahpo.spaces import Param, SearchSpace, get_space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -139,6 +145,73 @@ def test_enqueued_trials_do_not_use_up_warm_starts() -> None:
     study.optimize(user_objective, n_trials=4)
     assert [warm_index(t) for t in study.trials] == [None, 0, 1, 2]
     assert study.trials[0].params == {"lr": 0.5, "depth": 2, "kind": "a"}
+
+
+def test_resume_with_another_warm_start_list_matches_by_configuration() -> None:
+    # a later run with fewer (or reordered) warm starts: the evaluated ones are recognised by
+    # their configuration, not by a position in a list that has changed
+    study = optuna.create_study(
+        direction="maximize", sampler=MetaSampler(WARM, predicted=[0.9, 0.5, 0.1], seed=0)
+    )
+    study.optimize(user_objective, n_trials=2)
+    study.sampler = MetaSampler([WARM[1], WARM[2]], predicted=[0.5, 0.1], seed=0)
+    study.optimize(user_objective, n_trials=2)
+    evaluated = [t.system_attrs[WARM_CONFIG_ATTR]["params"] for t in study.trials[:3]]
+    assert evaluated == WARM
+    assert WARM_CONFIG_ATTR not in study.trials[3].system_attrs
+
+
+def test_a_retried_ordinary_trial_does_not_take_a_warm_start() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def fails(trial: Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        raise RuntimeError("crash")
+
+    study.optimize(fails, n_trials=1, catch=(RuntimeError,))
+    RetryHeartbeatStaleTrialCallback()(study, study.trials[0])  # retried with its parameters
+    study.sampler = MetaSampler([{"x": 0.1}, {"x": 0.2}], seed=0)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    trials = study.trials
+    assert trials[1].params == trials[0].params and warm_index(trials[1]) is None
+    assert [t.params["x"] for t in trials[2:]] == [0.1, 0.2]
+
+
+def test_hyperband_brackets_do_not_hide_evaluated_warm_starts() -> None:
+    # Hyperband shows the sampler one bracket's trials: warm starts must still run once
+    warm = [{"x": v} for v in (0.1, 0.2, 0.3, 0.4)]
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9)
+    study = optuna.create_study(sampler=MetaSampler(warm, seed=0), pruner=pruner)
+
+    def objective(trial: Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(9):
+            trial.report(x + 0.01 * step, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return x
+
+    study.optimize(objective, n_trials=8)
+    assert [warm_index(t) for t in study.trials] == [0, 1, 2, 3, None, None, None, None]
+
+
+def test_surrogate_prior_ignores_infinite_values_and_follows_the_study() -> None:
+    prior = SurrogatePrior(lambda params: np.array([p["x"] for p in params]), maximize=True)
+    study = optuna.create_study(direction="minimize")
+    # minimised: a higher predicted (normalised) score means a lower value, slope -10
+    for x, v in [(0.1, float("inf")), (0.2, 8.0), (0.5, 5.0), (0.9, 1.0)]:
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"x": x},
+                distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
+                value=v,
+            )
+        )
+    prior.observe(study)
+    assert not prior.maximize  # taken from the study, not the argument
+    assert np.isfinite(prior.a) and np.isfinite(prior.b)
+    assert prior.b == pytest.approx(-10.0)
+    assert np.all(np.isfinite(prior([{"x": 0.3}])))
 
 
 # -- the negative-transfer guard ------------------------------------------------------------
@@ -288,6 +361,11 @@ def test_unsure_but_in_distribution_keeps_the_meta_learned_best_first(
     warm = plan.sampler.warm_start
     assert len(warm) == 3
     assert warm[0] != KNN.default_config() and warm[1] == KNN.default_config()
+    # with so few warm starts that halving leaves one, that one is the default
+    few = make_meta_sampler(
+        np.array([m0, 0.0]), "knn", "classification", experience=experience, n_warm_start=3
+    )
+    assert few.sampler.warm_start == [KNN.default_config()]
 
 
 def test_tpe_models_right_after_the_warm_starts(experience: Experience) -> None:

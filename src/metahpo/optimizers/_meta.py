@@ -39,9 +39,14 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from metahpo.optimizers._space_sampler import fit_to
+from metahpo.optimizers._space_sampler import all_trials, fit_to, plain
 
+#: Trial system attribute: the index of the warm start the trial evaluates (for display).
 WARM_ATTR = "metahpo:warm"
+#: Trial system attribute: that warm start itself, ``{"params": ..., "predicted": ...}``, so
+#: that a study resumed with another warm-start list (or another worker's sampler) knows
+#: which configurations were evaluated and what was predicted for them.
+WARM_CONFIG_ATTR = "metahpo:warm_config"
 GUARD_ATTR = "metahpo:guard"
 
 
@@ -62,7 +67,15 @@ class SurrogatePrior:
     enabled: bool = True
 
     def observe(self, study: Study) -> None:
-        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+        if study._is_multi_objective():
+            self.a, self.b = 0.0, 0.0
+            return
+        self.maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+        done = [
+            t
+            for t in all_trials(study, states=(TrialState.COMPLETE,))
+            if t.value is not None and math.isfinite(t.value)  # Optuna accepts +-inf
+        ]
         values = np.asarray([t.value for t in done], dtype=float)
         if len(done) < 2 or not self.enabled:
             self.a = float(values.mean()) if len(done) else 0.0
@@ -128,26 +141,39 @@ class MetaSampler(BaseSampler):
         if not 0.0 <= guard_level < 1.0:
             raise ValueError(f"guard_level must be in [0, 1); got {guard_level}")
         self.guard_level = guard_level
-        self._assigned: dict[int, int] = {}
+        self._assigned: dict[int, dict[str, Any]] = {}  # trial id -> warm-start record
         self.guard_message: str | None = None
 
     # -- warm-start bookkeeping --------------------------------------------------------------
+    def _record(self, trial: FrozenTrial) -> dict[str, Any] | None:
+        """The warm start recorded on ``trial`` (``None``: not a warm-start trial)."""
+        record = trial.system_attrs.get(WARM_CONFIG_ATTR)
+        if record is not None:
+            return dict(record)
+        idx = trial.system_attrs.get(WARM_ATTR)  # recorded by metahpo < 0.5: an index only
+        if idx is not None and 0 <= int(idx) < len(self.warm_start):
+            predicted = self.predicted[int(idx)] if self.predicted is not None else None
+            return {"params": self.warm_start[int(idx)], "predicted": predicted}
+        return None
+
     def _claim(self, study: Study, trial: FrozenTrial) -> int | None:
         """The warm start for a new trial, safe when several workers share the study.
 
-        Warm starts already claimed (by any worker, in any earlier run) are skipped. Trials of
-        other workers that started before this one (a lower number) and have not claimed yet
-        may be about to take the next free warm starts, so this trial takes the free warm start
-        after theirs: trial numbers are unique, so two workers never take the same one. Only
-        trials since the last finished ordinary trial count as such competitors.
+        Warm starts already evaluated (by any worker, in any earlier run, whatever warm-start
+        list that run had) are skipped. Trials of other workers that started before this one
+        (a lower number) and have not claimed yet may be about to take the next free warm
+        starts, so this trial takes the free warm start after theirs: trial numbers are
+        unique, so two workers never take the same one. Only trials since the last finished
+        ordinary trial count as such competitors. All of the study's trials count, also when
+        a pruner shows the sampler only some of them (Hyperband's brackets).
         """
-        trials = study.get_trials(deepcopy=False)
-        used = {
-            int(t.system_attrs[WARM_ATTR])
-            for t in trials
-            if t.system_attrs.get(WARM_ATTR) is not None
-        }
-        free = [i for i in range(len(self.warm_start)) if i not in used]
+        trials = all_trials(study)
+        used = set()
+        for t in trials:
+            record = self._record(t)
+            if record is not None:
+                used.add(_config_key(record["params"]))
+        free = [i for i, c in enumerate(self.warm_start) if _config_key(c) not in used]
         ordinary = [
             t.number
             for t in trials
@@ -161,6 +187,7 @@ class MetaSampler(BaseSampler):
             and not t.state.is_finished()
             and t.system_attrs.get(WARM_ATTR) is None
             and "fixed_params" not in t.system_attrs
+            and not t.params  # parameters set: it has passed the point of claiming
         )
         return free[ahead] if ahead < len(free) else None
 
@@ -172,15 +199,24 @@ class MetaSampler(BaseSampler):
             if self._guarded(study):
                 self.prior.enabled = False
             self.prior.observe(study)
-        if trial.system_attrs.get(WARM_ATTR) is not None:  # a retried warm-start trial
-            self._assigned[trial._trial_id] = int(trial.system_attrs[WARM_ATTR])
-        elif "fixed_params" in trial.system_attrs:
-            pass  # an enqueued trial: its parameters are the user's, keep the warm starts
+        record = self._record(trial)
+        if record is not None:  # a retried warm-start trial
+            self._assigned[trial._trial_id] = record
+        elif "fixed_params" in trial.system_attrs or trial.params:
+            # An enqueued trial, or a retried ordinary one (its parameters are set already):
+            # not a warm start, keep the warm starts for later trials.
+            pass
         elif self.warm_start and not self._guarded(study):
             idx = self._claim(study, trial)
             if idx is not None:
+                predicted = self.predicted[idx] if self.predicted is not None else None
+                record = {
+                    "params": {k: plain(v) for k, v in self.warm_start[idx].items()},
+                    "predicted": None if predicted is None else float(predicted),
+                }
                 study._storage.set_trial_system_attr(trial._trial_id, WARM_ATTR, idx)
-                self._assigned[trial._trial_id] = idx
+                study._storage.set_trial_system_attr(trial._trial_id, WARM_CONFIG_ATTR, record)
+                self._assigned[trial._trial_id] = record
         self.base_sampler.before_trial(study, trial)
 
     def is_warm(self, trial: FrozenTrial) -> bool:
@@ -208,9 +244,9 @@ class MetaSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        idx = self._assigned.get(trial._trial_id)
-        if idx is not None and param_name in self.warm_start[idx]:
-            value = fit_to(self.warm_start[idx][param_name], param_distribution)
+        record = self._assigned.get(trial._trial_id)
+        if record is not None and param_name in record["params"]:
+            value = fit_to(record["params"][param_name], param_distribution)
             if value is not None:
                 return value
         return self.base_sampler.sample_independent(study, trial, param_name, param_distribution)
@@ -236,28 +272,34 @@ class MetaSampler(BaseSampler):
     ) -> None:
         # Optuna calls ``after_trial`` before it stores the trial's state and value, so the
         # trial that just finished is taken from the arguments, not from the storage.
-        if self.predicted is None or self.guard_level == 0.0 or len(study.directions) > 1:
+        if self.guard_level == 0.0 or len(study.directions) > 1:
             return
         results = [
-            (t.system_attrs.get(WARM_ATTR), t.value)
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            (self._record(t), t.value)
+            for t in all_trials(study, states=(TrialState.COMPLETE,))
             if t._trial_id != current._trial_id
         ]
         if values:
-            results.append((current.system_attrs.get(WARM_ATTR), float(values[0])))
+            results.append((self._record(current), float(values[0])))
+        # Infinite values count (a diverging warm start is strong evidence); NaN does not.
         pairs = [
-            (self.predicted[int(idx)], float(v))
-            for idx, v in results
-            if idx is not None and v is not None and math.isfinite(v)
+            (float(record["predicted"]), float(v))
+            for record, v in results
+            if record is not None
+            and record.get("predicted") is not None
+            and v is not None
+            and not math.isnan(v)
         ]
         if len(pairs) < 3:
             return
+        from scipy.stats import kendalltau, rankdata
+
         pred, obs = np.asarray(pairs).T
         if study.direction == optuna.study.StudyDirection.MINIMIZE:
             obs = -obs
+        obs = rankdata(obs)  # infinities become ranks; equal ones tie
         if np.ptp(pred) == 0 or np.ptp(obs) == 0:
             return
-        from scipy.stats import kendalltau
 
         test = kendalltau(pred, obs, alternative="less")
         tau, p = float(test.statistic), float(test.pvalue)
@@ -371,11 +413,12 @@ def make_meta_sampler(
         experience: An :class:`~metahpo.knowledge.Experience` (default: the bundled one).
         strategy: Meta-learner choosing the warm starts (``nearest``, ``portfolio``,
             ``surrogate``, ``mapping``).
-        n_warm_start: Warm-start trials. The library default is always one of them: first
-            when the task is out of distribution (farther from every training task than the
+        n_warm_start: Warm-start trials. The library default is one of them: first when
+            the task is out of distribution (farther from every training task than the
             training tasks' 95th percentile spacing) or when the meta-learner ranks it first,
-            else second. Below :data:`LOW_CONFIDENCE` only half as many warm starts are used,
-            so that the base sampler takes over sooner.
+            else second (so a single confident warm start is the meta-learned best alone).
+            Below :data:`LOW_CONFIDENCE` only half as many warm starts are used, so that the
+            base sampler takes over sooner, and the default is always among them.
             Suggestions that coincide once transferred into ``space`` are evaluated once.
         base: Refinement: ``tpe``, ``gp`` (GP-EI whose prior mean is the performance surrogate),
             ``cmaes`` (CMA-ES warm-started from similar tasks' good trials), ``evolution`` (an
@@ -454,10 +497,11 @@ def make_meta_sampler(
         # default second (first when the meta-learner itself ranks it first): either way the
         # best of the first two is never worse than the default.
         at = 0 if ood or top_is_default else min(1, len(warm))
-        warm.insert(at, default)
-        predicted.insert(at, default_score)
         if confidence < LOW_CONFIDENCE:
             n = max(1, n // 2)
+            at = min(at, n - 1)  # unsure: the default must stay among the warm starts
+        warm.insert(at, default)
+        predicted.insert(at, default_score)
         warm, predicted = warm[:n], predicted[:n]
         prior = None
         if base == "gp":
@@ -598,3 +642,8 @@ def _base_sampler(
     from metahpo.optimizers._gp import GPEISampler
 
     return GPEISampler(seed=seed, prior_mean=prior)
+
+
+def _config_key(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A configuration as a hashable key (values as plain Python scalars)."""
+    return tuple(sorted((str(k), plain(v)) for k, v in config.items()))

@@ -17,8 +17,26 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo.spaces import SearchSpace
 
 
+def plain(value: Any) -> Any:
+    """A parameter value as a plain Python scalar (JSON-serialisable, hashable)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def all_trials(study: Study, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
+    """Every trial of the study, also when a pruner shows the sampler only some of them.
+
+    Optuna hands samplers a filtered view of the study under some pruners (Hyperband shows
+    one bracket's trials); bookkeeping that must see every trial (which configurations were
+    evaluated) reads the storage instead.
+    """
+    return study._storage.get_all_trials(
+        study._study_id, deepcopy=False, states=tuple(states) if states is not None else None
+    )
+
+
 def fit_to(value: Any, dist: BaseDistribution) -> Any:
     """``value`` made valid for ``dist`` (numeric values clipped), or ``None`` if impossible."""
+    value = plain(value)  # numpy booleans and numbers compare like Python ones
     if isinstance(dist, CategoricalDistribution):
         # Same type first: ``True == 1`` must not pick the choice 1 for a boolean.
         for c in dist.choices:

@@ -38,7 +38,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from metahpo.optimizers._space_sampler import SpaceSampler
+from metahpo.optimizers._space_sampler import SpaceSampler, all_trials, plain
 from metahpo.spaces import SearchSpace
 
 #: Trial system attribute holding the candidate proposed for the trial (its values in the
@@ -139,7 +139,7 @@ class TransferSampler(SpaceSampler):
         return out
 
     def _key(self, config: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(_plain(config.get(n)) for n in self.space.names)
+        return tuple(plain(config.get(n)) for n in self.space.names)
 
     def evidence(self, study: Study) -> list[FrozenTrial]:
         """Completed trials with a value that set at least one parameter of the space.
@@ -149,7 +149,7 @@ class TransferSampler(SpaceSampler):
         names = set(self.space.names)
         done = [
             t
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            for t in all_trials(study, states=(TrialState.COMPLETE,))
             if t.value is not None and not np.isnan(t.value) and names & set(t.params)
         ]
         return sorted(done, key=lambda t: t.number)
@@ -183,7 +183,7 @@ class TransferSampler(SpaceSampler):
         w = self.weights(study)
         score = w @ self._cand_scores / w.sum()
         tried: set[tuple[Any, ...]] = set()
-        for t in study.get_trials(deepcopy=False):
+        for t in all_trials(study):
             claimed = t.system_attrs.get(TRANSFER_ATTR)
             if claimed is not None:
                 tried.add(tuple(claimed))
@@ -203,7 +203,7 @@ class TransferSampler(SpaceSampler):
         ranked = self.ranked(study)
         ahead = sum(
             1
-            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            for t in all_trials(study, states=(TrialState.RUNNING,))
             if t.number < trial.number
             and not t.params
             and TRANSFER_ATTR not in t.system_attrs
@@ -271,8 +271,3 @@ class TransferSampler(SpaceSampler):
     def reseed_rng(self) -> None:
         super().reseed_rng()
         self.then.reseed_rng()
-
-
-def _plain(value: Any) -> Any:
-    """A parameter value as a plain Python scalar (JSON-serialisable, hashable)."""
-    return value.item() if isinstance(value, np.generic) else value
