@@ -147,6 +147,14 @@ def test_enqueued_trials_do_not_use_up_warm_starts() -> None:
     assert study.trials[0].params == {"lr": 0.5, "depth": 2, "kind": "a"}
 
 
+def test_a_warm_start_the_user_enqueued_runs_once() -> None:
+    study = optuna.create_study(direction="maximize", sampler=MetaSampler(WARM))
+    study.enqueue_trial(WARM[0])
+    study.optimize(user_objective, n_trials=3)
+    assert study.trials[0].params == WARM[0]
+    assert [warm_index(t) for t in study.trials] == [None, 1, 2]
+
+
 def test_resume_with_another_warm_start_list_matches_by_configuration() -> None:
     # a later run with fewer (or reordered) warm starts: the evaluated ones are recognised by
     # their configuration, not by a position in a list that has changed

@@ -173,6 +173,9 @@ class MetaSampler(BaseSampler):
             record = self._record(t)
             if record is not None:
                 used.add(_config_key(record["params"]))
+            fixed = t.system_attrs.get("fixed_params")
+            if fixed:  # the user enqueued this very configuration: not twice
+                used.add(_config_key(fixed))
         free = [i for i, c in enumerate(self.warm_start) if _config_key(c) not in used]
         ordinary = [
             t.number
