@@ -362,8 +362,8 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
             "sampler construction included) and to choose any one configuration; median total "
             "time of a run; median time to prepare a method once per fold (fitting its "
             "meta-learner; a meta-learner shared by several methods is fitted once and charged "
-            "to each of them in full). Wall-clock times, one thread per worker: other load on the machine "
-            "inflates them.",
+            "to each of them in full). Wall-clock times, one thread per worker: other load on "
+            "the machine inflates them.",
             "",
         ]
     lat = summary["latency"]

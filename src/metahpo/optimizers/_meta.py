@@ -150,7 +150,7 @@ class MetaSampler(BaseSampler):
         record = trial.system_attrs.get(WARM_CONFIG_ATTR)
         if record is not None:
             return dict(record)
-        idx = trial.system_attrs.get(WARM_ATTR)  # recorded by metahpo < 0.5: an index only
+        idx = trial.system_attrs.get(WARM_ATTR)  # studies of earlier versions: an index only
         if idx is not None and 0 <= int(idx) < len(self.warm_start):
             predicted = self.predicted[int(idx)] if self.predicted is not None else None
             return {"params": self.warm_start[int(idx)], "predicted": predicted}

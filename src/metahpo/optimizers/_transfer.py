@@ -38,6 +38,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from metahpo.optimizers._meta import WARM_ATTR
 from metahpo.optimizers._space_sampler import SpaceSampler, all_trials, plain
 from metahpo.spaces import SearchSpace
 
@@ -141,22 +142,28 @@ class TransferSampler(SpaceSampler):
     def _key(self, config: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(plain(config.get(n)) for n in self.space.names)
 
-    def evidence(self, study: Study) -> list[FrozenTrial]:
+    def evidence(
+        self, study: Study, trials: Sequence[FrozenTrial] | None = None
+    ) -> list[FrozenTrial]:
         """Completed trials with a value that set at least one parameter of the space.
 
         A parameter a trial did not set (a conditional one) counts at the family's default.
+        ``trials``: the study's trials, if already read.
         """
         names = set(self.space.names)
         done = [
             t
-            for t in all_trials(study, states=(TrialState.COMPLETE,))
-            if t.value is not None and not np.isnan(t.value) and names & set(t.params)
+            for t in (all_trials(study) if trials is None else trials)
+            if t.state == TrialState.COMPLETE
+            and t.value is not None
+            and not np.isnan(t.value)
+            and names & set(t.params)
         ]
         return sorted(done, key=lambda t: t.number)
 
-    def weights(self, study: Study) -> np.ndarray:
+    def weights(self, study: Study, trials: Sequence[FrozenTrial] | None = None) -> np.ndarray:
         """The past tasks' weights given the study's completed trials (the heaviest ``k``)."""
-        done = self.evidence(study)
+        done = self.evidence(study, trials)
         log_w = self._log_prior.copy()
         if len(done) >= 2:
             gains = np.asarray([self.gain(study, t) for t in done])
@@ -172,18 +179,21 @@ class TransferSampler(SpaceSampler):
         w[keep] = np.exp(log_w[keep] - log_w[keep].max())
         return w
 
-    def ranked(self, study: Study) -> list[tuple[dict[str, Any], float]]:
+    def ranked(
+        self, study: Study, trials: Sequence[FrozenTrial] | None = None
+    ) -> list[tuple[dict[str, Any], float]]:
         """Candidates not tried yet with their weighted mean score, best first.
 
         Tried: proposed for any trial (whatever its state, other workers' included), or equal
-        to the parameters of any trial.
+        to the parameters of any trial. ``trials``: the study's trials, if already read.
         """
         if not self._candidates or not self._tasks:
             return []
-        w = self.weights(study)
+        trials = all_trials(study) if trials is None else trials
+        w = self.weights(study, trials)
         score = w @ self._cand_scores / w.sum()
         tried: set[tuple[Any, ...]] = set()
-        for t in all_trials(study):
+        for t in trials:
             claimed = t.system_attrs.get(TRANSFER_ATTR)
             if claimed is not None:
                 tried.add(tuple(claimed))
@@ -200,15 +210,17 @@ class TransferSampler(SpaceSampler):
         """The best untried candidate, after those that earlier trials still being set up
         (other workers' trials, numbered lower, without parameters or a proposal yet) are
         about to take: two workers asking at once get different candidates."""
-        ranked = self.ranked(study)
+        trials = all_trials(study)
+        ranked = self.ranked(study, trials)
         ahead = sum(
             1
-            for t in all_trials(study, states=(TrialState.RUNNING,))
-            if t.number < trial.number
+            for t in trials
+            if t.state == TrialState.RUNNING
+            and t.number < trial.number
             and not t.params
             and TRANSFER_ATTR not in t.system_attrs
             and "fixed_params" not in t.system_attrs
-            and "metahpo:warm" not in t.system_attrs  # a MetaSampler warm start
+            and WARM_ATTR not in t.system_attrs  # a MetaSampler warm start
         )
         return ranked[ahead][0] if ahead < len(ranked) else None
 
