@@ -1,27 +1,37 @@
-"""Live benchmark (real training) and the external replay (pools built for new datasets)."""
+"""Live benchmark (real training, cached runs, statistics) and the external replay."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
-import optuna
 import pytest
 
+import metahpo.bench._live as live
 from metahpo.bench import (
     LIVE_METHODS,
     BenchSettings,
+    LiveRun,
     LiveSettings,
+    group_key,
     run_external,
     run_live,
+    select_holdout,
+    write_live_report,
     write_report,
 )
+from metahpo.bench._live_stats import curves, summarize
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import BuildSettings, Bundle, KnowledgeStore, build, load_bundled
 from metahpo.spaces import get_space
 
 from .conftest import dataset_folder
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
@@ -40,78 +50,295 @@ def training_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bundle.root
 
 
+# -- protocol ------------------------------------------------------------------------------------
+def test_group_key_matches_generator_families_and_keeps_others_apart() -> None:
+    same = [
+        ("586_fri_c3_1000_25", "653_fri_c0_250_25", "564_fried"),
+        ("led7", "led24"),
+        ("monk1", "monk3"),
+        ("197_cpu_act", "562_cpu_small"),
+        ("1193_BNG_lowbwt", "lowbwt"),
+        ("GAMETES_Epistasis_2_Way_20atts_0.1H_EDM_1_1", "GAMETES_Heterogeneity_20atts_1600"),
+        ("satimage", "294_satellite_image"),
+        ("analcatdata_apnea1", "557_analcatdata_apnea2"),
+        ("ann_thyroid", "new_thyroid", "hypothyroid"),
+    ]
+    for names in same:
+        assert len({group_key(n) for n in names}) == 1, names
+    apart = ["iris", "vehicle", "analcatdata_boxing1", "analcatdata_happiness", "sonar", "magic"]
+    assert len({group_key(n) for n in apart}) == len(apart)
+
+
+def _index(n_cls: int, n_reg: int) -> dict[str, dict[str, object]]:
+    idx: dict[str, dict[str, object]] = {}
+    for i in range(n_cls):
+        idx[f"c{i}x"] = {"task": "classification", "n": 100 + 10 * i, "p": 5}
+    for i in range(n_reg):
+        idx[f"r{i}x"] = {"task": "regression", "n": 100 + 10 * i, "p": 5}
+    idx["widex"] = {"task": "classification", "n": 50, "p": 5000}
+    return idx
+
+
+def test_holdout_draw_is_seeded_stratified_and_one_per_family() -> None:
+    idx = _index(30, 15)
+    drawn = select_holdout(idx, 12, seed=1)
+    assert drawn == select_holdout(idx, 12, seed=1) and drawn != select_holdout(idx, 12, seed=2)
+    assert len(drawn) == 12 and "widex" not in drawn  # too many features: not a candidate
+    cls = [d for d in drawn if d.startswith("c")]
+    assert len(cls) == 8  # 30 of 45 candidates are classification: 8 of 12
+    # Size tertiles of the classification candidates (sorted by rows): 10 each, 3/3/2 drawn.
+    tertile = [int(d[1:-1]) // 10 for d in cls]
+    assert sorted(np.bincount(tertile, minlength=3).tolist()) == [2, 3, 3]
+    fam = {
+        "a_1": {"task": "regression", "n": 10, "p": 2},
+        "a_2": {"task": "regression", "n": 11, "p": 2},
+        "b": {"task": "regression", "n": 12, "p": 2},
+    }
+    assert sorted(select_holdout(fam, 2, seed=0)) != ["a_1", "a_2"]
+    with pytest.raises(MetaHPOError, match="cannot draw"):
+        select_holdout(idx, 100)
+
+
+# -- statistics ----------------------------------------------------------------------------------
+def _run(
+    method: str,
+    values: list[float | None],
+    *,
+    dataset: str = "d",
+    family: str = "knn",
+    seed: int = 0,
+    fit: float = 1.0,
+    over: float = 0.1,
+) -> LiveRun:
+    n = len(values)
+    return LiveRun(
+        method,
+        dataset,
+        family,
+        seed,
+        "fp",
+        "classification",
+        "balanced_accuracy",
+        "maximize",
+        tuple(values),
+        (fit,) * n,
+        (over,) * n,
+        0.5,
+    )
+
+
+def test_regret_is_normalised_by_every_method_and_failures_never_help() -> None:
+    runs = [
+        _run("a", [0.5, None, 0.9]),  # best any method found: 0.9
+        _run("b", [None, 0.1, 0.7]),  # worst: 0.1
+        _run("b", [0.2], dataset="incomplete"),  # no run of "a": not a complete cell
+        _run("a", [0.3, 0.3, 0.3], dataset="flat"),
+        _run("b", [0.3, 0.3, 0.3], dataset="flat"),  # every score equal: skipped
+    ]
+    cells, regret, skipped = curves(runs, ["a", "b"], 3)
+    assert cells == [("d", "knn", "classification", 0)] and skipped == [("flat", "knn")]
+    np.testing.assert_allclose(regret[0, 0], [0.5, 0.5, 0.0])  # (0.9-0.5)/0.8, then 0.9
+    np.testing.assert_allclose(regret[1, 0], [1.0, 1.0, 0.25])  # failed first: regret 1
+    s = summarize(runs, ["a", "b"], 3, baselines=("b",))
+    a = s["methods"]["a"]
+    assert s["cutpoints"] == [1, 3] and s["n_cells"] == 1
+    assert a["mean"] == [0.5, 0.0] and a["rank"] == [1.0, 1.0]
+    assert a["ratio"]["b"] == [0.5, 0.0]
+    assert a["reach"]["b"] == {"median": 3.0, "mean_reached": 3.0, "fraction": 1.0}  # 0 <= 0.25
+    assert s["methods"]["b"]["reach"]["b"]["median"] == 3.0  # its own final regret: at 3
+    assert a["wtl"]["b"] == {"3": [1, 0, 0]}
+    assert a["failed_evals"] == 1 and s["methods"]["b"]["failed_evals"] == 1
+    assert a["overhead_s"]["median"] == pytest.approx(0.1)
+    # Wall time to regret <= 0.05: setup 0.5 + 3 × (1.0 + 0.1) for "a"; "b" never gets there.
+    assert a["wall_to"]["0.05"] == {"median_s": pytest.approx(3.8), "fraction": 1.0}
+    assert s["methods"]["b"]["wall_to"]["0.05"] == {"median_s": None, "fraction": 0.0}
+
+
+def test_ties_and_means_over_datasets_not_cells() -> None:
+    runs = []
+    for seed in range(3):  # dataset x: 3 cells where a and b tie at 0
+        runs += [
+            _run("a", [0.0, 1.0], dataset="x", seed=seed),
+            _run("b", [0.0, 1.0], dataset="x", seed=seed),
+        ]
+    runs += [_run("a", [1.0, 0.0], dataset="y"), _run("b", [0.0, 0.5], dataset="y")]
+    s = summarize(runs, ["a", "b"], 2, baselines=())
+    assert s["methods"]["a"]["wtl"]["b"] == {"2": [1, 3, 0]}  # y: 0 against 0.5
+    # Dataset means, not cell means: a @1 is 1.0 on x (3 cells) and 0.0 on y → 0.5, not 0.75.
+    assert s["methods"]["a"]["mean"] == [0.5, 0.0]
+    assert s["methods"]["b"]["mean"] == [1.0, 0.25]
+
+
+# -- runs and the cache --------------------------------------------------------------------------
 SMALL = LiveSettings(
-    budget=3, methods=("default", "random", "meta-tpe"), families=("knn",), max_rows=60
+    budget=3,
+    seeds=1,
+    methods=("default", "random", "meta"),
+    families=("knn",),
+    max_rows=60,
+    workers=1,
 )
 
 
-def test_live_runs_every_method_with_equal_budgets_and_resumes(
-    folder: Path, tmp_path: Path, training_bundle: Path
-) -> None:
-    out = tmp_path / "live"
-    exp = load_bundled(training_bundle)
-    calls: list[tuple[int, int]] = []
-    result = run_live(
-        folder, SMALL, out=out, experience=exp, progress=lambda d, t, _: calls.append((d, t))
-    )
-    assert result.mode == "live" and not result.errors
-    assert calls[-1] == (6, 6) and result.n_new == 6
-    assert {(r.method, r.dataset) for r in result.runs} == {
-        (m, d) for m in SMALL.methods for d in ("iris", "1027_ESL")
-    }
-    for r in result.runs:
-        assert len(r.regret) == 3 and len(r.picks) == 3 and len(r.seconds) == 3
-        assert all(a >= b for a, b in zip(r.regret, r.regret[1:], strict=False))
-        assert 0.0 <= min(r.regret) <= max(r.regret) <= 1.0
-        assert all(s > 0 for s in r.seconds)
-    # Normalised by the best any method found: some run reaches 0 on every dataset.
-    for d in ("iris", "1027_ESL"):
-        assert min(r.regret[-1] for r in result.runs if r.dataset == d) == 0.0
-    # The default method's first evaluation is the library default.
-    storage = f"sqlite:///{(out / 'live.db').resolve()}"
-    first = optuna.load_study(study_name="live:iris:knn:default:s0", storage=storage).trials[0]
-    assert first.params == get_space("knn", "classification").default_config()
-    again = run_live(folder, SMALL, out=out, experience=exp)
-    assert again.n_new == 0
-    assert [r.regret for r in again.runs] == [r.regret for r in result.runs]
-    assert run_live(folder, SMALL, out=out, experience=exp, fresh=True).n_new == 6
-    written = write_report(result, out, command="metahpo bench --live", n_boot=50)
-    md = written["markdown"].read_text()
-    assert md.startswith("# metahpo live benchmark") and "Wall clock" in md
-    assert "over every evaluation that any method made" in md
-    assert json.loads(written["json"].read_text())["mode"] == "live"
-
-
-def test_live_meta_methods_never_learn_from_the_benchmarked_dataset(
+def test_live_runs_every_method_with_equal_budgets_and_reads_cached_runs_back(
     folder: Path, tmp_path: Path, training_bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import metahpo.bench._live as live
+    cache = tmp_path / "cache"
+    calls: list[tuple[int, int]] = []
+    result = run_live(
+        folder,
+        SMALL,
+        cache=cache,
+        holdout=["iris", "1027_ESL"],
+        bundle=training_bundle,
+        progress=lambda d, t, _: calls.append((d, t)),
+    )
+    assert not result.errors and result.n_new == 6 and calls[-1] == (6, 6)
+    for r in result.runs:
+        assert len(r.values) == len(r.fit_s) == len(r.overhead_s) == len(r.params) == 3
+        assert all(s > 0 for s in r.fit_s) and all(s >= 0 for s in r.overhead_s)
+    default = next(r for r in result.runs if r.method == "default" and r.dataset == "iris")
+    assert default.params[0] == get_space("knn", "classification").default_config()
+    # Same seed: every method sees the same folds, so equal configurations score equally.
+    scores: dict[tuple[str, str], set[float]] = {}
+    for r in result.runs:
+        for p, v in zip(r.params, r.values, strict=True):
+            scores.setdefault((r.dataset, json.dumps(p, sort_keys=True)), set()).add(v)
+    assert all(len(v) == 1 for v in scores.values())
+    with gzip.open(cache / "meta.json.gz", "rt") as fh:
+        assert json.load(fh)["format"] == 1
+
+    def boom(*a: object, **k: object) -> None:
+        raise AssertionError("a cached run was trained again")
+
+    monkeypatch.setattr(live, "_run_unit", boom)
+    again = run_live(
+        folder, SMALL, cache=cache, holdout=["iris", "1027_ESL"], bundle=training_bundle
+    )
+    assert again.n_new == 0 and again.runs == result.runs
+    monkeypatch.undo()
+    # A changed method setting makes that method's runs stale, and only those.
+    changed = dict(LIVE_METHODS)
+    changed["random"] = LIVE_METHODS["random"].__class__(
+        **{**LIVE_METHODS["random"].__dict__, "revision": 2}
+    )
+    monkeypatch.setattr(live, "LIVE_METHODS", changed)
+    third = run_live(
+        folder, SMALL, cache=cache, holdout=["iris", "1027_ESL"], bundle=training_bundle
+    )
+    assert third.n_new == 2
+    assert {r.method for r in third.runs if r not in result.runs} == {"random"}
+    # So does a changed protocol (here the per-evaluation time limit), for every method.
+    other = LiveSettings(**{**SMALL.__dict__, "trial_time_limit": 30.0})
+    assert (
+        run_live(
+            folder,
+            other,
+            cache=cache,
+            holdout=["iris"],
+            bundle=training_bundle,
+        ).n_new
+        == 3
+    )
+
+
+def test_meta_methods_never_learn_from_the_held_out_generator_family(
+    tmp_path: Path, training_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metahpo.bench._live_runners as runners
 
     seen: list[set[str]] = []
-    real = live.tune
+    real = runners.run_method
 
-    def spy(ds, family, **kw):  # type: ignore[no-untyped-def]
-        if kw.get("experience") is not None:
-            seen.append({t.dataset for t in kw["experience"].tasks} | {f"@{ds.name}"})
-        return real(ds, family, **kw)
+    def spy(method, objective, experience):  # type: ignore[no-untyped-def]
+        seen.append({t.dataset for t in experience.tasks})
+        return real(method, objective, experience)
 
-    monkeypatch.setattr(live, "tune", spy)
-    settings = LiveSettings(budget=2, methods=("meta-tpe",), families=("knn",), max_rows=60)
-    run_live(
-        folder / "iris", settings, out=tmp_path / "o", experience=load_bundled(training_bundle)
+    monkeypatch.setattr(runners, "run_method", spy)
+    root = dataset_folder(tmp_path / "d", "iris")
+    (root / "iris").rename(root / "vehicle2")  # same generator family as the bundle's vehicle
+    (root / "vehicle2" / "iris.tsv.gz").rename(root / "vehicle2" / "vehicle2.tsv.gz")
+    settings = LiveSettings(
+        budget=2, seeds=1, methods=("meta",), families=("knn",), max_rows=60, workers=1
     )
-    assert seen == [{"vehicle", "@iris"}]
+    r = run_live(root, settings, cache=tmp_path / "c", holdout=["vehicle2"], bundle=training_bundle)
+    assert not r.errors, r.errors
+    assert seen == [{"iris"}] and r.excluded == {"vehicle": ("vehicle",)}
+
+
+@pytest.mark.torch
+def test_every_peer_runs_on_the_same_objective(folder: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("flaml")
+    pytest.importorskip("skopt")
+    settings = LiveSettings(
+        budget=4,
+        seeds=1,
+        methods=("gp", "cmaes", "flaml", "skopt", "tpe"),
+        families=("svm",),
+        max_rows=60,
+        workers=1,
+    )
+    r = run_live(folder, settings, cache=tmp_path / "c", holdout=["iris"])
+    assert not r.errors, r.errors
+    assert {x.method for x in r.runs} == set(settings.methods)
+    space = get_space("svm", "classification")
+    for x in r.runs:
+        assert len(x.values) == 4
+        for p in x.params:  # every proposal inside the space, whatever the peer
+            assert set(p) == set(space.names)
+            assert 1e-3 <= p["C"] <= 1e3 and p["class_weight"] in ("none", "balanced")
 
 
 def test_live_settings_are_checked(folder: Path, tmp_path: Path) -> None:
     with pytest.raises(MetaHPOError, match="unknown live method"):
-        run_live(folder, LiveSettings(methods=("nope",)), out=tmp_path)
+        run_live(folder, LiveSettings(methods=("nope",)), cache=tmp_path, holdout=["iris"])
     with pytest.raises(MetaHPOError, match="budget"):
-        run_live(folder, LiveSettings(budget=0), out=tmp_path)
-    with pytest.raises(MetaHPOError, match="no datasets"):
-        (tmp_path / "empty").mkdir()
-        run_live(tmp_path / "empty", SMALL, out=tmp_path / "x")
-    assert "grid" not in LIVE_METHODS and {"default", "tpe", "meta-tpe"} <= set(LIVE_METHODS)
+        run_live(folder, LiveSettings(budget=0), cache=tmp_path, holdout=["iris"])
+    with pytest.raises(MetaHPOError, match="not found"):
+        run_live(folder, SMALL, cache=tmp_path, holdout=["nope"])
+    with pytest.raises(MetaHPOError, match=r"index\.json"):
+        run_live(folder, SMALL, cache=tmp_path)
+    assert "grid" not in LIVE_METHODS and {"meta", "gp", "flaml", "skopt"} <= set(LIVE_METHODS)
+
+
+def test_report_and_readme_headline_come_from_the_summary(
+    folder: Path, tmp_path: Path, training_bundle: Path
+) -> None:
+    settings = LiveSettings(
+        budget=3,
+        seeds=1,
+        methods=("meta", "random", "tpe"),
+        families=("knn",),
+        max_rows=60,
+        workers=1,
+    )
+    r = run_live(
+        folder, settings, cache=tmp_path / "c", holdout=["iris", "1027_ESL"], bundle=training_bundle
+    )
+    summary = write_live_report(r, tmp_path / "summary.json", tmp_path / "LIVE.md", "CMD")
+    md = (tmp_path / "LIVE.md").read_text()
+    assert "    CMD" in md and "Win / tie / loss of `meta`" in md and "÷tpe @1" in md
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "intro\n<!-- live-headline:start -->\nSTALE-TEXT\n<!-- live-headline:end -->\nend\n"
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "readme_headline.py"),
+            "--summary",
+            str(tmp_path / "summary.json"),
+            "--readme",
+            str(readme),
+        ],
+        check=True,
+    )
+    text = readme.read_text()
+    assert "STALE-TEXT" not in text and text.startswith("intro") and text.endswith("end\n")
+    m = summary["methods"]["meta"]
+    assert f"{m['mean'][0]:.3f}" in text and "TPE" in text
 
 
 def test_external_replay_builds_pools_then_holds_out_only_the_new_datasets(
@@ -142,9 +369,10 @@ def test_cli_live_benchmark(folder: Path, tmp_path: Path, training_bundle: Path)
     from metahpo.cli import main
 
     out = tmp_path / "cli"
-    argv = ["bench", "--live", "--datasets", str(folder / "iris"), "--budget", "2"]
+    argv = ["bench", "--live", "--datasets", str(folder), "--holdout", "iris", "--budget", "2"]
     argv += ["--methods", "default", "tpe", "--families", "knn", "--max-rows", "60"]
-    argv += ["--bundle", str(training_bundle), "--out", str(out)]
+    argv += ["--seeds", "1", "--workers", "1", "--bundle", str(training_bundle), "--out", str(out)]
     assert main(argv) == 0
-    assert "metahpo bench --budget 2" in (out / "summary.md").read_text()
+    assert "metahpo bench --live" in (out / "LIVE.md").read_text()
+    assert (out / "runs" / "tpe.json.gz").exists() and (out / "summary.json").exists()
     assert main(["bench", "--live", "--out", str(out)]) == 2

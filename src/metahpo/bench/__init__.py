@@ -10,12 +10,16 @@ Example:
 """
 
 from metahpo.bench._external import run_external
-from metahpo.bench._live import (
+from metahpo.bench._live import LiveResult, holdout_datasets, run_live
+from metahpo.bench._live_cache import LiveRun, RunCache
+from metahpo.bench._live_md import live_summary, render_markdown, write_live_report
+from metahpo.bench._live_protocol import (
     LIVE_DEFAULT_METHODS,
     LIVE_METHODS,
     LiveMethod,
     LiveSettings,
-    run_live,
+    group_key,
+    select_holdout,
 )
 from metahpo.bench._methods import (
     DEFAULT_METHODS,
@@ -63,12 +67,15 @@ __all__ = [
     "ErrorRecord",
     "FitRecord",
     "LiveMethod",
+    "LiveResult",
+    "LiveRun",
     "LiveSettings",
     "MetaSamplerMethod",
     "Method",
     "Pool",
     "PoolExhaustedError",
     "RandomSearch",
+    "RunCache",
     "RunRecord",
     "SamplerMethod",
     "TrainingSet",
@@ -77,16 +84,22 @@ __all__ = [
     "bootstrap_mean",
     "evals_to_reach",
     "get_method",
+    "group_key",
     "grouped_folds",
+    "holdout_datasets",
     "informative",
+    "live_summary",
     "plan",
     "ranks",
     "regret_curve",
+    "render_markdown",
     "run_external",
     "run_live",
     "run_replay",
     "run_seed",
+    "select_holdout",
     "summarize",
     "win_tie_loss",
+    "write_live_report",
     "write_report",
 ]

@@ -1,378 +1,242 @@
-"""Live benchmark: real training on a folder of datasets, equal evaluation budgets.
+"""Live benchmark: real training on held-out datasets, equal evaluation budgets, cached runs.
 
-Every method tunes every (dataset, family) for ``budget`` evaluations with real
-cross-validated training (:func:`~metahpo.tuning.tune`, so each run is an Optuna study in
-``OUT/live.db`` and an interrupted benchmark resumes where it stopped). A run's normalised
-regret after ``t`` evaluations is ``(best − best found) / (best − worst)``, where best and worst
-are over every evaluation *any* method made on that (dataset, family): there is no stored pool,
-so the best score found by anyone is the reference. Failed evaluations count against the budget
-and never improve the best.
+Every method tunes every (held-out dataset, family) ``seeds`` times with ``budget`` real
+cross-validated evaluations (protocol in :mod:`metahpo.bench._live_protocol`). Each finished
+run is one cached record (:mod:`metahpo.bench._live_cache`), so the grid resumes after a kill
+at any moment and a new method variant costs only its own runs. Runs go to ``workers``
+processes, each training with one thread.
 
-Meta-learned methods learn from the bundled experience (or the one given) **minus every task of
-a dataset with the same name**, so that a dataset of the knowledge base itself is benchmarked
-as if it were new. The folder may hold datasets that were never part of the knowledge base:
-that is the point of the live mode.
-
-Wall-clock time of every evaluation (training included) is recorded; the meta-features of a
-dataset are computed once and their time is added to the first evaluation of every method that
-uses them.
+Meta-learned methods learn from the bundled experience (or the one given) minus every task of
+the held-out dataset's generator family (:func:`~metahpo.bench._live_protocol.group_key`).
 """
 
 from __future__ import annotations
 
-import math
+import json
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import optuna
-from optuna.trial import TrialState
-
-from metahpo.bench._metrics import informative, regret_curve
-from metahpo.bench._replay import BenchResult, BenchSettings, ErrorRecord, RunRecord, run_seed
-from metahpo.datasets import Dataset, list_dataset_folders, load_dataset
+from metahpo.bench._live_cache import LiveRun, RunCache
+from metahpo.bench._live_protocol import (
+    LIVE_METHODS,
+    LiveSettings,
+    group_key,
+    run_fingerprint,
+    select_holdout,
+)
+from metahpo.bench._replay import run_seed
 from metahpo.errors import MetaHPOError
-from metahpo.evaluation import get_metric
-from metahpo.knowledge import Experience, load_bundled
-from metahpo.optimizers import BASES, CLASSIC_OPTIMIZERS, MetaSampler
-from metahpo.spaces import get_family
-from metahpo.tuning import tune
 
-LIVE_DB = "live.db"
+#: One run of the grid: (dataset, family, method, seed).
+Unit = tuple[str, str, str, int]
 
 
 @dataclass(frozen=True)
-class LiveMethod:
-    """How one live method tunes: a classic optimizer, the default-first baseline or metahpo.
+class LiveResult:
+    """What :func:`run_live` measured: the settings and every run of the grid."""
 
-    Attributes:
-        name: Registry name.
-        description: One line for the summary.
-        optimizer: A classic optimizer name, ``"default"`` (library default, then random) or
-            ``"meta"`` (:class:`~metahpo.optimizers.MetaSampler`).
-        strategy, base, warm_start: The meta sampler's parts (``optimizer="meta"``).
-    """
-
-    name: str
-    description: str
-    optimizer: str
-    strategy: str = "portfolio"
-    base: str = "tpe"
-    warm_start: int = 5
-
-    @property
-    def uses_metafeatures(self) -> bool:
-        return self.optimizer == "meta"
+    settings: LiveSettings
+    holdout: tuple[str, ...]
+    runs: tuple[LiveRun, ...]
+    errors: tuple[tuple[Unit, str], ...]
+    experience_version: str
+    excluded: dict[str, tuple[str, ...]]
+    seconds: float
+    n_new: int
 
 
-def _registry() -> dict[str, LiveMethod]:
-    methods = {
-        "default": LiveMethod("default", "library default, then random", "default"),
-    }
-    for name in CLASSIC_OPTIMIZERS:
-        if name == "grid":  # a grid cannot spend an arbitrary budget evenly
-            continue
-        methods[name] = LiveMethod(name, f"Optuna sampler '{name}'", name)
-    for base in BASES:
-        methods[f"meta-{base}"] = LiveMethod(
-            f"meta-{base}",
-            f"MetaSampler: 5 'portfolio' warm starts, then '{base}'",
-            "meta",
-            base=base,
-        )
-    for strategy in ("nearest", "surrogate", "mapping"):
-        methods[f"meta-{strategy}"] = LiveMethod(
-            f"meta-{strategy}",
-            f"MetaSampler: 5 '{strategy}' warm starts, then 'tpe'",
-            "meta",
-            strategy=strategy,
-        )
-    return methods
+def holdout_datasets(
+    folder: str | Path, n: int | None = None, seed: int | None = None
+) -> tuple[str, ...]:
+    """The held-out draw of record from ``folder/index.json`` (see :func:`select_holdout`)."""
+    index_path = Path(folder) / "index.json"
+    if not index_path.exists():
+        raise MetaHPOError(f"{index_path} not found: the held-out draw needs the folder's index")
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    kwargs: dict[str, Any] = {}
+    if n is not None:
+        kwargs["n"] = n
+    if seed is not None:
+        kwargs["seed"] = seed
+    return select_holdout(index, **kwargs)
 
 
-#: Every live method by name.
-LIVE_METHODS: dict[str, LiveMethod] = _registry()
+@lru_cache(maxsize=4)
+def _dataset(folder: str, name: str, max_rows: int) -> Any:
+    from metahpo.datasets import load_dataset
 
-#: Run by default: the baselines a user compares against and metahpo's default optimizer.
-LIVE_DEFAULT_METHODS: tuple[str, ...] = ("default", "random", "tpe", "cmaes", "meta-tpe")
-
-
-@dataclass(frozen=True)
-class LiveSettings:
-    """What a live benchmark runs.
-
-    Attributes:
-        budget: Evaluations per run (failed ones count).
-        seeds: Runs per (method, dataset, family).
-        methods: Names from :data:`LIVE_METHODS`.
-        families: Model families.
-        cv_folds: Cross-validation folds of every evaluation.
-        max_rows: Stratified (classification) or uniform subsample of larger datasets, seeded.
-    """
-
-    budget: int = 20
-    seeds: int = 1
-    methods: tuple[str, ...] = LIVE_DEFAULT_METHODS
-    families: tuple[str, ...] = ("hgb", "rf", "svm", "linear", "knn", "mlp")
-    cv_folds: int = 3
-    max_rows: int = 2000
-
-    def validate(self) -> None:
-        for name, value in (("budget", self.budget), ("seeds", self.seeds)):
-            if value < 1:
-                raise MetaHPOError(f"--{name} must be at least 1; got {value}")
-        if self.cv_folds < 2:
-            raise MetaHPOError(f"--cv-folds must be at least 2; got {self.cv_folds}")
-        if self.max_rows < 10:
-            raise MetaHPOError(f"--max-rows must be at least 10; got {self.max_rows}")
-        if not self.methods:
-            raise MetaHPOError("no benchmark methods selected")
-        unknown = [m for m in self.methods if m not in LIVE_METHODS]
-        if unknown:
-            raise MetaHPOError(
-                f"unknown live method(s) {', '.join(unknown)}; choose from "
-                f"{', '.join(LIVE_METHODS)}"
-            )
-        for f in self.families:
-            get_family(f)
+    return load_dataset(Path(folder) / name).subsample(max_rows, seed=0)
 
 
-def study_name(dataset: str, family: str, method: str, seed: int) -> str:
-    """The Optuna study of one live run (in ``OUT/live.db``)."""
-    return f"live:{dataset}:{family}:{method}:s{seed}"
+@lru_cache(maxsize=2)
+def _experience(bundle: str | None) -> Any:
+    from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
+
+    return load_bundled(bundle or DEFAULT_BUNDLE)
 
 
-def _finished(study: optuna.Study, budget: int) -> list[optuna.trial.FrozenTrial]:
-    """The run's first ``budget`` finished evaluations (complete or failed), in order."""
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
-    return sorted(trials, key=lambda t: t.number)[:budget]
+def _without_group(experience: Any, dataset: str) -> Any:
+    key = group_key(dataset)
+    return replace(
+        experience, tasks=tuple(t for t in experience.tasks if group_key(t.dataset) != key)
+    )
 
 
-def _seconds(t: optuna.trial.FrozenTrial) -> float:
-    if t.datetime_start is None or t.datetime_complete is None:
-        return 0.0
-    return max(0.0, (t.datetime_complete - t.datetime_start).total_seconds())
+def _limit_threads() -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
 
 
-def _sampler_for(method: LiveMethod, ds: Dataset, family: str, seed: int) -> Any:
-    if method.optimizer == "default":
-        space = get_family(family).space(ds.task)
-        return MetaSampler(
-            [space.default_config()], base_sampler=optuna.samplers.RandomSampler(seed=seed)
-        )
-    return method.optimizer
+def _run_unit(
+    unit: Unit, folder: str, settings: LiveSettings, bundle: str | None, fingerprint: str
+) -> LiveRun:
+    """One run, in a worker process (or inline): train, time, return the record."""
+    import optuna
+    from threadpoolctl import threadpool_limits
+
+    from metahpo.bench._live_runners import Objective, run_method
+    from metahpo.evaluation import make_folds
+
+    name, family, method_name, seed = unit
+    method = LIVE_METHODS[method_name]
+    ds = _dataset(folder, name, settings.max_rows)
+    s = run_seed(seed, ds.name, family) % (2**31)
+    objective = Objective(ds, family, make_folds(ds, settings.cv_folds, s), s, settings)
+    experience = _without_group(_experience(bundle), name) if method.kind == "meta" else None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        setup = run_method(method, objective, experience)
+    run = objective.record(method_name, fingerprint, setup)
+    return replace(run, seed=seed)
 
 
-def _dataset_paths(datasets: str | Path | Sequence[str | Path]) -> list[Path]:
-    """A folder of dataset folders, one dataset (folder or file), or a list of them."""
-    if not isinstance(datasets, (str, Path)):
-        return [Path(p) for p in datasets]
-    path = Path(datasets)
-    if path.is_dir():
-        below = list_dataset_folders(path)
-        return below if below or not any(path.iterdir()) else [path]
-    return [path]
-
-
-def _experience_without(experience: Experience, dataset: str) -> Experience:
-    return replace(experience, tasks=tuple(t for t in experience.tasks if t.dataset != dataset))
+def _worker_init() -> None:
+    _limit_threads()
 
 
 def run_live(
-    datasets: str | Path | Sequence[str | Path],
+    datasets: str | Path,
     settings: LiveSettings | None = None,
     *,
-    out: str | Path,
-    experience: Experience | None = None,
+    cache: str | Path,
+    holdout: Sequence[str] | None = None,
+    bundle: str | Path | None = None,
     progress: Callable[[int, int, str], None] | None = None,
-    fresh: bool = False,
-) -> BenchResult:
-    """Run the live benchmark (see the module docstring for the protocol).
+    train: bool = True,
+) -> LiveResult:
+    """Run (or resume) the live grid and return every run of it.
 
     Args:
-        datasets: A folder in the shared datasets layout (one sub-folder per dataset), or a
-            list of dataset paths (folders or files that :func:`~metahpo.datasets.load_dataset`
-            reads, with a ``target`` column).
-        settings: Budget, seeds, methods, families, CV folds and subsampling.
-        out: Output folder; ``OUT/live.db`` holds every run as an Optuna study, so calling
-            again with the same ``out`` resumes (finished runs are read back, not rerun).
-        experience: What meta-learned methods learn from (default: the bundled experience).
+        datasets: A folder in the shared datasets layout (one sub-folder per dataset and an
+            ``index.json``).
+        settings: Budget, seeds, methods, families, CV folds, subsampling, workers.
+        cache: Folder of the run cache (``<method>.json.gz``); finished runs with the same
+            fingerprint are read back, not trained again.
+        holdout: Dataset names (default: :func:`holdout_datasets` of ``datasets``).
+        bundle: Experience bundle of the meta-learned methods (default: the packaged one).
         progress: Called after every finished run with ``(done, total, label)``.
-        fresh: Delete ``OUT/live.db`` first: every run is trained again.
-
-    Returns:
-        A :class:`~metahpo.bench.BenchResult` (``mode="live"``) that
-        :func:`~metahpo.bench.write_report` turns into ``results.json``, ``summary.md`` and
-        plots. Runs of a (dataset, family) where every evaluation scored the same are left out
-        (listed in ``skipped``).
+        train: ``False``: only read the cache (a report of the runs finished so far, for
+            example while the grid runs in another process).
     """
     settings = settings or LiveSettings()
     settings.validate()
-    paths = _dataset_paths(datasets)
-    if not paths:
-        raise MetaHPOError(f"no datasets found in {datasets}")
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        (out_dir / LIVE_DB).unlink(missing_ok=True)
-    url = f"sqlite:///{(out_dir / LIVE_DB).resolve()}"
-    storage = optuna.storages.RDBStorage(url)
-    known = {s.study_name for s in storage.get_all_studies()}
-    if any(LIVE_METHODS[m].uses_metafeatures for m in settings.methods) and experience is None:
-        experience = load_bundled()
+    folder = str(Path(datasets).resolve())
+    names = tuple(holdout) if holdout is not None else holdout_datasets(folder)
+    missing = [n for n in names if not (Path(folder) / n).is_dir()]
+    if missing:
+        raise MetaHPOError(f"held-out datasets not found in {folder}: {', '.join(missing)}")
+    bundle_s = str(bundle) if bundle is not None else None
+    experience = _experience(bundle_s)
+    groups = {group_key(n) for n in names}
+    excluded = {
+        g: tuple(sorted({t.dataset for t in experience.tasks if group_key(t.dataset) == g}))
+        for g in sorted(groups)
+    }
+    store = RunCache(cache)
+    prints = {
+        m: run_fingerprint(LIVE_METHODS[m], settings, experience.version) for m in settings.methods
+    }
+    units: list[Unit] = [
+        (n, f, m, s)
+        for n in names
+        for f in settings.families
+        for s in range(settings.seeds)
+        for m in settings.methods
+    ]
+    runs: dict[Unit, LiveRun] = {}
+    todo: list[Unit] = []
+    for u in units:
+        cached = store.get(u[2], u[0], u[1], u[3], prints[u[2]])
+        if cached is not None:
+            runs[u] = cached
+        elif train:
+            todo.append(u)
+    errors: list[tuple[Unit, str]] = []
     start = time.perf_counter()
-    total = len(paths) * len(settings.families) * len(settings.methods) * settings.seeds
-    done = 0
-    n_new = 0
-    runs: list[RunRecord] = []
-    errors: list[ErrorRecord] = []
-    skipped: list[tuple[str, str]] = []
-    names: list[str] = []
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
+    done = len(runs)
+    if progress is not None:
+        progress(done, len(units), "live")
+
+    def finish(u: Unit, run: LiveRun | None, error: str | None) -> None:
+        nonlocal done
+        done += 1
+        if run is not None:
+            store.put(run)
+            runs[u] = run
+        else:
+            errors.append((u, error or "failed"))
         if progress is not None:
-            progress(0, total, "live")
-        for path in paths:
+            progress(done, len(units), f"{u[2]} {u[0]}/{u[1]} s{u[3]}")
+
+    if settings.workers == 1 or len(todo) <= 1:
+        for u in todo:
             try:
-                ds = load_dataset(path).subsample(settings.max_rows, seed=0)
-            except MetaHPOError as exc:
-                skipped.append((Path(path).name, f"cannot be loaded: {exc}"))
-                done += len(settings.families) * len(settings.methods) * settings.seeds
-                continue
-            names.append(ds.name)
-            mf: dict[str, float] | None = None
-            mf_seconds = 0.0
-            own_experience = (
-                _experience_without(experience, ds.name) if experience is not None else None
-            )
-            for family in settings.families:
-                metric = get_metric(None, ds.task)
-                task_runs: list[tuple[str, int, list[optuna.trial.FrozenTrial]]] = []
-                for method_name in settings.methods:
-                    method = LIVE_METHODS[method_name]
-                    for seed in range(settings.seeds):
-                        name = study_name(ds.name, family, method_name, seed)
-                        s = run_seed(seed, ds.name, family) % (2**31)
-                        trials: list[optuna.trial.FrozenTrial] = []
-                        if name in known:
-                            study = optuna.load_study(study_name=name, storage=url)
-                            trials = _finished(study, settings.budget)
-                        if len(trials) < settings.budget:
-                            if method.uses_metafeatures and mf is None:
-                                from metahpo.metafeatures import compute_metafeatures
+                finish(u, _run_unit(u, folder, settings, bundle_s, prints[u[2]]), None)
+            except Exception as exc:  # a method that crashes on one run is reported, not fatal
+                finish(u, None, f"{type(exc).__name__}: {exc}"[:300])
+    else:
+        import multiprocessing as mp
 
-                                t0 = time.perf_counter()
-                                mf = compute_metafeatures(ds, seed=0)
-                                mf_seconds = time.perf_counter() - t0
-                            try:
-                                with warnings.catch_warnings():
-                                    warnings.simplefilter("ignore")
-                                    tune(
-                                        ds,
-                                        family,
-                                        metric=metric.name,
-                                        budget=settings.budget,
-                                        optimizer=_sampler_for(method, ds, family, s),
-                                        storage=url,
-                                        study_name=name,
-                                        seed=s,
-                                        folds=settings.cv_folds,
-                                        metafeatures=mf or {},
-                                        strategy=method.strategy,
-                                        warm_start=method.warm_start,
-                                        base=method.base,
-                                        experience=own_experience,
-                                    )
-                            except MetaHPOError as exc:
-                                if "no trial completed" not in str(exc):
-                                    errors.append(
-                                        ErrorRecord(
-                                            method_name, ds.name, family, ds.task, seed, str(exc)
-                                        )
-                                    )
-                                    done += 1
-                                    continue
-                            n_new += 1
-                            trials = _finished(
-                                optuna.load_study(study_name=name, storage=url), settings.budget
-                            )
-                        task_runs.append((method_name, seed, trials))
-                        done += 1
-                        if progress is not None:
-                            progress(done, total, f"{method_name} {ds.name}/{family}")
-                runs.extend(
-                    _records(task_runs, ds, family, metric.direction, settings, mf_seconds, skipped)
-                )
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-    bench_settings = BenchSettings(
-        budget=settings.budget,
-        seeds=settings.seeds,
-        folds=1,
-        methods=settings.methods,
-        families=settings.families,
-    )
-    return BenchResult(
-        settings=bench_settings,
-        runs=tuple(runs),
-        fits=(),
+        _limit_threads()
+        with ProcessPoolExecutor(
+            settings.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+        ) as pool:
+            pending: dict[Future[LiveRun], Unit] = {}
+            queue = list(todo)
+            while queue or pending:
+                while queue and len(pending) < 2 * settings.workers:
+                    u = queue.pop(0)
+                    pending[pool.submit(_run_unit, u, folder, settings, bundle_s, prints[u[2]])] = u
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    u = pending.pop(fut)
+                    exc = fut.exception()
+                    if exc is None:
+                        finish(u, fut.result(), None)
+                    else:
+                        finish(u, None, f"{type(exc).__name__}: {exc}"[:300])
+    ordered = tuple(runs[u] for u in units if u in runs)
+    return LiveResult(
+        settings=settings,
+        holdout=names,
+        runs=ordered,
         errors=tuple(errors),
-        folds=(tuple(sorted(names)),),
-        skipped=tuple(skipped),
-        experience_version=experience.version if experience is not None else "",
-        n_datasets=len({r.dataset for r in runs}),
+        experience_version=experience.version,
+        excluded=excluded,
         seconds=time.perf_counter() - start,
-        n_new=n_new,
-        mode="live",
-        descriptions=tuple((m, LIVE_METHODS[m].description) for m in settings.methods),
+        n_new=len(todo) - len(errors),
     )
-
-
-def _records(
-    task_runs: Sequence[tuple[str, int, list[optuna.trial.FrozenTrial]]],
-    ds: Dataset,
-    family: str,
-    direction: str,
-    settings: LiveSettings,
-    mf_seconds: float,
-    skipped: list[tuple[str, str]],
-) -> list[RunRecord]:
-    """Regret curves of one (dataset, family): normalised by every method's evaluations."""
-    sign = 1.0 if direction == "maximize" else -1.0
-    gains: list[float] = []
-    picks: list[list[int]] = []
-    for _, _, trials in task_runs:
-        rows = []
-        for t in trials:
-            v = t.value if t.state == TrialState.COMPLETE and t.value is not None else math.nan
-            rows.append(len(gains))
-            gains.append(sign * float(v) if math.isfinite(v) else math.nan)
-        picks.append(rows)
-    gain = np.asarray(gains, dtype=float)
-    if not informative(gain):
-        skipped.append((f"{ds.name}/{family}", "every evaluation scored the same (or failed)"))
-        return []
-    records = []
-    for (method_name, seed, trials), rows in zip(task_runs, picks, strict=True):
-        seconds = [_seconds(t) for t in trials]
-        if seconds and LIVE_METHODS[method_name].uses_metafeatures:
-            seconds[0] += mf_seconds
-        records.append(
-            RunRecord(
-                method_name,
-                ds.name,
-                family,
-                ds.task,
-                seed,
-                0,
-                tuple(t.number for t in trials),
-                tuple(round(float(r), 7) for r in regret_curve(gain, rows, settings.budget)),
-                tuple(round(s, 6) for s in seconds),
-            )
-        )
-    return records

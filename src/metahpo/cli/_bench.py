@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from metahpo.cli._bench_live import add_live_arguments, run_live_command
 from metahpo.cli._console import err, out, progress_bar
 
 #: Shown in --help; the library validates names (and lists them all on a mistake).
@@ -29,10 +30,16 @@ def register(sub: Any) -> None:
             "summary.md and plots to --out; rerunning with the same --out resumes."
         ),
     )
-    p.add_argument("--budget", type=int, default=50, help="evaluations per run (default 50)")
-    p.add_argument("--seeds", type=int, default=5, help="runs per method and task (default 5)")
+    p.add_argument(
+        "--budget", type=int, default=None, help="evaluations per run (default 50; live: 30)"
+    )
+    p.add_argument(
+        "--seeds", type=int, default=None, help="runs per method and task (default 5; live: 2)"
+    )
     p.add_argument("--folds", type=int, default=5, help="grouped folds over datasets (default 5)")
-    p.add_argument("--families", nargs="+", default=None, help="families (default: all)")
+    p.add_argument(
+        "--families", nargs="+", default=None, help="families (default: all; live: hgb rf svm mlp)"
+    )
     p.add_argument("--methods", nargs="+", default=None, help=_METHOD_HELP)
     p.add_argument(
         "--datasets",
@@ -40,24 +47,9 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="a folder of datasets (shared datasets layout). Replay: build their pools with the "
         "knowledge-base build (resumable) and benchmark them with meta-learners trained on the "
-        "whole bundled experience. With --live: the datasets to train on",
+        "whole bundled experience. With --live: the folder the held-out datasets are drawn from",
     )
-    p.add_argument(
-        "--live",
-        action="store_true",
-        help="live mode: real training on --datasets with equal evaluation budgets; regret is "
-        "normalised by the best score any method found (methods: "
-        "default random tpe cmaes meta-tpe unless --methods; 'all' for every live method)",
-    )
-    p.add_argument(
-        "--cv-folds", type=int, default=3, help="live mode: cross-validation folds (default 3)"
-    )
-    p.add_argument(
-        "--max-rows",
-        type=int,
-        default=2000,
-        help="live mode: subsample larger datasets to this many rows (default 2000)",
-    )
+    add_live_arguments(p)
     p.add_argument("--out", default="bench-out", help="output folder, also the resume cache")
     p.add_argument("--bundle", default=None, help="bundle folder (default: the packaged one)")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
@@ -93,8 +85,6 @@ def _command(args: argparse.Namespace) -> str:
         parts.append(f"--bundle {shlex.quote(args.bundle)}")
     if args.datasets:
         parts.append(f"--datasets {shlex.quote(args.datasets)}")
-    if args.live:
-        parts.append(f"--live --cv-folds {args.cv_folds} --max-rows {args.max_rows}")
     parts.append(f"--out {shlex.quote(args.out)}")
     if args.results_md:
         parts.append(f"--results-md {shlex.quote(args.results_md)}")
@@ -106,32 +96,21 @@ def _run(args: argparse.Namespace) -> int:
 
     from metahpo.bench import (
         DEFAULT_METHODS,
-        LIVE_DEFAULT_METHODS,
-        LIVE_METHODS,
         METHODS,
         BenchSettings,
-        LiveSettings,
         run_external,
-        run_live,
         run_replay,
         write_report,
     )
-    from metahpo.errors import MetaHPOError
     from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
 
-    if args.live and not args.datasets:
-        raise MetaHPOError("--live needs --datasets DIR: the datasets to train on")
-    registry, default = (
-        (LIVE_METHODS, LIVE_DEFAULT_METHODS)
-        if args.live
-        else (
-            METHODS,
-            DEFAULT_METHODS,
-        )
-    )
-    methods = tuple(args.methods) if args.methods else default
+    if args.live:
+        return run_live_command(args)
+    args.budget = 50 if args.budget is None else args.budget
+    args.seeds = 5 if args.seeds is None else args.seeds
+    methods = tuple(args.methods) if args.methods else DEFAULT_METHODS
     if methods == ("all",):
-        methods = tuple(registry)
+        methods = tuple(METHODS)
     result: Any
     with progress_bar() as bar:
         task = bar.add_task("bench", total=None)
@@ -142,52 +121,33 @@ def _run(args: argparse.Namespace) -> int:
         def on_build(done: int, total: int, label: str) -> None:
             bar.update(task, total=total, completed=done, description=f"pools {label}")
 
-        if args.live:
-            from metahpo.spaces import FAMILY_NAMES
-
-            result = run_live(
+        settings = BenchSettings(
+            budget=args.budget,
+            seeds=args.seeds,
+            folds=args.folds,
+            methods=methods,
+            families=tuple(args.families) if args.families else None,
+        )
+        if args.datasets:
+            result = run_external(
                 args.datasets,
-                LiveSettings(
-                    budget=args.budget,
-                    seeds=args.seeds,
-                    methods=methods,
-                    families=tuple(args.families) if args.families else FAMILY_NAMES,
-                    cv_folds=args.cv_folds,
-                    max_rows=args.max_rows,
-                ),
+                settings,
                 out=args.out,
-                experience=load_bundled(args.bundle or DEFAULT_BUNDLE),
+                bundle=args.bundle or DEFAULT_BUNDLE,
+                workers=args.workers,
+                build_progress=on_build,
                 progress=on_progress,
                 fresh=args.fresh,
             )
         else:
-            settings = BenchSettings(
-                budget=args.budget,
-                seeds=args.seeds,
-                folds=args.folds,
-                methods=methods,
-                families=tuple(args.families) if args.families else None,
+            result = run_replay(
+                load_bundled(args.bundle or DEFAULT_BUNDLE),
+                settings,
+                out=args.out,
+                workers=args.workers,
+                progress=on_progress,
+                fresh=args.fresh,
             )
-            if args.datasets:
-                result = run_external(
-                    args.datasets,
-                    settings,
-                    out=args.out,
-                    bundle=args.bundle or DEFAULT_BUNDLE,
-                    workers=args.workers,
-                    build_progress=on_build,
-                    progress=on_progress,
-                    fresh=args.fresh,
-                )
-            else:
-                result = run_replay(
-                    load_bundled(args.bundle or DEFAULT_BUNDLE),
-                    settings,
-                    out=args.out,
-                    workers=args.workers,
-                    progress=on_progress,
-                    fresh=args.fresh,
-                )
     written = write_report(result, args.out, command=_command(args))
     if args.results_md:
         target = Path(args.results_md)

@@ -121,7 +121,8 @@ def _storage_with_heartbeat(url: str | BaseStorage) -> str | BaseStorage:
     return url
 
 
-def _suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
+def suggest_config(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
+    """Ask ``trial`` for every parameter of ``space`` (its Optuna distribution), in order."""
     config: dict[str, Any] = {}
     for p in space.params:
         if p.kind == "categorical":
@@ -339,7 +340,7 @@ def tune(
     build_estimator(fam, space.default_config(), dataset, seed=seed)
 
     def objective(trial: optuna.Trial) -> float:
-        config = _suggest(trial, space)
+        config = suggest_config(trial, space)
         ev = evaluate(
             dataset,
             fam,
