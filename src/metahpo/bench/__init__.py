@@ -43,18 +43,17 @@ from metahpo.bench._metrics import (
     win_tie_loss,
 )
 from metahpo.bench._pool import Pool, PoolExhaustedError
-from metahpo.bench._replay import (
+from metahpo.bench._replay import run_replay
+from metahpo.bench._replay_plan import grouped_folds, plan, run_seed
+from metahpo.bench._replay_records import (
     BenchResult,
     BenchSettings,
     ErrorRecord,
     FitRecord,
     RunRecord,
-    grouped_folds,
-    plan,
-    run_replay,
-    run_seed,
 )
-from metahpo.bench._report import summarize, write_report
+from metahpo.bench._report import write_report
+from metahpo.bench._report_stats import summarize
 
 __all__ = [
     "DEFAULT_METHODS",

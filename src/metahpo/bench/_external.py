@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from metahpo.bench._replay import BenchResult, BenchSettings, run_replay
+from metahpo.bench._replay import run_replay
+from metahpo.bench._replay_records import BenchResult, BenchSettings
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import (
     DEFAULT_BUNDLE,
