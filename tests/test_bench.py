@@ -10,11 +10,16 @@ import pytest
 
 from metahpo.bench import (
     METHODS,
+    BenchResult,
     BenchSettings,
+    DefaultThenRandom,
     Method,
     Pool,
     PoolExhaustedError,
+    RandomSearch,
+    RunRecord,
     TrainingSet,
+    ZeroShot,
     bootstrap_mean,
     evals_to_reach,
     grouped_folds,
@@ -27,7 +32,9 @@ from metahpo.bench import (
     win_tie_loss,
     write_report,
 )
+from metahpo.bench._methods import CONTINUOUS, PARTLY_STORED, STORED
 from metahpo.bench._replay import RUNS_FILE
+from metahpo.bench._report_md import markdown
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience, TaskExperience, design
 from metahpo.spaces import get_space
@@ -425,3 +432,91 @@ def test_reduced_benchmark_on_the_bundled_experience(tmp_path: Path) -> None:
     # Random search over 20 of ~129 configurations: the regret is small but not zero.
     assert 0.0 < everything["methods"]["random"]["mean"][-1] < 0.2
     assert summary["excluded"] == {}
+
+
+# -- what the replay can measure --------------------------------------------------------------
+def _rendered(methods: tuple[str, ...], mode: str = "replay") -> str:
+    """The Markdown of a small synthetic result (hand-made runs, no method is run)."""
+    rng = np.random.default_rng(0)
+    runs = []
+    for m in methods:
+        for d in ("a", "b", "c"):
+            for seed in range(2):
+                regret = np.minimum.accumulate(rng.random(5))
+                runs.append(
+                    RunRecord(
+                        m, d, "linear", "regression", seed, 0, tuple(range(5)),
+                        tuple(float(r) for r in regret), (0.001,) * 5,
+                    )
+                )  # fmt: skip
+    result = BenchResult(
+        settings=BenchSettings(budget=5, seeds=2, folds=2, methods=methods),
+        runs=tuple(runs),
+        fits=(),
+        errors=(),
+        folds=(("a", "b"), ("c",)),
+        mode=mode,
+    )
+    return markdown(result, summarize(result, n_boot=20), command="metahpo bench")
+
+
+@pytest.mark.parametrize("mode", ["replay", "external"])
+def test_report_says_what_the_replay_cannot_measure_and_marks_stored_proposals(
+    mode: str,
+) -> None:
+    methods = ("tpe", "random", "portfolio", "nearest", "mapping", "meta-transfer", "meta-tpe")
+    md = _rendered(methods, mode)
+    intro = md.split("## Protocol")[0]
+    for phrase in (
+        "only among the configurations stored for each held-out task",
+        "zero-shot and warm-start quality",
+        "cannot see whether a method keeps improving beyond those points",
+        "snapped to the nearest stored configuration",
+        "live benchmark (`benchmarks/LIVE.md`)",
+        "measure of record",
+    ):
+        assert phrase in intro, phrase
+    marked = {"random": "†", "portfolio": "†", "nearest": "†", "mapping": "‡"}
+    marked["meta-transfer"] = "‡"
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    for m in methods:
+        label = f"{m} {marked[m]}" if m in marked else m
+        # regret, median, rank, against tpe, latency, one family, one task type
+        assert sum(row.startswith(f"| {label} |") for row in rows) == 7, m
+    listed = md.split("Proposals (what the marks in the tables mean):")[1].split("## ")[0]
+    bullets = {line[:3]: line for line in listed.splitlines() if line.startswith("- ")}
+    assert "`portfolio`" in bullets["- †"] and "`tpe`" not in bullets["- †"]
+    assert "`meta-transfer`" in bullets["- ‡"] and "`meta-tpe`" not in bullets["- ‡"]
+    assert "`tpe`" in bullets["- u"] and "`meta-tpe`" in bullets["- u"]
+    assert "Wall clock" not in md and "first eval (ms)" not in md  # no live-mode remnants
+
+
+def test_methods_marked_stored_propose_only_stored_configurations() -> None:
+    # The replay scores a stored configuration exactly and snaps anything else: a method
+    # marked STORED must never need the snap. The bundled tasks share one design, so the
+    # training tasks' configurations are stored configurations of the held-out task.
+    exp = _synthetic(6, families=("linear",))
+    held = exp.tasks[0]
+    train = TrainingSet(exp.select(datasets=exp.datasets[1:]), "linear", "regression")
+    space = get_space("linear", "regression")
+    stored = [m for m in METHODS.values() if m.proposals == STORED]
+    assert {type(m) for m in stored} == {RandomSearch, DefaultThenRandom, ZeroShot}
+
+    def distance(config: dict[str, object]) -> float:
+        return float(np.min(np.abs(held.X - space.encode(config)).max(axis=1)))
+
+    assert distance(space.default_config()) < 1e-9
+    for method in stored:
+        if isinstance(method, ZeroShot):
+            if method.strategy in ("neural", "nearest-ae"):
+                pytest.importorskip("torch")
+            for s in train.learner(method.strategy).suggest(held.metafeatures, k=10):
+                assert distance(s.params) < 1e-9, (method.strategy, s.params)
+    assert METHODS["tpe"].proposals == CONTINUOUS
+    assert METHODS["meta-transfer"].proposals == PARTLY_STORED
+
+
+def test_every_bench_module_stays_under_500_lines() -> None:
+    package = Path(__file__).resolve().parents[1] / "src" / "metahpo" / "bench"
+    sizes = {p.name: len(p.read_text().splitlines()) for p in sorted(package.glob("*.py"))}
+    assert sizes and all(n <= 500 for n in sizes.values()), sizes

@@ -16,6 +16,12 @@ covariance from the solutions of its own generation (tagged on the trials it ask
 breeds from the parameters of its own trials, and the QMC sampler keeps its sequence. Adding
 the snapped point as a separate trial instead would leave CMA-ES without values for its own
 solutions and break its generation bookkeeping.
+
+Snapping is not neutral: a method that proposes stored configurations is scored exactly, one
+that proposes continuous points gets the nearest unused one. Each method says which it does
+(:attr:`Method.proposals`), and the report marks the first kind. Stored configurations are the
+bundled design (the library default and a Sobol design, shared by every task of a family), so
+the configurations of the training tasks are stored configurations of the held-out task too.
 """
 
 from __future__ import annotations
@@ -36,6 +42,14 @@ from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
 from metahpo.metalearners import STRATEGIES, MetaLearner, fit_strategy
 from metahpo.optimizers import BASES, classic_sampler, make_meta_sampler, meta_train_base
+
+#: :attr:`Method.proposals` of a method that proposes only stored configurations (pool rows).
+STORED = "stored"
+#: ... of a method that proposes stored configurations for the most part, continuous points
+#: besides (those are snapped).
+PARTLY_STORED = "partly stored"
+#: ... of a method that proposes continuous points, each snapped to the nearest unused row.
+CONTINUOUS = "continuous"
 
 
 class TrainingSet:
@@ -109,10 +123,14 @@ class Method(abc.ABC):
     Attributes:
         meta: Whether the method learns from the training set (drawn solid in plots).
         description: One line for the summary.
+        proposals: What it proposes, by design: :data:`STORED` (only pool configurations,
+            scored exactly), :data:`PARTLY_STORED` or :data:`CONTINUOUS` (points of the real
+            space, snapped to the pool).
     """
 
     meta: bool = False
     description: str = ""
+    proposals: str = CONTINUOUS
 
     def prepare(self, train: TrainingSet) -> None:  # noqa: B027 - optional hook
         """Optional: fit whatever every run on this training set can share (timed apart)."""
@@ -132,6 +150,7 @@ class RandomSearch(Method):
     """Uniformly random pool configurations, without repetition (the reference method)."""
 
     description = "uniformly random pool configurations"
+    proposals = STORED
 
     def run(self, train: TrainingSet, pool: Pool, seed: int) -> None:
         pool.fill_random(np.random.default_rng(seed))
@@ -141,6 +160,7 @@ class DefaultThenRandom(Method):
     """The library default configuration first (snapped to the pool), then random search."""
 
     description = "library default, then random"
+    proposals = STORED  # the library default is the first configuration of the design
 
     def run(self, train: TrainingSet, pool: Pool, seed: int) -> None:
         pool.evaluate(pool.snap_config(pool.space.default_config()))
@@ -184,6 +204,20 @@ class SamplerMethod(Method):
         ask_tell(classic_sampler(self.optimizer, pool.space, seed=seed, budget=pool.budget), pool)
 
 
+#: What each meta-learner suggests. ``nearest``, ``portfolio`` and ``nearest-ae`` pick from the
+#: training tasks' evaluated configurations (stored ones); ``mapping`` suggests its mapped point
+#: first, ``neural`` the outputs of its heads, then both go on with stored configurations;
+#: ``surrogate`` ranks the stored configurations together with 256 extra Sobol points.
+ZERO_SHOT_PROPOSALS: dict[str, str] = {
+    "nearest": STORED,
+    "portfolio": STORED,
+    "nearest-ae": STORED,
+    "mapping": PARTLY_STORED,
+    "neural": PARTLY_STORED,
+    "surrogate": PARTLY_STORED,
+}
+
+
 class ZeroShot(Method):
     """A meta-learner's ranked suggestions for the task, then random search.
 
@@ -191,6 +225,9 @@ class ZeroShot(Method):
     held-out task's meta-features alone. Each is mapped to its nearest pool row; a suggestion
     whose row was already evaluated is skipped (de-duplication), and the budget left over is
     spent at random.
+
+    What the suggestions are depends on the strategy (:data:`ZERO_SHOT_PROPOSALS`); the budget
+    left over is spent on pool rows.
 
     Args:
         strategy: Name in :data:`~metahpo.metalearners.STRATEGIES`.
@@ -201,6 +238,7 @@ class ZeroShot(Method):
     def __init__(self, strategy: str) -> None:
         self.strategy = strategy
         self.description = f"zero-shot: the '{strategy}' meta-learner's ranked suggestions"
+        self.proposals = ZERO_SHOT_PROPOSALS.get(strategy, PARTLY_STORED)
 
     def prepare(self, train: TrainingSet) -> None:
         train.learner(self.strategy)
@@ -240,6 +278,11 @@ class MetaSamplerMethod(Method):
         self.description = (
             f"MetaSampler: {n_warm_start} '{strategy}' warm starts, then '{base}', snapped"
         )
+        # The warm starts are stored configurations whatever the base. Beyond them, ``transfer``
+        # proposes past tasks' configurations (stored ones) until trial 25, then TPE's points;
+        # ``rl`` mixes the meta-learner's next configuration with continuous moves; every other
+        # base proposes continuous points.
+        self.proposals = PARTLY_STORED if base in ("transfer", "rl") else CONTINUOUS
 
     def prepare(self, train: TrainingSet) -> None:
         train.learner(self.strategy)

@@ -1,4 +1,9 @@
-"""Replay benchmark Markdown: ``summary.md``, copied to ``benchmarks/RESULTS.md``."""
+"""Replay benchmark Markdown: ``summary.md``, copied to ``benchmarks/RESULTS.md``.
+
+The introduction says what the replay cannot measure, and the method tables mark the methods
+that propose stored configurations by design (:attr:`~metahpo.bench.Method.proposals`), since
+the replay scores them exactly and snaps everyone else's proposals.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,56 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from metahpo.bench._methods import METHODS
+from metahpo.bench._methods import CONTINUOUS, METHODS, PARTLY_STORED, STORED
 from metahpo.bench._replay_records import BenchResult
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
+
+
+#: Marks after a method's name in the tables, by what it proposes.
+MARKS = {STORED: " †", PARTLY_STORED: " ‡"}
+
+#: What the replay can and cannot measure (the introduction of the report).
+HONESTY = (
+    "**What the replay measures.** Every method chooses only among the configurations stored "
+    "for each held-out task (the library default and the Sobol design of the knowledge-base "
+    "build), so the replay measures zero-shot and warm-start quality but cannot see whether a "
+    "method keeps improving beyond those points: regret 0 is the best stored configuration, "
+    "and a method that would refine past it scores no better. The replay also favours methods "
+    "that propose stored configurations (marked † and ‡ in the tables; see *Proposals* below): "
+    "they score exactly, while continuous proposals are snapped to the nearest stored "
+    "configuration not evaluated yet. The live benchmark (`benchmarks/LIVE.md`), which trains "
+    "every proposal for real, is the measure of record; this replay is a second measure."
+)
+
+#: One line per kind of proposal, followed by the methods of that kind.
+PROPOSALS = {
+    STORED: "- † stored configurations only, by design (pool rows, the library default, or "
+    "configurations of the training tasks, which share the held-out task's design), scored "
+    "exactly",
+    PARTLY_STORED: "- ‡ stored configurations for the most part, continuous points besides "
+    "(snapped)",
+    CONTINUOUS: "- unmarked: continuous points of the real search space, each snapped to the "
+    "nearest stored configuration not evaluated yet (a MetaSampler's first few warm starts "
+    "are stored configurations)",
+}
+
+
+def _label(method: str) -> str:
+    """The method's name in a table, with its mark."""
+    return method + (MARKS.get(METHODS[method].proposals, "") if method in METHODS else "")
+
+
+def _proposals(methods: Sequence[str]) -> list[str]:
+    """The *Proposals* paragraph: the methods of each kind."""
+    lines = ["Proposals (what the marks in the tables mean):", ""]
+    for kind, text in PROPOSALS.items():
+        names = [f"`{m}`" for m in methods if m in METHODS and METHODS[m].proposals == kind]
+        if names:
+            lines.append(f"{text}: {', '.join(names)}.")
+    return [*lines, ""]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -42,7 +91,7 @@ def _regret_rows(
                 else f"{v:.3f}"
             )
         cols.append(_bold_min(vals, texts))
-    return [[m, *(col[i] for col in cols)] for i, m in enumerate(methods)]
+    return [[_label(m), *(col[i] for col in cols)] for i, m in enumerate(methods)]
 
 
 def _curve_rows(
@@ -52,7 +101,7 @@ def _curve_rows(
     for t in cuts:
         vals = [split["methods"][m][key][t - 1] for m in methods]
         cols.append(_bold_min(vals, [f"{v:.{digits}f}" for v in vals]))
-    return [[m, *(col[i] for col in cols)] for i, m in enumerate(methods)]
+    return [[_label(m), *(col[i] for col in cols)] for i, m in enumerate(methods)]
 
 
 _SNAP = (
@@ -113,6 +162,8 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
         f"{os.cpu_count()} cores (other runs were read from the cache); the methods' own time "
         f"over all runs adds up to {sum(sum(r.seconds) for r in result.runs) / 60:.1f} min.",
         "",
+        HONESTY,
+        "",
         "## Protocol",
         "",
         *PROTOCOL[result.mode],
@@ -128,6 +179,7 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
     everything = summary["splits"]["all"]
     described = [f"`{m}` ({METHODS[m].description})" for m in methods if m in METHODS]
     lines += ["Methods: " + "; ".join(described) + ".", ""]
+    lines += _proposals(methods)
     lines += ["## Normalised regret (mean over datasets, 95 % bootstrap interval)", ""]
     lines += _table(
         ["method", *(f"@{t}" for t in cuts)], _regret_rows(everything, methods, cuts, ci=True)
@@ -162,7 +214,7 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
             med = e["median_evals_to_baseline_final"]
             rows.append(
                 [
-                    m,
+                    _label(m),
                     str(e["evals_to_baseline_final"] or "–"),
                     _fmt(med, 0),
                     f"{100 * e['share_reaching_baseline_final']:.0f} %",
@@ -196,7 +248,7 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
         ["method", "first pick (ms)", "per pick (ms)", "run (s)", "prepare per fold (s)"],
         [
             [
-                m,
+                _label(m),
                 _fmt(lat[m]["first_pick_ms"], 1),
                 _fmt(lat[m]["per_pick_ms"], 2),
                 _fmt(lat[m]["run_s"], 3),
