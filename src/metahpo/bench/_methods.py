@@ -279,7 +279,7 @@ class MetaSamplerMethod(Method):
             f"MetaSampler: {n_warm_start} '{strategy}' warm starts, then '{base}', snapped"
         )
         # The warm starts are stored configurations whatever the base. Beyond them, ``transfer``
-        # proposes past tasks' configurations (stored ones) until trial 25, then TPE's points;
+        # proposes past tasks' configurations (stored ones) for a number of trials, then TPE's;
         # ``rl`` mixes the meta-learner's next configuration with continuous moves; every other
         # base proposes continuous points.
         self.proposals = PARTLY_STORED if base in ("transfer", "rl") else CONTINUOUS
