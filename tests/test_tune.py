@@ -301,3 +301,43 @@ def test_parallel_workers_share_one_study_and_its_budget(data_dir: Path, tmp_pat
     repeats, each warm start once (the checks live in ``tune_in_parallel``)."""
     done = tune_in_parallel(data_dir / "vehicle", f"sqlite:///{tmp_path / 'shared.db'}", 16)
     assert len({t.number for t in done}) == len(done) >= 16
+
+
+def test_resume_with_other_defining_settings_is_an_error_naming_the_difference(
+    tiny_clf: Dataset, sqlite_url: str, capsys
+) -> None:
+    """Issue 13, finding 4: a rerun with other folds / base / strategy mixed runs silently."""
+    from metahpo.errors import MetaHPOError
+    from metahpo.tuning import RunSettings
+    from metahpo.tuning._settings import SETTINGS_ATTR
+
+    common = dict(storage=sqlite_url, study_name="s", metafeatures=NO_MF, warm_start=2)
+    first = tune(tiny_clf, "knn", budget=3, folds=2, base="tpe", **common)
+    assert first.settings is not None and first.settings.folds == 2
+    stored = optuna.load_study(study_name="s", storage=sqlite_url).user_attrs[SETTINGS_ATTR]
+    assert RunSettings.from_json(stored) == first.settings
+    with pytest.raises(MetaHPOError, match=r"folds 2 -> 3.*new --study"):
+        tune(tiny_clf, "knn", budget=5, folds=3, base="tpe", **common)
+    with pytest.raises(MetaHPOError, match=r"base tpe -> random"):  # --base alone: "0 new"
+        tune(tiny_clf, "knn", budget=3, folds=2, base="random", **common)
+    with pytest.raises(MetaHPOError, match=r"strategy portfolio -> nearest"):
+        tune(tiny_clf, "knn", budget=5, folds=2, base="tpe", strategy="nearest", **common)
+    study = optuna.load_study(study_name="s", storage=sqlite_url)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 3  # nothing was added
+    # the budget is not a defining setting; an explicit flag continues with changed settings
+    more = tune(tiny_clf, "knn", budget=4, folds=2, base="tpe", **common)
+    assert more.n_trials == 4 and more.n_new == 1 and not more.changed_settings
+    moved = tune(
+        tiny_clf, "knn", budget=5, folds=3, base="tpe", allow_changed_settings=True, **common
+    )
+    assert moved.changed_settings == ("folds 2 -> 3",) and moved.settings.folds == 3
+    # the CLI: one line, exit 2
+    cli = ["tune", str(Path(__file__).parent / "data" / "1027_ESL"), "--model", "linear"]
+    cli += ["--storage", sqlite_url, "--study", "c", "--budget", "2", "--optimizer", "random"]
+    assert main([*cli, "--folds", "2"]) == 0
+    capsys.readouterr()
+    assert main([*cli, "--folds", "3", "--budget", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "other settings (folds 2 -> 3)" in err[0], err
+    assert main([*cli, "--folds", "3", "--budget", "3", "--allow-changed-settings"]) == 0
+    assert "3-fold CV" in capsys.readouterr().out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from metahpo.errors import MetaHPOError
 
@@ -14,16 +15,25 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr (exit 2), like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from metahpo import __version__
     from metahpo.cli import _bench, _features, _kb, _report, _suggest, _tune
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="metahpo",
         description="Hyperparameter optimisation that learns from earlier tuning runs.",
     )
     parser.add_argument("--version", action="version", version=f"metahpo {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     for module in (_tune, _features, _kb, _suggest, _bench, _report):
         module.register(sub)
     return parser
@@ -35,7 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (printed already)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         status: int = args.run(args)
         return status

@@ -72,19 +72,79 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--json", dest="json_out", default=None, metavar="OUT", help="write a JSON summary"
     )
+    add_n_jobs_argument(p)
+    p.add_argument(
+        "--max-failures",
+        type=int,
+        default=None,
+        help="stop this run after so many failed trials (default: the budget, at least 5); "
+        "failed trials do not count towards the budget",
+    )
+    p.add_argument(
+        "--allow-changed-settings",
+        action="store_true",
+        help="continue a study that was run with other folds, metric, space, optimizer, base, "
+        "strategy, seed or rows (its scores are then not comparable)",
+    )
     p.set_defaults(run=_run)
+
+
+def add_n_jobs_argument(p: argparse.ArgumentParser) -> None:
+    """``--n-jobs``, shared by every command that trains models."""
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="native threads per trial (BLAS, OpenMP); default 1: on small data threads gain "
+        "little and oversubscribe cores shared with other workers; -1: all cores",
+    )
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Every option that can be checked before the data is read: one line, exit 2."""
+    from metahpo.tuning._checks import check_options, check_output_path
+
+    check_options(
+        budget=args.budget,
+        folds=args.folds,
+        seed=args.seed,
+        timeout=args.timeout,
+        trial_time_limit=args.trial_timeout,
+        warm_start=args.warm_start,
+        max_failures=args.max_failures,
+        n_jobs=args.n_jobs,
+    )
+    check_output_path(args.json_out)
+
+
+def _read_space(text: str | None) -> Any:
+    from metahpo.errors import SpaceError
+    from metahpo.spaces import SearchSpace
+
+    if not text:
+        return None
+    try:
+        return SearchSpace.from_json(text)
+    except SpaceError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SpaceError(f"--space: invalid search space ({detail})") from None
 
 
 def _run(args: argparse.Namespace) -> int:
     import optuna
     from rich.table import Table
 
+    from metahpo.cli._console import err
     from metahpo.datasets import load_dataset
-    from metahpo.spaces import SearchSpace
+    from metahpo.errors import MetaHPOError
+    from metahpo.knowledge._records import TRIAL_ERROR_ATTR
     from metahpo.tuning import tune
 
+    _check_arguments(args)
+    space = _read_space(args.space)
     dataset = load_dataset(args.data, target=args.target, task=args.task)
-    space = SearchSpace.from_json(args.space) if args.space else None
     start = time.perf_counter()
     best: list[float] = []
 
@@ -92,30 +152,45 @@ def _run(args: argparse.Namespace) -> int:
         task = bar.add_task(f"tune {args.model}", total=args.budget)
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            if trial.state == optuna.trial.TrialState.FAIL:
+                why = trial.user_attrs.get(TRIAL_ERROR_ATTR, "failed")
+                err.print(f"trial {trial.number} failed: {why}", markup=False, highlight=False)
             done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
             with contextlib.suppress(ValueError):  # no completed trial yet
                 best[:] = [study.best_value]
             label = f"tune {args.model}" + (f" best {best[0]:.4f}" if best else "")
             bar.update(task, completed=done, description=label)
 
-        result = tune(
-            dataset,
-            args.model,
-            metric=args.metric,
-            budget=args.budget,
-            optimizer=args.optimizer,
-            storage=args.storage,
-            study_name=args.study,
-            seed=args.seed,
-            timeout=args.timeout,
-            folds=args.folds,
-            trial_time_limit=args.trial_timeout,
-            space=space,
-            callbacks=[on_trial],
-            strategy=args.strategy,
-            warm_start=args.warm_start,
-            base=args.base,
-        )
+        # Failed trials are one line each (above); Optuna's own warning would repeat them.
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        try:
+            result = tune(
+                dataset,
+                args.model,
+                metric=args.metric,
+                budget=args.budget,
+                optimizer=args.optimizer,
+                storage=args.storage,
+                study_name=args.study,
+                seed=args.seed,
+                timeout=args.timeout,
+                folds=args.folds,
+                trial_time_limit=args.trial_timeout,
+                space=space,
+                callbacks=[on_trial],
+                strategy=args.strategy,
+                warm_start=args.warm_start,
+                base=args.base,
+                n_jobs=args.n_jobs,
+                max_failures=args.max_failures,
+                allow_changed_settings=args.allow_changed_settings,
+            )
+        except MetaHPOError:
+            bar.remove_task(task)  # the error is the only line on stderr
+            raise
+        finally:
+            optuna.logging.set_verbosity(verbosity)
         bar.update(task, completed=result.n_trials)
 
     table = Table(
@@ -126,12 +201,17 @@ def _run(args: argparse.Namespace) -> int:
     for k, v in result.best_params.items():
         table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
     out.print(table)
+    assert result.settings is not None
     out.print(
         f"{result.metric}: {result.best_value:.4f} ± {result.best_std:.4f} "
-        f"({args.folds}-fold CV) | trials {result.n_trials} ({result.n_new} new, "
+        f"({result.settings.folds}-fold CV) | trials {result.n_trials} ({result.n_new} new, "
         f"{result.n_failed} failed) | {time.perf_counter() - start:.1f} s | "
         f"study {result.study!r} in {result.storage}"
     )
+    if result.changed_settings:
+        err.print(f"note: settings changed on resume: {'; '.join(result.changed_settings)}")
+    if result.stopped:
+        err.print(f"metahpo: warning: {result.stopped}", markup=False, highlight=False)
     if result.meta:
         near = ", ".join(f"{d} ({s:.2f})" for d, s in result.meta["neighbors"][:3])
         out.print(
@@ -144,5 +224,8 @@ def _run(args: argparse.Namespace) -> int:
     for col, why in dataset.dropped:
         out.print(f"note: dropped column {col!r} ({why})")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result.to_json_dict(), indent=2))
+        try:
+            Path(args.json_out).write_text(json.dumps(result.to_json_dict(), indent=2))
+        except OSError as exc:
+            raise MetaHPOError(f"--json {args.json_out}: cannot write ({exc.strerror})") from None
     return 0

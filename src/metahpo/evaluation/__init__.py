@@ -8,6 +8,7 @@ from metahpo.evaluation._metrics import (
     Metric,
     get_metric,
 )
+from metahpo.evaluation._threads import available_cores, limit_threads, resolve_n_jobs
 
 __all__ = [
     "BUILD_METRICS",
@@ -16,7 +17,10 @@ __all__ = [
     "Evaluation",
     "Folds",
     "Metric",
+    "available_cores",
     "evaluate",
     "get_metric",
+    "limit_threads",
     "make_folds",
+    "resolve_n_jobs",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -15,35 +16,35 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.datasets import Dataset
 from metahpo.errors import KnowledgeBaseError, MetaHPOError
-from metahpo.evaluation import evaluate, get_metric, make_folds
+from metahpo.evaluation import Folds, evaluate, get_metric, limit_threads, make_folds
 from metahpo.knowledge import (
     DEFAULT_STORAGE,
     Experience,
     KnowledgeStore,
     TaskRecord,
-    from_store,
-    load_bundled,
     open_storage,
 )
 from metahpo.knowledge._records import (
+    RECORD_ATTR,
     TRIAL_ERROR_ATTR,
     TRIAL_FIT_TIME_ATTR,
     TRIAL_FOLDS_ATTR,
     TRIAL_METRICS_ATTR,
 )
-from metahpo.optimizers import DEFAULT_BASE, MetaPlan, classic_sampler, make_meta_sampler
+from metahpo.optimizers import DEFAULT_BASE, classic_sampler
 from metahpo.optimizers._meta import guard_message
 from metahpo.spaces import SearchSpace, build_estimator, get_family
+from metahpo.tuning._checks import check_data, check_options
+from metahpo.tuning._meta import _plan, suggest_config
+from metahpo.tuning._run import RunOutcome, TrialFailed, run_trials
+from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
 
-#: Seconds between heartbeats of a running trial; a trial whose heartbeat is older than
-#: :data:`GRACE_PERIOD` belongs to a dead process and is failed, then retried with the same
-#: parameters by the next run on the study.
+#: Seconds between heartbeats of a running trial. A trial of a worker on another host whose
+#: heartbeat is older than :data:`GRACE_PERIOD` belongs to a dead process and is failed, then
+#: retried with the same parameters; on this host a dead worker's trial is failed at once
+#: (:mod:`metahpo.tuning._workers`).
 HEARTBEAT_INTERVAL = 5
 GRACE_PERIOD = 15
-
-
-class _FailedTrial(Exception):
-    """A configuration that could not be evaluated (recorded as a FAIL trial)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,14 @@ class TuneResult:
         best_params: The best configuration.
         metric, direction: The objective.
         n_trials: Completed trials in the study (earlier runs included).
-        n_new: Trials completed by this call.
+        n_new: Trials completed by this call (this process).
         n_failed: Failed trials in the study.
         study, storage: Where the run is stored.
         model, task, dataset: What was tuned.
+        settings: The settings that define the run (stored in the study).
+        n_new_failed: Trials of this call that failed.
+        stopped: Why this call stopped before the budget was met (``None``: it was met).
+        changed_settings: Settings changed on resume (``allow_changed_settings``).
     """
 
     best_value: float
@@ -78,6 +83,10 @@ class TuneResult:
     optimizer: str
     trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
     meta: dict[str, Any] | None = None
+    settings: RunSettings | None = None
+    n_new_failed: int = 0
+    stopped: str | None = None
+    changed_settings: tuple[str, ...] = ()
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +104,10 @@ class TuneResult:
             "dataset": self.dataset,
             "optimizer": self.optimizer,
             "meta": self.meta,
+            "n_new": self.n_new,
+            "n_new_failed": self.n_new_failed,
+            "stopped": self.stopped,
+            "settings": json.loads(self.settings.to_json()) if self.settings else None,
         }
 
 
@@ -121,101 +134,149 @@ def _storage_with_heartbeat(url: str | BaseStorage) -> str | BaseStorage:
     return url
 
 
-def suggest_config(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
-    """Ask ``trial`` for every parameter of ``space`` (its Optuna distribution), in order."""
-    config: dict[str, Any] = {}
-    for p in space.params:
-        if p.kind == "categorical":
-            config[p.name] = trial.suggest_categorical(p.name, list(p.choices))
-        elif p.kind == "int":
-            assert p.low is not None and p.high is not None
-            config[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
-        else:
-            assert p.low is not None and p.high is not None
-            config[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
-    return config
+@dataclass(frozen=True)
+class _Prepared:
+    """A run planned: what :func:`tune` stores, runs and reports on."""
+
+    settings: RunSettings
+    record: TaskRecord
+    space: SearchSpace
+    sampler: optuna.samplers.BaseSampler
+    meta: dict[str, Any] | None
 
 
-def _plan(
+def _settings(
     dataset: Dataset,
-    family: str,
+    space: SearchSpace,
+    metric: str,
+    direction: str,
+    folds: int,
+    seed: int,
+    optimizer: str | optuna.samplers.BaseSampler,
+    strategy: str,
+    base: str,
+) -> RunSettings:
+    opt_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
+    return RunSettings(
+        metric=metric,
+        direction=direction,
+        folds=folds,
+        seed=seed,
+        space_signature=space.signature,
+        n_rows=dataset.n_rows,
+        optimizer=opt_name,
+        base=base if optimizer == "meta" else None,
+        strategy=strategy if optimizer == "meta" else None,
+    )
+
+
+def _sampler(
+    settings: RunSettings,
+    optimizer: str | optuna.samplers.BaseSampler,
+    dataset: Dataset,
+    space: SearchSpace,
+    store: KnowledgeStore,
+    name: str,
+    budget: int,
+    warm_start: int,
     metafeatures: Mapping[str, float],
-    store: KnowledgeStore | None,
     experience: Experience | None,
-    exclude: str | None = None,
-    **kwargs: Any,
-) -> tuple[MetaPlan, Experience]:
-    """The meta-sampler plan for ``dataset`` and the experience it learned from (default: the
-    bundled experience plus every run in ``store``; the study ``exclude`` left out)."""
-    if experience is None:
-        bundled = load_bundled()
-        names = bundled.metafeature_names or tuple(metafeatures)
-        experience = bundled + from_store(store, names) if store is not None else bundled
-    if exclude is not None:
-        experience = replace(
-            experience, tasks=tuple(t for t in experience.tasks if t.key != exclude)
-        )
-    names = experience.metafeature_names or tuple(metafeatures)
-    vector = np.asarray([metafeatures.get(k, 0.0) for k in names], dtype=float)
-    plan = make_meta_sampler(vector, family, dataset.task, experience=experience, **kwargs)
-    return plan, experience
-
-
-def meta_sampler_for(
-    dataset: Dataset,
-    family: str,
-    *,
-    metric: str | None = None,
-    storage: str | BaseStorage | None = None,
-    experience: Experience | None = None,
-    strategy: str = "portfolio",
-    n_warm_start: int = 5,
-    base: str = DEFAULT_BASE,
-    space: SearchSpace | None = None,
-    seed: int = 0,
-) -> MetaPlan:
-    """A :class:`~metahpo.optimizers.MetaSampler` for ``dataset``, ready for any Optuna study.
-
-    Computes the dataset's meta-features, places it among the experience (the bundled one,
-    plus every run in ``storage`` if given) and plans the warm starts; the plan's ``sampler``
-    goes into ``optuna.create_study(sampler=...)`` with your own objective, whose parameters
-    should be named like the family's space (``get_space(family, task)``, or ``space``).
-
-    Args:
-        dataset: The new task.
-        family: Model family whose experience to use.
-        metric: Decides the direction (default balanced accuracy / R², both maximised).
-        storage: Also learn from the metahpo runs in this Optuna storage.
-        experience: Learn from this experience instead.
-        strategy, n_warm_start, base, space, seed: See
-            :func:`~metahpo.optimizers.make_meta_sampler`.
-
-    Example:
-        >>> plan = meta_sampler_for(load_dataset("iris"), "knn")  # doctest: +SKIP
-        >>> sampler = plan.sampler  # doctest: +SKIP
-        >>> study = optuna.create_study(direction="maximize", sampler=sampler)  # doctest: +SKIP
-    """
-    from metahpo.metafeatures import compute_metafeatures
-
-    get_family(family)
-    if space is not None and space.task != dataset.task:
-        raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
-    direction = get_metric(metric, dataset.task).direction
-    store = KnowledgeStore(storage) if storage is not None else None
-    plan, _ = _plan(
+) -> tuple[optuna.samplers.BaseSampler, dict[str, Any] | None]:
+    if not isinstance(optimizer, str):
+        return optimizer, None
+    if optimizer != "meta":
+        return classic_sampler(optimizer, space, seed=settings.seed, budget=budget), None
+    assert settings.strategy is not None and settings.base is not None
+    plan, experience = _plan(
         dataset,
-        family,
-        compute_metafeatures(dataset, seed=seed),
+        space.family,
+        metafeatures,
         store,
         experience,
-        strategy=strategy,
-        n_warm_start=n_warm_start,
-        base=base,
-        direction=direction,
+        exclude=name,
+        strategy=settings.strategy,
+        n_warm_start=warm_start,
+        base=settings.base,
+        direction=settings.direction,
         space=space,
-        seed=seed,
+        seed=settings.seed,
     )
-    return plan
+    meta = {
+        "strategy": settings.strategy,
+        "base": settings.base,
+        "warm_start": len(plan.sampler.warm_start),
+        "confidence": round(plan.confidence, 4),
+        "out_of_distribution": plan.out_of_distribution,
+        "neighbors": [list(n) for n in plan.suggestions[0].neighbors] if plan.suggestions else [],
+        "experience_tasks": len(experience.select(family=space.family, task=dataset.task)),
+    }
+    return plan.sampler, meta
+
+
+def _stored_settings(study: optuna.Study, wanted: RunSettings) -> RunSettings | None:
+    """The study's settings; for a study of an earlier version, what its task record says."""
+    raw = study.user_attrs.get(SETTINGS_ATTR)
+    if raw is not None:
+        return RunSettings.from_json(raw)
+    task = study.user_attrs.get(RECORD_ATTR)
+    if task is None or not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return None
+    old = TaskRecord.from_json(task)
+    return replace(wanted, folds=old.folds, seed=old.seed, metric=old.metric)
+
+
+def _open_study(
+    store: KnowledgeStore, name: str, prepared: _Prepared, allow_changes: bool
+) -> tuple[optuna.Study, list[str]]:
+    """The study of the run, created or resumed; refused when it was run with other settings."""
+    settings = prepared.settings
+    study = store.create_task(name, prepared.record)
+    if study.direction.name.lower() != settings.direction:
+        raise MetaHPOError(
+            f"study {name!r} optimises in the other direction; choose another --study"
+        )
+    changed = check_resume(name, _stored_settings(study, settings), settings, allow_changes)
+    if changed or SETTINGS_ATTR not in study.user_attrs:
+        study.set_user_attr(SETTINGS_ATTR, settings.to_json())
+    study.sampler = prepared.sampler
+    return study, changed
+
+
+def _objective(
+    dataset: Dataset,
+    family: str,
+    space: SearchSpace,
+    settings: RunSettings,
+    splits: Folds,
+    trial_time_limit: float | None,
+) -> Callable[[optuna.Trial], float]:
+    fam = get_family(family)
+
+    def objective(trial: optuna.Trial) -> float:
+        config = suggest_config(trial, space)
+        ev = evaluate(
+            dataset,
+            fam,
+            config,
+            metric=settings.metric,
+            folds=splits,
+            seed=settings.seed,
+            time_limit=trial_time_limit,
+        )
+        trial.set_user_attr(
+            TRIAL_METRICS_ATTR, {k: v if math.isfinite(v) else None for k, v in ev.metrics.items()}
+        )
+        trial.set_user_attr(
+            TRIAL_FOLDS_ATTR, [v if math.isfinite(v) else None for v in ev.fold_values]
+        )
+        trial.set_user_attr(TRIAL_FIT_TIME_ATTR, round(ev.fit_time, 4))
+        if not ev.ok:
+            reason = ev.error or "failed"
+            trial.set_user_attr(TRIAL_ERROR_ATTR, reason)
+            raise TrialFailed(f"trial {trial.number} failed: {reason}")
+        return ev.value
+
+    return objective
 
 
 def tune(
@@ -238,21 +299,28 @@ def tune(
     warm_start: int = 5,
     base: str = DEFAULT_BASE,
     experience: Experience | None = None,
+    n_jobs: int | None = None,
+    max_failures: int | None = None,
+    allow_changed_settings: bool = False,
 ) -> TuneResult:
-    """Tune ``family`` on ``dataset`` with cross-validation; resumable.
+    """Tune ``family`` on ``dataset`` with cross-validation; resumable and shareable.
 
     The run is an Optuna study in ``storage`` that also carries metahpo's task record, so it
-    becomes experience for later runs. Calling again with the same study name resumes: completed
-    trials are kept and count towards ``budget``; trials of a process that died are failed after
-    :data:`GRACE_PERIOD` seconds and their parameters retried.
+    becomes experience for later runs, and the settings that define it
+    (:class:`~metahpo.tuning.RunSettings`). Calling again with the same study name resumes:
+    completed trials are kept and count towards ``budget``; a resume with other defining
+    settings (folds, metric, space, rows, optimizer, base, strategy, seed) is an error unless
+    ``allow_changed_settings``. Trials of dead workers are failed on every start and their
+    parameters retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with several
+    workers: :mod:`metahpo.tuning._run`.
 
     Args:
         dataset: The task.
         family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``).
         metric: Objective (default balanced accuracy / R²).
-        budget: Total completed trials wanted in the study, shared by every worker that runs
-            it at the same time (start the same call in several processes or machines on one
-            storage to tune in parallel).
+        budget: COMPLETE trials wanted in the study, shared by every worker that runs it at
+            the same time (start the same call in several processes or machines on one
+            storage to tune in parallel); failed trials do not count.
         optimizer: ``"meta"`` (default: meta-learned warm start, then ``base``), a classic
             optimizer name, or any Optuna sampler.
         storage: Optuna storage URL or object.
@@ -270,121 +338,81 @@ def tune(
             :data:`~metahpo.optimizers.BASES`, see :func:`~metahpo.optimizers.make_meta_sampler`).
         experience: Experience to learn from (default: the bundled experience plus every run
             in ``storage``, so each finished run improves the next one).
+        n_jobs: Native threads per trial (BLAS, OpenMP); default one, ``-1`` all cores
+            (:func:`~metahpo.evaluation.limit_threads`).
+        max_failures: This call stops after so many failed trials (default: the budget, at
+            least 5); ``TuneResult.stopped`` then says why.
+        allow_changed_settings: Continue a study that was run with other defining settings.
     """
+    check_options(
+        budget=budget,
+        folds=folds,
+        seed=seed,
+        timeout=timeout,
+        trial_time_limit=trial_time_limit,
+        warm_start=warm_start,
+        max_failures=max_failures,
+        n_jobs=n_jobs,
+    )
     fam = get_family(family)
     space = space or fam.space(dataset.task)
     if space.task != dataset.task:
         raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
-    if budget < 1:
-        raise MetaHPOError(f"--budget must be at least 1, got {budget}")
+    check_data(dataset)
     m = get_metric(metric, dataset.task)
     splits = make_folds(dataset, folds, seed)
-    opt_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
-    name = study_name or default_study_name(dataset, family, m.name, opt_name, seed)
-    store = KnowledgeStore(_storage_with_heartbeat(storage))
-    if metafeatures is None:
-        from metahpo.metafeatures import compute_metafeatures
-
-        metafeatures = compute_metafeatures(dataset, seed=seed)
-    meta_info: dict[str, Any] | None = None
-    sampler: optuna.samplers.BaseSampler
-    if optimizer == "meta":
-        plan, experience = _plan(
-            dataset,
-            family,
-            metafeatures,
-            store,
-            experience,
-            exclude=name,
-            strategy=strategy,
-            n_warm_start=warm_start,
-            base=base,
-            direction=m.direction,
-            space=space,
-            seed=seed,
-        )
-        sampler = plan.sampler
-        meta_info = {
-            "strategy": strategy,
-            "base": base,
-            "warm_start": len(plan.sampler.warm_start),
-            "confidence": round(plan.confidence, 4),
-            "out_of_distribution": plan.out_of_distribution,
-            "neighbors": [list(n) for n in plan.suggestions[0].neighbors]
-            if plan.suggestions
-            else [],
-            "experience_tasks": len(experience.select(family=family, task=dataset.task)),
-        }
-    elif isinstance(optimizer, str):
-        sampler = classic_sampler(optimizer, space, seed=seed, budget=budget)
-    else:
-        sampler = optimizer
-    record = TaskRecord.describe(
-        dataset,
-        space,
-        metric=m.name,
-        direction=m.direction,
-        metafeatures=metafeatures,
-        source="tune",
-        folds=folds,
-        seed=seed,
-    )
-    study = store.create_task(name, record)
-    study.sampler = sampler
-    if study.direction.name.lower() != m.direction:
-        raise MetaHPOError(
-            f"study {name!r} optimises in the other direction; choose another --study"
-        )
-
     # A user space may add estimator arguments: check them once, before any trial runs.
     build_estimator(fam, space.default_config(), dataset, seed=seed)
+    settings = _settings(
+        dataset, space, m.name, m.direction, folds, seed, optimizer, strategy, base
+    )
+    name = study_name or default_study_name(dataset, family, m.name, settings.optimizer, seed)
+    store = KnowledgeStore(_storage_with_heartbeat(storage))
+    with limit_threads(n_jobs):
+        if metafeatures is None:
+            from metahpo.metafeatures import compute_metafeatures
 
-    def objective(trial: optuna.Trial) -> float:
-        config = suggest_config(trial, space)
-        ev = evaluate(
+            metafeatures = compute_metafeatures(dataset, seed=seed)
+        sampler, meta = _sampler(
+            settings, optimizer, dataset, space, store, name, budget, warm_start, metafeatures,
+            experience,
+        )  # fmt: skip
+        record = TaskRecord.describe(
             dataset,
-            fam,
-            config,
+            space,
             metric=m.name,
-            folds=splits,
+            direction=m.direction,
+            metafeatures=metafeatures,
+            source="tune",
+            folds=folds,
             seed=seed,
-            time_limit=trial_time_limit,
         )
-        trial.set_user_attr(
-            TRIAL_METRICS_ATTR, {k: v if math.isfinite(v) else None for k, v in ev.metrics.items()}
-        )
-        trial.set_user_attr(TRIAL_FOLDS_ATTR, list(ev.fold_values))
-        trial.set_user_attr(TRIAL_FIT_TIME_ATTR, round(ev.fit_time, 4))
-        if not ev.ok:
-            trial.set_user_attr(TRIAL_ERROR_ATTR, ev.error or "failed")
-            raise _FailedTrial(ev.error)
-        return ev.value
-
-    def complete() -> int:
-        return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-
-    before = complete()
-    remaining = budget - before
-    if remaining > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
-        # Several workers may run the same study (same storage and study name, e.g. one
-        # PostgreSQL database): each stops once the study as a whole holds ``budget`` completed
-        # trials, not after its own share.
-        stop_at_budget = optuna.study.MaxTrialsCallback(budget, states=(TrialState.COMPLETE,))
-        study.optimize(
-            objective,
-            n_trials=remaining,
+        prepared = _Prepared(settings, record, space, sampler, meta)
+        study, changed = _open_study(store, name, prepared, allow_changed_settings)
+        outcome = run_trials(
+            study,
+            _objective(dataset, family, space, settings, splits, trial_time_limit),
+            budget=budget,
             timeout=timeout,
-            catch=(_FailedTrial,),
-            callbacks=[*callbacks, stop_at_budget],
-            gc_after_trial=False,
+            max_failures=max_failures,
+            callbacks=callbacks,
+            grace_period=GRACE_PERIOD,
         )
     url = storage if isinstance(storage, str) else type(storage).__name__
-    if meta_info is not None:
-        meta_info["guard"] = guard_message(study)
-    return replace(_result(study, url, family, dataset, m.name, opt_name, before), meta=meta_info)
+    if meta is not None:
+        meta["guard"] = guard_message(study)
+    return _result(study, url, family, dataset, settings, outcome, budget, meta, changed)
+
+
+def _stop_message(outcome: RunOutcome, budget: int, done: int) -> str | None:
+    if outcome.stop == "failures":
+        return (
+            f"stopped after {outcome.failed} failed trials ({done} of {budget} completed); "
+            f"last: {outcome.last_error}; rerun to go on"
+        )
+    if outcome.stop == "timeout" and done < budget:
+        return f"timeout: {done} of {budget} trials completed; rerun to go on"
+    return None
 
 
 def _result(
@@ -392,9 +420,11 @@ def _result(
     storage: str,
     family: str,
     dataset: Dataset,
-    metric: str,
-    optimizer: str,
-    before: int,
+    settings: RunSettings,
+    outcome: RunOutcome,
+    budget: int,
+    meta: dict[str, Any] | None,
+    changed: list[str],
 ) -> TuneResult:
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == TrialState.COMPLETE]
@@ -412,16 +442,21 @@ def _result(
         best_value=float(best.value),  # type: ignore[arg-type]
         best_std=std,
         best_params=dict(best.params),
-        metric=metric,
+        metric=settings.metric,
         direction=study.direction.name.lower(),
         n_trials=len(done),
-        n_new=len(done) - before,
+        n_new=outcome.completed,
         n_failed=failed,
         study=study.study_name,
         storage=storage,
         model=family,
         task=dataset.task,
         dataset=dataset.name,
-        optimizer=optimizer,
+        optimizer=settings.optimizer,
         trials=[{"number": t.number, "value": t.value, "params": t.params} for t in done],
+        meta=meta,
+        settings=settings,
+        n_new_failed=outcome.failed,
+        stopped=_stop_message(outcome, budget, len(done)),
+        changed_settings=tuple(changed),
     )

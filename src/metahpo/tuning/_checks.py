@@ -1,0 +1,97 @@
+"""Checks of a tuning run's options and data, made before any trial runs.
+
+Each failed check is a :class:`~metahpo.errors.MetaHPOError` whose one-line message names the
+CLI option (``--timeout``) or the data column at fault.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from metahpo.datasets import Dataset
+from metahpo.errors import DataError, MetaHPOError
+from metahpo.evaluation import resolve_n_jobs
+
+#: Largest magnitude of a feature or regression target: models square values (variances,
+#: distances), and past about 1e154 the square of a float64 overflows to infinity.
+MAX_MAGNITUDE = 1e150
+#: Largest seed numpy accepts.
+MAX_SEED = 2**32 - 1
+
+
+def _positive(name: str, value: float | None) -> None:
+    if value is not None and not (value > 0):  # also catches NaN
+        raise MetaHPOError(f"{name} must be a positive number of seconds, got {value:g}")
+
+
+def check_options(
+    *,
+    budget: int,
+    folds: int,
+    seed: int,
+    timeout: float | None = None,
+    trial_time_limit: float | None = None,
+    warm_start: int = 0,
+    max_failures: int | None = None,
+    n_jobs: int | None = None,
+) -> None:
+    """Raise a one-line :class:`MetaHPOError` for the first option out of range."""
+    if budget < 1:
+        raise MetaHPOError(f"--budget must be at least 1, got {budget}")
+    if folds < 2:
+        raise MetaHPOError(f"--folds must be at least 2, got {folds}")
+    if not 0 <= seed <= MAX_SEED:
+        raise MetaHPOError(f"--seed must be in [0, {MAX_SEED}], got {seed}")
+    _positive("--timeout", timeout)
+    _positive("--trial-timeout", trial_time_limit)
+    if warm_start < 0:
+        raise MetaHPOError(f"--warm-start must be 0 or more, got {warm_start}")
+    if max_failures is not None and max_failures < 1:
+        raise MetaHPOError(f"--max-failures must be at least 1, got {max_failures}")
+    resolve_n_jobs(n_jobs)
+
+
+def check_output_path(path: str | Path | None, option: str = "--json") -> None:
+    """The folder of an output file must exist (checked before the work, not after it)."""
+    if path is None:
+        return
+    parent = Path(path).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise MetaHPOError(f"{option} {path}: folder {parent} does not exist")
+    if Path(path).is_dir():
+        raise MetaHPOError(f"{option} {path} is a folder; give a file name")
+
+
+def check_data(dataset: Dataset) -> None:
+    """Data that would make every trial fail, or succeed with a meaningless score."""
+    numeric = dataset.X.select_dtypes(include="number")
+    if numeric.shape[1]:
+        values = np.abs(numeric.to_numpy(dtype=float, na_value=np.nan))
+        with np.errstate(invalid="ignore"):
+            big = np.nanmax(np.where(np.isfinite(values), values, 0.0), axis=0, initial=0.0)
+        for col, top in zip(numeric.columns, big, strict=True):
+            if top > MAX_MAGNITUDE:
+                raise DataError(
+                    f"column {col!r} has values up to {top:.3g}; values beyond "
+                    f"{MAX_MAGNITUDE:.0e} overflow when models square them: rescale it"
+                )
+    y = np.asarray(dataset.y)
+    if dataset.task == "regression":
+        top = float(np.nanmax(np.abs(y.astype(float)))) if y.size else 0.0
+        if math.isfinite(top) and top > MAX_MAGNITUDE:
+            raise DataError(
+                f"the target has values up to {top:.3g}; values beyond {MAX_MAGNITUDE:.0e} "
+                "overflow in training: rescale it"
+            )
+        return
+    _, counts = np.unique(y, return_counts=True)
+    single = int(np.sum(counts == 1))
+    if single > dataset.n_rows / 2:
+        raise DataError(
+            f"the target has {len(counts)} classes for {dataset.n_rows} rows ({single} classes "
+            "have a single row): no model can learn them by cross-validation; is it an "
+            "identifier, or a numeric target (--task regression)?"
+        )

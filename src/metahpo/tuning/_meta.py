@@ -1,0 +1,115 @@
+"""Meta-learned samplers for a dataset: the plan behind ``optimizer="meta"``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.storages import BaseStorage
+
+from metahpo.datasets import Dataset
+from metahpo.errors import MetaHPOError
+from metahpo.evaluation import get_metric
+from metahpo.knowledge import Experience, KnowledgeStore, from_store, load_bundled
+from metahpo.optimizers import DEFAULT_BASE, MetaPlan, make_meta_sampler
+from metahpo.spaces import SearchSpace, get_family
+
+
+def suggest_config(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
+    """Ask ``trial`` for every parameter of ``space`` (its Optuna distribution), in order."""
+    config: dict[str, Any] = {}
+    for p in space.params:
+        if p.kind == "categorical":
+            config[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+        elif p.kind == "int":
+            assert p.low is not None and p.high is not None
+            config[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
+        else:
+            assert p.low is not None and p.high is not None
+            config[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
+    return config
+
+
+def _plan(
+    dataset: Dataset,
+    family: str,
+    metafeatures: Mapping[str, float],
+    store: KnowledgeStore | None,
+    experience: Experience | None,
+    exclude: str | None = None,
+    **kwargs: Any,
+) -> tuple[MetaPlan, Experience]:
+    """The meta-sampler plan for ``dataset`` and the experience it learned from (default: the
+    bundled experience plus every run in ``store``; the study ``exclude`` left out)."""
+    if experience is None:
+        bundled = load_bundled()
+        names = bundled.metafeature_names or tuple(metafeatures)
+        experience = bundled + from_store(store, names) if store is not None else bundled
+    if exclude is not None:
+        experience = replace(
+            experience, tasks=tuple(t for t in experience.tasks if t.key != exclude)
+        )
+    names = experience.metafeature_names or tuple(metafeatures)
+    vector = np.asarray([metafeatures.get(k, 0.0) for k in names], dtype=float)
+    plan = make_meta_sampler(vector, family, dataset.task, experience=experience, **kwargs)
+    return plan, experience
+
+
+def meta_sampler_for(
+    dataset: Dataset,
+    family: str,
+    *,
+    metric: str | None = None,
+    storage: str | BaseStorage | None = None,
+    experience: Experience | None = None,
+    strategy: str = "portfolio",
+    n_warm_start: int = 5,
+    base: str = DEFAULT_BASE,
+    space: SearchSpace | None = None,
+    seed: int = 0,
+) -> MetaPlan:
+    """A :class:`~metahpo.optimizers.MetaSampler` for ``dataset``, ready for any Optuna study.
+
+    Computes the dataset's meta-features, places it among the experience (the bundled one,
+    plus every run in ``storage`` if given) and plans the warm starts; the plan's ``sampler``
+    goes into ``optuna.create_study(sampler=...)`` with your own objective, whose parameters
+    should be named like the family's space (``get_space(family, task)``, or ``space``).
+
+    Args:
+        dataset: The new task.
+        family: Model family whose experience to use.
+        metric: Decides the direction (default balanced accuracy / R², both maximised).
+        storage: Also learn from the metahpo runs in this Optuna storage.
+        experience: Learn from this experience instead.
+        strategy, n_warm_start, base, space, seed: See
+            :func:`~metahpo.optimizers.make_meta_sampler`.
+
+    Example:
+        >>> plan = meta_sampler_for(load_dataset("iris"), "knn")  # doctest: +SKIP
+        >>> sampler = plan.sampler  # doctest: +SKIP
+        >>> study = optuna.create_study(direction="maximize", sampler=sampler)  # doctest: +SKIP
+    """
+    from metahpo.metafeatures import compute_metafeatures
+
+    get_family(family)
+    if space is not None and space.task != dataset.task:
+        raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
+    direction = get_metric(metric, dataset.task).direction
+    store = KnowledgeStore(storage) if storage is not None else None
+    plan, _ = _plan(
+        dataset,
+        family,
+        compute_metafeatures(dataset, seed=seed),
+        store,
+        experience,
+        strategy=strategy,
+        n_warm_start=n_warm_start,
+        base=base,
+        direction=direction,
+        space=space,
+        seed=seed,
+    )
+    return plan

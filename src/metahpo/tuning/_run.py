@@ -1,0 +1,176 @@
+"""Running a study to its budget, alone or with other workers on the same storage.
+
+Budget semantics (what :func:`~metahpo.tuning.tune` promises):
+
+* ``budget`` is the number of COMPLETE trials wanted in the study, all runs and all workers
+  together. Failed trials do not count: a failed trial is followed by another one.
+* Each call gives up after ``max_failures`` failed trials of its own (default: the budget, at
+  least :data:`MIN_FAILURES`); its result then says so (``TuneResult.stopped``). A rerun goes
+  on with the completed trials kept.
+* Workers claim budget in the storage. Before a trial starts, a worker counts the study's
+  COMPLETE and RUNNING trials: when they make the budget, the rest of the budget is running
+  elsewhere, and the worker waits for those trials; if one of them fails (or its worker
+  dies), the waiting worker takes its place, otherwise it stops once the budget is met. Two
+  workers that start trials at the same moment are told apart by trial number (unique in the
+  storage): a trial is admitted only while fewer than ``budget`` trials with a lower number are
+  COMPLETE, RUNNING or WAITING, checked when it starts and again before its result is
+  stored; a trial that is not admitted is PRUNED (user attribute :data:`SURPLUS_ATTR`)
+  before or instead of counting. So N workers end with exactly ``budget`` COMPLETE trials.
+* RUNNING trials of dead workers are failed on every start and while waiting (see
+  :mod:`metahpo.tuning._workers`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from metahpo.knowledge._records import TRIAL_ERROR_ATTR
+from metahpo.tuning._workers import LEASE_ATTR, current_lease, fail_dead_trials
+
+#: Trial user attribute of a trial that found the budget met by other workers (PRUNED).
+SURPLUS_ATTR = "metahpo:surplus"
+#: Smallest default of ``max_failures``.
+MIN_FAILURES = 5
+#: Seconds between looks at the study while other workers run the last trials.
+POLL_SECONDS = 0.5
+
+_ADMITTING = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+
+
+class TrialFailed(Exception):
+    """A configuration that could not be evaluated (recorded as a FAIL trial, one line)."""
+
+
+class _OneLine(logging.Filter):
+    """Optuna logs a failed trial with its traceback; a :class:`TrialFailed` is one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, TrialFailed):
+            record.msg, record.args = str(exc), None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextmanager
+def _one_line_failures() -> Any:
+    logger = logging.getLogger("optuna.study._optimize")
+    one = _OneLine()
+    logger.addFilter(one)
+    try:
+        yield
+    finally:
+        logger.removeFilter(one)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one call's workers did.
+
+    Attributes:
+        completed: Trials this call completed.
+        failed: Trials of this call that failed.
+        surplus: Trials of this call pruned because other workers met the budget.
+        stop: Why the call stopped: ``"budget"``, ``"timeout"`` or ``"failures"``.
+        last_error: Reason of this call's last failed trial.
+    """
+
+    completed: int
+    failed: int
+    surplus: int
+    stop: str
+    last_error: str | None = None
+
+
+def default_max_failures(budget: int) -> int:
+    return max(budget, MIN_FAILURES)
+
+
+def admitted(study: optuna.Study, number: int, budget: int) -> bool:
+    """Whether trial ``number`` is within ``budget`` (see the module)."""
+    trials = study.get_trials(deepcopy=False, states=_ADMITTING)
+    return sum(t.number < number for t in trials) < budget
+
+
+def run_trials(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    *,
+    budget: int,
+    timeout: float | None = None,
+    max_failures: int | None = None,
+    callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
+    grace_period: float = 15.0,
+) -> RunOutcome:
+    """Run trials of ``objective`` until the study holds ``budget`` COMPLETE trials.
+
+    ``objective`` raises :class:`TrialFailed` for a configuration that fails. See the module
+    for the semantics shared with other workers.
+    """
+    limit = default_max_failures(budget) if max_failures is None else max_failures
+    lease = current_lease()
+    counts = {"completed": 0, "failed": 0, "surplus": 0}
+    last_error: list[str] = []
+
+    def claimed(trial: optuna.Trial) -> float:
+        trial.set_user_attr(LEASE_ATTR, lease)
+        if not admitted(study, trial.number, budget):
+            trial.set_user_attr(SURPLUS_ATTR, True)
+            raise optuna.TrialPruned("the budget is met by other workers")
+        value = objective(trial)
+        if not admitted(study, trial.number, budget):  # a worker that started just before
+            trial.set_user_attr(SURPLUS_ATTR, True)
+            raise optuna.TrialPruned("the budget is met by other workers")
+        return value
+
+    def count(_: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.state == TrialState.COMPLETE:
+            counts["completed"] += 1
+        elif trial.state == TrialState.FAIL:
+            counts["failed"] += 1
+            last_error[:] = [str(trial.user_attrs.get(TRIAL_ERROR_ATTR, "failed"))]
+        elif trial.user_attrs.get(SURPLUS_ATTR):
+            counts["surplus"] += 1
+
+    started = time.monotonic()
+    stop = "budget"
+    with _one_line_failures():
+        while True:
+            fail_dead_trials(study, grace_period)
+            trials = study.get_trials(deepcopy=False, states=_ADMITTING)
+            complete = sum(t.state == TrialState.COMPLETE for t in trials)
+            busy = sum(t.state == TrialState.RUNNING for t in trials)
+            if complete >= budget:
+                stop = "budget"
+                break
+            if timeout is not None and time.monotonic() - started >= timeout:
+                stop = "timeout"
+                break
+            if counts["failed"] >= limit:
+                stop = "failures"
+                break
+            if complete + busy >= budget:  # the rest of the budget runs in other workers
+                time.sleep(POLL_SECONDS)
+                continue
+            study.optimize(
+                claimed,
+                n_trials=1,
+                catch=(TrialFailed,),
+                callbacks=[count, *callbacks],
+                gc_after_trial=False,
+            )
+    return RunOutcome(
+        counts["completed"],
+        counts["failed"],
+        counts["surplus"],
+        stop,
+        last_error[0] if last_error else None,
+    )

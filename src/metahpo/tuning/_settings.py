@@ -1,0 +1,104 @@
+"""The settings that define a tuning run, frozen, stored with its study and compared on resume.
+
+Scores of a study are only comparable when every trial was evaluated the same way: with the
+same folds (count and seed), the same metric, the same search space and rows, and proposed by
+the same optimizer. :class:`RunSettings` is that definition. :func:`~metahpo.tuning.tune`
+stores it in the study (user attribute :data:`SETTINGS_ATTR`) on the first run; a later run on
+the same study with different settings is refused with an error that names each difference,
+unless the caller explicitly allows it (``allow_changed_settings=True``, CLI
+``--allow-changed-settings``), in which case the study's record becomes the new settings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from metahpo.errors import MetaHPOError
+
+#: Study user attribute holding the :class:`RunSettings` JSON.
+SETTINGS_ATTR = "metahpo:run_settings"
+#: Layout version of :class:`RunSettings`.
+SETTINGS_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What defines one tuning run: trials with other settings are not comparable.
+
+    Attributes:
+        metric: The objective's metric.
+        direction: ``"maximize"`` or ``"minimize"``.
+        folds: Cross-validation folds.
+        seed: Seed of the folds, the models and the sampler.
+        space_signature: ``SearchSpace.signature`` of the search space.
+        n_rows: Rows evaluated (a row subsample gives another run).
+        optimizer: ``"meta"``, a classic optimizer name or a sampler's class name.
+        base: Refining sampler after the warm start (``optimizer == "meta"`` only).
+        strategy: Meta-learner of the warm start (``optimizer == "meta"`` only).
+        schema: Layout version.
+    """
+
+    metric: str
+    direction: str
+    folds: int
+    seed: int
+    space_signature: str
+    n_rows: int
+    optimizer: str
+    base: str | None = None
+    strategy: str | None = None
+    schema: int = SETTINGS_SCHEMA
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSettings:
+        try:
+            data: dict[str, Any] = json.loads(text)
+            known = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+            return cls(**known)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise MetaHPOError(f"unreadable run settings in the study: {exc}") from None
+
+    def differences(self, other: RunSettings) -> list[str]:
+        """``"name: mine -> other's"`` for every defining setting that differs."""
+        out = []
+        for f in fields(self):
+            if f.name == "schema":
+                continue
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if a != b:
+                out.append(f"{f.name} {a} -> {b}")
+        return out
+
+    def describe(self) -> str:
+        """One line for summaries, e.g. ``"3-fold CV, balanced_accuracy, meta (portfolio,
+        then transfer)"``."""
+        how = self.optimizer
+        if self.optimizer == "meta":
+            how = f"meta ({self.strategy}, then {self.base})"
+        return f"{self.folds}-fold CV, {self.metric}, {how}"
+
+
+def check_resume(
+    study_name: str, stored: RunSettings | None, wanted: RunSettings, allow_changes: bool
+) -> list[str]:
+    """The differences between a study's ``stored`` settings and the ``wanted`` ones.
+
+    Raises:
+        MetaHPOError: When they differ and ``allow_changes`` is false; the message names each
+            difference and how to go on.
+    """
+    if stored is None:
+        return []
+    diffs = stored.differences(wanted)
+    if diffs and not allow_changes:
+        raise MetaHPOError(
+            f"study {study_name!r} was run with other settings ({'; '.join(diffs)}): its scores "
+            "would not be comparable; choose a new --study name, or pass "
+            "--allow-changed-settings to continue it anyway"
+        )
+    return diffs
