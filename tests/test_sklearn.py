@@ -24,14 +24,17 @@ def test_family_model_parameters_are_the_space_hyperparameters() -> None:
     params = model.get_params()
     assert params == {
         "family": "rf",
-        "task": "auto",
+        "task": "classification",
         "random_state": 0,
         "n_estimators": 20,
         "max_depth": 4,
     }
-    copy = clone(model).set_params(n_estimators=30, task="classification")
+    copy = clone(model).set_params(n_estimators=30, task="regression")
     assert copy.get_params()["n_estimators"] == 30 and model.get_params()["n_estimators"] == 20
-    assert is_classifier(copy) and is_regressor(FamilyModel("knn", task="regression"))
+    assert is_classifier(model) and not is_regressor(model)
+    assert is_regressor(copy) and not is_classifier(copy) and not hasattr(copy, "predict_proba")
+    with pytest.raises(TypeError, match="taken by the estimator"):
+        FamilyModel("knn", predict=1)
 
 
 def test_family_model_on_a_dirty_frame_keeps_the_callers_labels() -> None:
@@ -142,3 +145,59 @@ def test_meta_search_records_its_run_as_experience_for_the_next_one(
     nearest, similarity = second.meta_["neighbors"][0]
     assert nearest == "mine" and similarity == pytest.approx(1.0)
     assert len(store.records()) == 2
+
+
+def _iris_sorted_by_class() -> tuple[pd.DataFrame, pd.Series]:
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    order = np.argsort(y.to_numpy(), kind="stable")
+    return X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
+
+
+def test_meta_search_is_a_classifier_so_cross_validation_around_it_is_stratified() -> None:
+    # Issue 13: unstratified outer folds on rows sorted by class scored [0, 0, 0].
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _iris_sorted_by_class()
+    search = MetaSearchCV("knn", n_iter=3, cv=3)
+    scores = cross_val_score(search, X, y, cv=3)
+    assert np.all(scores > 0.8), scores
+    assert is_classifier(search) and not is_regressor(search)
+    pipe = make_pipeline(StandardScaler(), MetaSearchCV("knn", n_iter=3, cv=3))
+    assert is_classifier(pipe)
+    assert np.all(cross_val_score(pipe, X, y, cv=3) > 0.8)
+    # fit leaves the parameters alone; what it resolves ends in an underscore
+    before = search.get_params()
+    search.fit(X, y)
+    assert search.get_params() == before and search.best_score_ > 0.8
+    assert is_classifier(search.best_estimator_)
+
+
+def test_the_task_is_a_parameter_fixed_before_the_data(tiny_reg: Dataset) -> None:
+    X, y = _frame(tiny_reg)
+    y = y + np.linspace(0.0, 0.5, len(y))  # continuous, not whole numbers
+    regressor = MetaSearchCV("knn", task="regression")
+    assert is_regressor(regressor) and not is_classifier(regressor)
+    assert not hasattr(regressor, "predict_proba")
+    assert is_classifier(clone(regressor).set_params(task="classification"))
+    with pytest.raises(ValueError, match=r"Unknown label type: continuous.*task='regression'"):
+        MetaSearchCV("knn", n_iter=2, cv=2).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        FamilyModel("knn").fit(X, y)
+    with pytest.raises(ValueError, match="'task' parameter of MetaSearchCV must be a str among"):
+        MetaSearchCV("knn", n_iter=2, task="auto").fit(X, y)
+    with pytest.raises(ValueError, match="'task' parameter of FamilyModel must be a str among"):
+        FamilyModel("knn", task="auto").fit(X, y)
+
+
+def test_family_model_classes_are_sorted_as_given_and_match_the_probabilities() -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    y = np.where(X["a"] > 0, 10, 2)  # as text, "10" sorts before "2"
+    model = FamilyModel("linear").fit(X, y)
+    assert list(model.classes_) == [2, 10]
+    proba = model.predict_proba(X)
+    assert np.array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X))
+    assert list(model.feature_names_in_) == ["a", "b"] and model.n_features_in_ == 2

@@ -5,17 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import optuna
 from optuna.samplers import BaseSampler
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import Tags, get_tags
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from metahpo.datasets import from_frame
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, from_store, load_bundled
 from metahpo.optimizers import DEFAULT_BASE, make_meta_sampler
-from metahpo.sklearn._model import FamilyModel
+from metahpo.sklearn._model import TASKS, FamilyModel
+from metahpo.sklearn._validation import check_features, check_target
 from metahpo.spaces import SearchSpace, get_family
 
 
@@ -31,14 +35,23 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
     :class:`FamilyModel`, so preprocessing (imputation, scaling, one-hot encoding) is part of
     every candidate, fitted inside each fold.
 
+    Like ``RandomizedSearchCV(estimator)``, whose type is its estimator's, the search is a
+    classifier or a regressor before it sees any data: ``task`` decides (``estimator`` is
+    ``FamilyModel(family, task=task, random_state=random_state)``, derived from the
+    parameters). ``MetaSearchCV("knn")`` is a classifier, so ``is_classifier`` is True and
+    ``cross_val_score`` or ``cross_validate`` around it split stratified, as do its own
+    folds for an integer ``cv``; ``MetaSearchCV("knn", task="regression")`` is a regressor.
+    A continuous target given to a classifier is an error, as in scikit-learn.
+
     Args:
         family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn`` or ``mlp``.
         n_iter: Candidates to evaluate.
         scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
             As in scikit-learn's searches. ``scoring=None`` means balanced accuracy for
-            classification and R² for regression (metahpo's defaults). With several metrics,
-            the sampler optimises the one named by ``refit``.
-        task: ``"classification"``, ``"regression"`` or ``"auto"``.
+            classification and R² for regression (metahpo's defaults, which
+            :meth:`FamilyModel.score` computes). With several metrics, the sampler optimises
+            the one named by ``refit``.
+        task: ``"classification"`` (default) or ``"regression"``.
         strategy: Meta-learner for the warm starts (``portfolio``, ``nearest``, ``surrogate``,
             ``mapping``).
         warm_start: Meta-learned candidates evaluated first.
@@ -59,6 +72,20 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             the warm-start count and the nearest past tasks.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **{k: v for k, v in BaseSearchCV._parameter_constraints.items() if k != "estimator"},
+        "family": [str],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "task": [StrOptions(set(TASKS))],
+        "strategy": [str],
+        "warm_start": [Interval(Integral, 0, None, closed="left")],
+        "base": [str],
+        "experience": [Experience, None],
+        "storage": [str, None],
+        "dataset_name": [str],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+    }
+
     def __init__(
         self,
         family: str = "hgb",
@@ -72,7 +99,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         pre_dispatch: str | int = "2*n_jobs",
         error_score: Any = np.nan,
         return_train_score: bool = False,
-        task: str = "auto",
+        task: str = "classification",
         strategy: str = "portfolio",
         warm_start: int = 5,
         base: str = DEFAULT_BASE,
@@ -81,8 +108,18 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         dataset_name: str = "data",
         random_state: int = 0,
     ) -> None:
+        # BaseSearchCV.__init__ would assign ``estimator``, which here is derived from the
+        # parameters (a read-only property), so its other arguments are stored directly.
         self.family = family
         self.n_iter = n_iter
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.refit = refit
+        self.cv = cv
+        self.verbose = verbose
+        self.pre_dispatch = pre_dispatch
+        self.error_score = error_score
+        self.return_train_score = return_train_score
         self.task = task
         self.strategy = strategy
         self.warm_start = warm_start
@@ -91,58 +128,60 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.storage = storage
         self.dataset_name = dataset_name
         self.random_state = random_state
-        super().__init__(
-            estimator=FamilyModel(family, task=task, random_state=random_state),
-            scoring=scoring,
-            n_jobs=n_jobs,
-            refit=refit,
-            cv=cv,
-            verbose=verbose,
-            pre_dispatch=pre_dispatch,
-            error_score=error_score,
-            return_train_score=return_train_score,
-        )
+
+    @property
+    def estimator(self) -> FamilyModel:
+        """The estimator searched, made from the parameters: its type is the search's type."""
+        return FamilyModel(self.family, task=self.task, random_state=self.random_state)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()  # the type and sparse support: the estimator's
+        inner = get_tags(self.estimator).input_tags
+        tags.input_tags.allow_nan = inner.allow_nan
+        tags.input_tags.string = inner.string
+        tags.input_tags.categorical = inner.categorical
+        tags.target_tags.required = True
+        return tags
 
     def fit(self, X: Any, y: Any = None, **params: Any) -> MetaSearchCV:
+        """Run the search (``params`` are routed as in scikit-learn's searches).
+
+        Raises:
+            ValueError: For invalid parameters (scikit-learn's message), for input
+                scikit-learn rejects (see :mod:`metahpo.sklearn`), and as
+                :class:`~metahpo.errors.DataError` for a table metahpo cannot use.
+        """
         from metahpo.metafeatures import compute_metafeatures
 
+        self._validate_params()
         get_family(self.family)  # a clear error for an unknown family, before any work
-        data = from_frame(
-            X,
-            y,
-            task=None if self.task == "auto" else self.task,  # type: ignore[arg-type]
-            name=self.dataset_name,
-        )
-        self._data = data
-        self._data_task = data.task
-        self._metafeatures = compute_metafeatures(data, seed=self.random_state)
-        # The task is now known: classifiers get stratified folds, scorers the right methods.
-        self.estimator = FamilyModel(self.family, task=data.task, random_state=self.random_state)
-        chosen: Any = getattr(self, "scoring", None)
-        if chosen is None:
-            # metahpo's default metric; the parameter itself stays None (scikit-learn's rule).
-            self.scoring = "balanced_accuracy" if data.task == "classification" else "r2"
+        check_features(X, min_samples=2)
+        target = check_target(y, self.task, owner=type(self).__name__)
+        data = from_frame(X, target, task=self.task, name=self.dataset_name)  # type: ignore[arg-type]
+        # What _run_search needs besides the candidates' scores; not kept after fit.
+        self._input = (data, compute_metafeatures(data, seed=self.random_state))
         try:
-            super().fit(X, y, **params)
+            super().fit(X, target, **params)
         finally:
-            self.scoring = chosen
+            del self._input
         return self
 
     def _run_search(self, evaluate_candidates: Callable[..., Mapping[str, Any]]) -> None:
+        data, metafeatures = self._input
         store = KnowledgeStore(self.storage) if self.storage is not None else None
         experience = self.experience
         if experience is None:
             experience = load_bundled()
             if store is not None:
-                names = experience.metafeature_names or tuple(self._metafeatures)
+                names = experience.metafeature_names or tuple(metafeatures)
                 experience = experience + from_store(store, names)
-        names = experience.metafeature_names or tuple(self._metafeatures)
-        vector = np.asarray([self._metafeatures.get(k, 0.0) for k in names], dtype=float)
-        space = get_family(self.family).space(self._data_task)
+        names = experience.metafeature_names or tuple(metafeatures)
+        vector = np.asarray([metafeatures.get(k, 0.0) for k in names], dtype=float)
+        space = get_family(self.family).space(data.task)
         plan = make_meta_sampler(
             vector,
             self.family,
-            self._data_task,
+            data.task,
             experience=experience,
             strategy=self.strategy,
             n_warm_start=self.warm_start,
@@ -161,7 +200,6 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             if plan.suggestions
             else [],
         }
-        key = f"mean_test_{self.refit}" if isinstance(self.refit, str) else "mean_test_score"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             verbosity = optuna.logging.get_verbosity()
@@ -171,8 +209,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
                 distributions = space.distributions()
                 for _ in range(self.n_iter):
                     trial = study.ask(distributions)
-                    results = evaluate_candidates([dict(trial.params)])
-                    score = float(_last(results, key))
+                    score = _last(evaluate_candidates([dict(trial.params)]), self.refit)
                     if np.isfinite(score):
                         study.tell(trial, score)
                     else:
@@ -181,31 +218,42 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
                 optuna.logging.set_verbosity(verbosity)
         self.study_ = study
 
+    def _metric(self) -> str:
+        """The name of the optimised metric, as stored in the task record."""
+        if isinstance(self.refit, str):
+            return self.refit
+        if self.scoring is None:  # FamilyModel.score: metahpo's default metric
+            return "balanced_accuracy" if self.task == "classification" else "r2"
+        return self.scoring if isinstance(self.scoring, str) else "score"
+
     def _study(
         self, store: KnowledgeStore | None, space: SearchSpace, sampler: BaseSampler
     ) -> optuna.Study:
         if store is None:
             return optuna.create_study(direction="maximize", sampler=sampler)
-        metric = self.scoring if isinstance(self.scoring, str) else "score"
-        if isinstance(self.refit, str):
-            metric = self.refit
+        data, metafeatures = self._input
+        metric = self._metric()
         record = TaskRecord.describe(
-            self._data,
+            data,
             space,
             metric=metric,
             direction="maximize",  # scikit-learn scores are larger-is-better
-            metafeatures=self._metafeatures,
+            metafeatures=metafeatures,
             source="sklearn",
             folds=self.cv if isinstance(self.cv, int) else 5,
             seed=self.random_state,
         )
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        name = f"{self._data.name}:{self.family}:{metric}:MetaSearchCV:{stamp}"
+        name = f"{data.name}:{self.family}:{metric}:MetaSearchCV:{stamp}"
         study = store.create_task(name, record)
         study.sampler = sampler
         return study
 
 
-def _last(results: Mapping[str, Any], key: str) -> float:
+def _last(results: Mapping[str, Any], refit: Any) -> float:
+    """The latest candidate's mean test score on the metric the search optimises."""
+    key = f"mean_test_{refit}" if isinstance(refit, str) else "mean_test_score"
+    if key not in results:  # several metrics without a named refit: the first one
+        key = next(k for k in results if k.startswith("mean_test_"))
     values: Sequence[float] = results[key]
     return float(values[-1])
