@@ -40,14 +40,18 @@ def _first(sampler: optuna.samplers.BaseSampler, n: int) -> list[float]:
 
 def test_seeds_from_similar_tasks_start_the_search_near_them() -> None:
     seeds = [OPTIMUM, {"x": 20.0, "y": 0.7, "k": "c"}, {"x": 50.0, "y": 0.9, "k": "c"}]
-    runs = [_first(SeededEvolutionSampler(SPACE, seeds, population=3, seed=s), 8) for s in range(5)]
+    runs = [
+        _first(SeededEvolutionSampler(SPACE, seeds, population=3, seed=s), 8) for s in range(12)
+    ]
     for values in runs:
         # the seeds first, verbatim (the initial population), then their children
         assert values[:3] == pytest.approx([objective_at(c) for c in seeds])
     children = np.mean([v[3:] for v in runs])
-    assert children > -0.3  # children of good parents are good
-    plain = [_first(SeededEvolutionSampler(SPACE, (), population=3, seed=s), 8) for s in range(5)]
-    assert children > np.mean([v[3:] for v in plain])
+    # children of good parents are good (a child never repeats an evaluated configuration,
+    # so re-evaluating the optimum does not count as a good child)
+    assert children > -0.4
+    plain = [_first(SeededEvolutionSampler(SPACE, (), population=3, seed=s), 8) for s in range(12)]
+    assert children > np.mean([v[3:] for v in plain]) + 0.5
 
 
 def test_search_improves_and_stays_in_the_space() -> None:

@@ -1,36 +1,48 @@
-"""Optimizers layer: Optuna samplers, classic and meta-learned."""
+"""Optimizers layer: Optuna samplers, classic and meta-learned.
 
+* :class:`ProposalSampler` is the contract of metahpo's own samplers: a subclass writes
+  :meth:`~ProposalSampler.propose` (a whole configuration from a read-only :class:`StudyView`,
+  or decline); the base fits proposals to the asked distributions, falls back to another
+  sampler for the rest, skips what is evaluated and coordinates workers.
+  :class:`RandomProposer` is the reference implementation.
+* :class:`MetaSampler` runs the warm starts, then a base from the registry (:data:`BASES`);
+  :func:`make_meta_sampler` plans both for a new task.
+"""
+
+from metahpo.optimizers._bases import BASES, DEFAULT_BASE, REGISTRY, Base, BaseContext
 from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
 from metahpo.optimizers._evolution import SeededEvolutionSampler
 from metahpo.optimizers._gp import GPEISampler
 from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
-from metahpo.optimizers._meta import (
-    BASES,
-    DEFAULT_BASE,
-    MetaPlan,
-    MetaSampler,
-    SurrogatePrior,
-    make_meta_sampler,
-    meta_train_base,
-)
+from metahpo.optimizers._meta import MetaPlan, make_meta_sampler, meta_train_base
 from metahpo.optimizers._policy import ACTIONS, PolicySampler, QPolicy
-from metahpo.optimizers._space_sampler import SpaceSampler
+from metahpo.optimizers._prior import SurrogatePrior
+from metahpo.optimizers._proposal import Proposal, ProposalSampler
+from metahpo.optimizers._reference import RandomProposer
 from metahpo.optimizers._transfer import TransferSampler
+from metahpo.optimizers._view import StudyView
+from metahpo.optimizers._warm import MetaSampler
 
 __all__ = [
     "ACTIONS",
     "BASES",
     "CLASSIC_OPTIMIZERS",
     "DEFAULT_BASE",
+    "REGISTRY",
+    "Base",
+    "BaseContext",
     "GPEISampler",
     "MAMLSampler",
     "MetaPlan",
     "MetaSampler",
     "MetaTrainedSurrogate",
     "PolicySampler",
+    "Proposal",
+    "ProposalSampler",
     "QPolicy",
+    "RandomProposer",
     "SeededEvolutionSampler",
-    "SpaceSampler",
+    "StudyView",
     "SurrogatePrior",
     "TransferSampler",
     "classic_sampler",

@@ -6,33 +6,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from optuna.study import Study
-from optuna.trial import FrozenTrial
 
-from metahpo.optimizers._space_sampler import SpaceSampler
-from metahpo.spaces import Param, SearchSpace
-
-
-def _to_unit(p: Param, value: Any) -> float:
-    if p.kind == "categorical":
-        k = len(p.choices)
-        idx = next((i for i, c in enumerate(p.choices) if c == value), 0)
-        return (idx + 0.5) / k
-    return p.to_unit(value)
+from metahpo.optimizers._proposal import Proposal, ProposalSampler
+from metahpo.optimizers._unit import categorical_mask, mutate, to_unit
+from metahpo.optimizers._view import StudyView
+from metahpo.spaces import SearchSpace
 
 
-def _same(config: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
-    for k, v in config.items():
-        w = params.get(k)
-        if isinstance(v, (int, float)) and isinstance(w, (int, float)):
-            if not np.isclose(float(v), float(w), rtol=1e-9, atol=1e-12):
-                return False
-        elif v != w:
-            return False
-    return True
-
-
-class SeededEvolutionSampler(SpaceSampler):
+class SeededEvolutionSampler(ProposalSampler):
     """A steady-state evolutionary search on a :class:`~metahpo.spaces.SearchSpace`.
 
     The initial population is ``seeds`` (configurations that did well on similar tasks, best
@@ -43,10 +24,7 @@ class SeededEvolutionSampler(SpaceSampler):
     mutation of one coordinate in ``dim`` on average (at least one): Gaussian with a width that
     shrinks as the study grows, a uniformly drawn choice for a categorical parameter. So the
     search starts from where experience says good configurations are instead of from random
-    points.
-
-    Parameters the objective asks with another distribution than the space's are sampled at
-    random (see :class:`SpaceSampler`).
+    points. A child that repeats an evaluated configuration is replaced by a random one.
 
     Args:
         space: The search space (its parameter names are the study's).
@@ -54,6 +32,8 @@ class SeededEvolutionSampler(SpaceSampler):
         population: Parents kept (the best completed trials).
         mutation: Initial standard deviation of the mutation in the unit cube.
         seed: Random seed.
+        kwargs: Passed to :class:`~metahpo.optimizers.ProposalSampler` (``then``,
+            ``n_proposals``).
     """
 
     def __init__(
@@ -64,46 +44,30 @@ class SeededEvolutionSampler(SpaceSampler):
         population: int = 10,
         mutation: float = 0.1,
         seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(seed=seed, **kwargs)
+        self.space = space
         self.seeds = [space.transfer(dict(s))[0] for s in seeds]
         self.population = max(2, population)
         self.mutation = mutation
+        self._categorical = categorical_mask(space)
 
-    def _unit(self, config: Mapping[str, Any]) -> np.ndarray:
-        return np.array(
-            [_to_unit(p, config.get(p.name, p.default)) for p in self.space.params], dtype=float
-        )
-
-    def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
-        trials = study.get_trials(deepcopy=False)
-        done = self.completed(study)
+    def propose(self, view: StudyView) -> Proposal:
+        done = view.completed_with(self.space.names)
         if len(done) < self.population:
-            # The initial population: the seeds not evaluated yet, in order.
-            seen = [t.params for t in trials if t.number != trial.number]
-            for config in self.seeds:
-                if not any(_same(config, p) for p in seen):
-                    return config
-            return None  # the rest of the initial population is random
-        done.sort(key=lambda t: -self.gain(study, t))
-        pool = [self._unit(t.params) for t in done[: self.population]]
+            # The initial population: the seeds not evaluated yet, in order; then random.
+            return self.seeds
+        done.sort(key=lambda t: -view.gain(t))
+        pool = [to_unit(self.space, t.params) for t in done[: self.population]]
 
         def pick() -> np.ndarray:
-            i, j = self._rng.randint(len(pool), size=2)
+            i, j = self.rng.randint(len(pool), size=2)
             parent: np.ndarray = pool[min(i, j)]  # binary tournament: pool sorted best first
             return parent
 
         a, b = pick(), pick()
-        mask = self._rng.rand(len(a)) < 0.5
-        child = np.where(mask, a, b)
+        child = np.where(self.rng.rand(len(a)) < 0.5, a, b)
         width = self.mutation / np.sqrt(1.0 + len(done) / self.population)
-        genes = self._rng.rand(len(child)) < 1.0 / len(child)
-        if not genes.any():
-            genes[self._rng.randint(len(child))] = True
-        noise = self._rng.normal(0.0, width, size=len(child)) * genes
-        child = np.clip(child + noise, 0.0, 1.0)
-        # A categorical gene has no neighbourhood: a mutated one takes any choice.
-        for g, p in enumerate(self.space.params):
-            if genes[g] and p.kind == "categorical":
-                child[g] = self._rng.rand()
+        child = mutate(self.rng, child, self._categorical, rate=1.0 / len(child), width=width)
         return self.space.from_unit(child)

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna._gp.search_space import SearchSpace, _round_one_normalized_param, _ScaleType
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -32,6 +31,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits
+
+from metahpo.optimizers._gp_space import UnitSpace, round_normalized
 
 __all__ = ["GPEISampler"]
 
@@ -262,7 +263,7 @@ class _Surrogate:
 
     def __init__(
         self,
-        space: SearchSpace,
+        space: UnitSpace,
         distributions: list[BaseDistribution],
         X: np.ndarray,
         y: np.ndarray,
@@ -298,7 +299,7 @@ class _Surrogate:
             sign: 1 if the study maximises, -1 if it minimises.
             prior_mean: The user's prior mean, in the direction of the study's values.
         """
-        space = SearchSpace(search_space)
+        space = UnitSpace(search_space)
         distributions = list(search_space.values())
         X = space.get_normalized_params(trials)
         y = sign * _finite(np.array([t.value for t in trials], dtype=float))
@@ -400,9 +401,8 @@ def _round_discrete(distributions: list[BaseDistribution], X: np.ndarray) -> np.
             continue
         if distribution.step is None:
             continue
-        scale_type = _ScaleType.LOG if distribution.log else _ScaleType.LINEAR
-        bounds = (float(distribution.low), float(distribution.high))
-        X[:, i] = _round_one_normalized_param(X[:, i], scale_type, bounds, float(distribution.step))
+        low, high = float(distribution.low), float(distribution.high)
+        X[:, i] = round_normalized(X[:, i], low, high, float(distribution.step), distribution.log)
     return X
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from optuna.study import Study
-from optuna.trial import FrozenTrial
 
 from metahpo.metalearners._torch import one_thread
-from metahpo.optimizers._space_sampler import SpaceSampler
+from metahpo.optimizers._proposal import Proposal, ProposalSampler
+from metahpo.optimizers._unit import to_unit
+from metahpo.optimizers._view import StudyView
 from metahpo.spaces import SearchSpace
 
 
@@ -147,7 +147,7 @@ class MetaTrainedSurrogate:
         return np.asarray(out.squeeze(-1).numpy(), dtype=float)
 
 
-class MAMLSampler(SpaceSampler):
+class MAMLSampler(ProposalSampler):
     """Proposes the configuration that the adapted meta-trained surrogate rates best.
 
     At every trial the surrogate is adapted to the study's completed trials (scores scaled to
@@ -160,6 +160,8 @@ class MAMLSampler(SpaceSampler):
         surrogate: A fitted :class:`MetaTrainedSurrogate` (its ``space_`` encodes candidates).
         n_candidates: Random candidates per trial.
         seed: Random seed.
+        kwargs: Passed to :class:`~metahpo.optimizers.ProposalSampler` (``then``,
+            ``n_proposals``).
     """
 
     def __init__(
@@ -169,8 +171,10 @@ class MAMLSampler(SpaceSampler):
         *,
         n_candidates: int = 256,
         seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(seed=seed, **kwargs)
+        self.space = space
         self.surrogate = surrogate
         self.n_candidates = n_candidates
 
@@ -178,24 +182,23 @@ class MAMLSampler(SpaceSampler):
         builtin: SearchSpace = self.surrogate.space_
         return builtin.encode(builtin.transfer(config)[0])
 
-    def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
+    def propose(self, view: StudyView) -> Proposal:
         if self.surrogate.net_ is None:
             return None
-        from metahpo.optimizers._evolution import _to_unit
-
-        done = self.completed(study)
+        done = view.completed_with(self.space.names)
         d = self.space.dim
-        units = list(self._rng.rand(self.n_candidates, d))
-        for t in sorted(done, key=lambda t: -self.gain(study, t))[:4]:
-            u = np.array([_to_unit(p, t.params[p.name]) for p in self.space.params])
-            noise = self._rng.normal(0.0, 0.05, size=(self.n_candidates // 4, d))
+        units = list(self.rng.rand(self.n_candidates, d))
+        for t in sorted(done, key=lambda t: -view.gain(t))[:4]:
+            u = to_unit(self.space, t.params)
+            noise = self.rng.normal(0.0, 0.05, size=(self.n_candidates // 4, d))
             units.extend(np.clip(u + noise, 0.0, 1.0))
         configs = [self.space.from_unit(u) for u in units]
         X = np.vstack([self._encode(c) for c in configs])
         if len(done) >= 2:
             Xd = np.vstack([self._encode(dict(t.params)) for t in done])
-            yd = _scale(np.array([self.gain(study, t) for t in done]))
+            yd = _scale(np.array([view.gain(t) for t in done]))
             scores = self.surrogate.adapt(Xd, yd)(X)
         else:
             scores = self.surrogate.predict(X)
-        return configs[int(np.argmax(scores))]
+        # Best first: a repeat of an evaluated configuration gives way to the next best.
+        return [configs[i] for i in np.argsort(-np.asarray(scores), kind="stable")]

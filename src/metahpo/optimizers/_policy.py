@@ -19,11 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from optuna.study import Study
-from optuna.trial import FrozenTrial
 
-from metahpo.optimizers._evolution import _to_unit
-from metahpo.optimizers._space_sampler import SpaceSampler
+from metahpo.optimizers._proposal import Proposal, ProposalSampler
+from metahpo.optimizers._unit import categorical_mask, mutate, to_unit
+from metahpo.optimizers._view import StudyView
 from metahpo.spaces import SearchSpace
 
 #: The moves, in Q-table column order.
@@ -46,22 +45,13 @@ class _Moves:
     def __init__(self, space: SearchSpace, rng: np.random.RandomState) -> None:
         self.space = space
         self.rng = rng
-        self.categorical = np.array([p.kind == "categorical" for p in space.params])
+        self.categorical = categorical_mask(space)
 
     def unit(self, config: Mapping[str, Any]) -> np.ndarray:
-        return np.array(
-            [_to_unit(p, config.get(p.name, p.default)) for p in self.space.params], dtype=float
-        )
+        return to_unit(self.space, config)
 
     def _mutate(self, u: np.ndarray, width: float) -> np.ndarray:
-        d = len(u)
-        genes = self.rng.rand(d) < 1.5 / d
-        if not genes.any():
-            genes[self.rng.randint(d)] = True
-        out = np.clip(u + self.rng.normal(0.0, width, d) * genes, 0.0, 1.0)
-        redraw = genes & self.categorical
-        out[redraw] = self.rng.rand(int(redraw.sum()))
-        return out
+        return mutate(self.rng, u, self.categorical, rate=1.5 / len(u), width=width)
 
     def local(self, best: np.ndarray) -> np.ndarray:
         return self._mutate(best, 0.05)
@@ -205,7 +195,7 @@ class QPolicy:
         return cls(np.asarray(data["q"], dtype=float))
 
 
-class PolicySampler(SpaceSampler):
+class PolicySampler(ProposalSampler):
     """Follows a :class:`QPolicy` in an Optuna study over ``space``.
 
     Args:
@@ -214,6 +204,8 @@ class PolicySampler(SpaceSampler):
         ranked: Recommended configurations, best first (the ``meta`` move takes the next one
             not evaluated yet; when none is left it explores at random).
         seed: Random seed.
+        kwargs: Passed to :class:`~metahpo.optimizers.ProposalSampler` (``then``,
+            ``n_proposals``).
     """
 
     def __init__(
@@ -223,32 +215,33 @@ class PolicySampler(SpaceSampler):
         ranked: Sequence[Mapping[str, Any]] = (),
         *,
         seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(space, seed)
+        super().__init__(seed=seed, **kwargs)
+        self.space = space
         self.policy = policy
         self.ranked = [space.transfer(dict(c))[0] for c in ranked]
-        self._moves = _Moves(space, self._rng)
+        self._moves = _Moves(space, self.rng)
         self.last_move: str | None = None
 
-    def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
-        done = self.completed(study)
+    def propose(self, view: StudyView) -> Proposal:
+        done = view.completed_with(self.space.names)
         best, improved, stall = -np.inf, False, 0
         for t in done:
-            v = self.gain(study, t)
+            v = view.gain(t)
             improved = v > best
             best = max(best, v)
             stall = 0 if improved else stall + 1
         move = ACTIONS[self.policy.act(state(len(done), improved, stall))]
-        seen = [self._moves.unit(t.params) for t in study.get_trials(deepcopy=False) if t.params]
         target: np.ndarray | None = None
         if move == "meta":
             for config in self.ranked:
                 u = self._moves.unit(config)
-                if not any(np.allclose(u, v) for v in seen):
+                if view.is_new(self.space.from_unit(u)):
                     target = u
                     break
         elif done:
-            ranked = sorted(done, key=lambda t: -self.gain(study, t))
+            ranked = sorted(done, key=lambda t: -view.gain(t))
             if move == "local":
                 target = self._moves.local(self._moves.unit(ranked[0].params))
             elif move == "crossover":

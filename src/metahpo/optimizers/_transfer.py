@@ -16,38 +16,38 @@ with ranking-based task similarity (TST-R, Wistuba, Schilling and Schmidt-Thieme
 * the next trial is the not yet evaluated candidate (the past tasks' evaluated
   configurations, transferred into the study's space) with the best weighted mean score.
 
-Until trial number ``until`` (or until the candidates run out) trials come from this model;
+For ``n_proposals`` proposals (or until the candidates run out) trials come from this model;
 afterwards a refining sampler (multivariate TPE by default) continues from every trial so far,
 because the candidates only cover configurations some past task has evaluated.
 
 Each proposal is recorded on its trial (system attribute ``metahpo:transfer``), so a candidate
 is proposed once even when the objective asks only some parameters (conditional spaces), fails
-before asking them all, asks a narrower range, or when several workers share the study.
+before asking them all, asks a narrower range, or when several workers share the study (see
+:class:`~metahpo.optimizers.ProposalSampler`). Candidates hold only the parameters the
+experience knows: a parameter the study's space adds is sampled by the refining sampler.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
-from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from metahpo.optimizers._meta import WARM_ATTR
-from metahpo.optimizers._space_sampler import SpaceSampler, all_trials, plain
+from metahpo.optimizers._proposal import Proposal, ProposalSampler
+from metahpo.optimizers._view import TRANSFER_ATTR, StudyView, plain
 from metahpo.spaces import SearchSpace
 
-#: Trial system attribute holding the candidate proposed for the trial (its values in the
-#: order of the space's parameter names).
-TRANSFER_ATTR = "metahpo:transfer"
+#: Transfer proposals before the refining sampler takes over (by default 25 trials minus the
+#: 5 warm starts of :func:`~metahpo.optimizers.make_meta_sampler`).
+N_TRANSFER = 20
 
 
-class TransferSampler(SpaceSampler):
+class TransferSampler(ProposalSampler):
     """Propose past tasks' configurations, weighting the tasks by agreement with the results.
 
     Args:
@@ -59,11 +59,13 @@ class TransferSampler(SpaceSampler):
         distances: Per past task, its meta-feature distance to the new task.
         k: Past tasks that count for each proposal (the heaviest ``k``).
         beta: Strength of the ranking evidence against meta-feature similarity.
-        until: Trials numbered below this come from the transfer model, later ones from
-            ``then``.
+        n_proposals: Transfer proposals (recorded in the study, any worker's) after which
+            ``then`` takes over; ``None``: until the candidates run out.
         then: The refining sampler (default: multivariate TPE, seeded with ``seed``).
         seed: Random seed.
     """
+
+    claim_attr = TRANSFER_ATTR
 
     def __init__(
         self,
@@ -75,24 +77,23 @@ class TransferSampler(SpaceSampler):
         *,
         k: int = 20,
         beta: float = 1.0,
-        until: int = 25,
+        n_proposals: int | None = N_TRANSFER,
         then: BaseSampler | None = None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(space, seed)
         if not len(X) == len(scores) == len(distances):
             raise ValueError("X, scores and distances need one entry per past task")
-        if k < 1 or until < 0 or beta < 0:
-            raise ValueError("k must be >= 1, until >= 0 and beta >= 0")
-        self.builtin = builtin
-        self.k = k
-        self.beta = beta
-        self.until = until
+        if k < 1 or beta < 0:
+            raise ValueError("k must be >= 1 and beta >= 0")
         if then is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 then = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=2)
-        self.then = then
+        super().__init__(then=then, n_proposals=n_proposals, seed=seed)
+        self.space = space
+        self.builtin = builtin
+        self.k = k
+        self.beta = beta
         self._tasks = [
             (np.asarray(x, dtype=float), np.nan_to_num(np.asarray(s, dtype=float), nan=0.0))
             for x, s in zip(X, scores, strict=True)
@@ -101,16 +102,18 @@ class TransferSampler(SpaceSampler):
         scale = float(np.median(d)) if len(d) and np.median(d) > 0 else 1.0
         self._log_prior = -d / scale
         # Candidates: every configuration a past task evaluated, transferred into the study's
-        # space; configurations that coincide there are proposed once.
-        # Bundled tasks share one design, so their configurations are decoded once.
+        # space (only the parameters the experience knows); configurations that coincide
+        # there are proposed once. Bundled tasks share one design: decoded once.
+        known = [n for n in space.names if n in set(builtin.names)]
         self._candidates: list[dict[str, Any]] = []
         seen: set[tuple[Any, ...]] = set()
         rows: list[np.ndarray] = []
         stacked = [x for x, _ in self._tasks if len(x)]
         distinct = np.unique(np.vstack(stacked), axis=0) if stacked else np.zeros((0, 0))
         for row in distinct:
-            config = space.transfer(builtin.decode(row))[0]
-            key = tuple(config[n] for n in space.names)
+            full = space.transfer(builtin.decode(row))[0]
+            config = {n: plain(full[n]) for n in known}
+            key = tuple(config[n] for n in known)
             if key not in seen:
                 seen.add(key)
                 self._candidates.append(config)
@@ -139,21 +142,15 @@ class TransferSampler(SpaceSampler):
             out[i] = s[nearest[key]]
         return out
 
-    def _key(self, config: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(plain(config.get(n)) for n in self.space.names)
-
-    def evidence(
-        self, study: Study, trials: Sequence[FrozenTrial] | None = None
-    ) -> list[FrozenTrial]:
+    def evidence(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
         """Completed trials with a value that set at least one parameter of the space.
 
         A parameter a trial did not set (a conditional one) counts at the family's default.
-        ``trials``: the study's trials, if already read.
         """
         names = set(self.space.names)
         done = [
             t
-            for t in (all_trials(study) if trials is None else trials)
+            for t in trials
             if t.state == TrialState.COMPLETE
             and t.value is not None
             and not np.isnan(t.value)
@@ -161,12 +158,12 @@ class TransferSampler(SpaceSampler):
         ]
         return sorted(done, key=lambda t: t.number)
 
-    def weights(self, study: Study, trials: Sequence[FrozenTrial] | None = None) -> np.ndarray:
+    def weights(self, view: StudyView) -> np.ndarray:
         """The past tasks' weights given the study's completed trials (the heaviest ``k``)."""
-        done = self.evidence(study, trials)
+        done = self.evidence(view.trials)
         log_w = self._log_prior.copy()
         if len(done) >= 2:
-            gains = np.asarray([self.gain(study, t) for t in done])
+            gains = np.asarray([view.gain(t) for t in done])
             pred = self._predict(np.asarray([self._encode(t.params) for t in done]))
             i, j = np.triu_indices(len(done), 1)
             # Infinite values are allowed by Optuna: two equal infinities are a tie.
@@ -179,107 +176,18 @@ class TransferSampler(SpaceSampler):
         w[keep] = np.exp(log_w[keep] - log_w[keep].max())
         return w
 
-    def ranked(
-        self, study: Study, trials: Sequence[FrozenTrial] | None = None
-    ) -> list[tuple[dict[str, Any], float]]:
-        """Candidates not tried yet with their weighted mean score, best first.
-
-        Tried: proposed for any trial (whatever its state, other workers' included), or equal
-        to the parameters of any trial. ``trials``: the study's trials, if already read.
-        """
+    def ranked(self, view: StudyView) -> Iterator[tuple[dict[str, Any], float]]:
+        """Candidates with their weighted mean score, best first (evaluated ones included)."""
         if not self._candidates or not self._tasks:
-            return []
-        trials = all_trials(study) if trials is None else trials
-        w = self.weights(study, trials)
+            return
+        w = self.weights(view)
         score = w @ self._cand_scores / w.sum()
-        tried: set[tuple[Any, ...]] = set()
-        for t in trials:
-            claimed = t.system_attrs.get(TRANSFER_ATTR)
-            if claimed is not None:
-                tried.add(tuple(claimed))
-            if t.params:
-                tried.add(self._key(t.params))
-        order = np.argsort(-score, kind="stable")
-        return [
-            (self._candidates[c], float(score[c]))
-            for c in order
-            if self._key(self._candidates[c]) not in tried
-        ]
+        for c in np.argsort(-score, kind="stable"):
+            yield self._candidates[c], float(score[c])
 
-    def propose(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
-        """The best untried candidate, after those that earlier trials still being set up
-        (other workers' trials, numbered lower, without parameters or a proposal yet) are
-        about to take: two workers asking at once get different candidates."""
-        trials = all_trials(study)
-        ranked = self.ranked(study, trials)
-        ahead = sum(
-            1
-            for t in trials
-            if t.state == TrialState.RUNNING
-            and t.number < trial.number
-            and not t.params
-            and TRANSFER_ATTR not in t.system_attrs
-            and "fixed_params" not in t.system_attrs
-            and WARM_ATTR not in t.system_attrs  # a MetaSampler warm start
-        )
-        return ranked[ahead][0] if ahead < len(ranked) else None
-
-    # -- Optuna hooks: the transfer phase, then the refining sampler --------------------------
-    def proposal(self, study: Study, trial: FrozenTrial) -> dict[str, Any] | None:
-        # Decided in infer_relative_search_space, the first hook of every trial; a trial that
-        # never went through it here (a MetaSampler warm start) has none.
-        return self._proposals.get(trial._trial_id)
-
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        self.then.before_trial(study, trial)
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        if trial._trial_id not in self._proposals:
-            use = (
-                trial.number < self.until
-                and not study._is_multi_objective()
-                and "fixed_params" not in trial.system_attrs  # an enqueued trial
-            )
-            config = self.propose(study, trial) if use else None
-            if config is not None:
-                study._storage.set_trial_system_attr(
-                    trial._trial_id, TRANSFER_ATTR, list(self._key(config))
-                )
-            self._proposals[trial._trial_id] = config
-        if self._proposals[trial._trial_id] is not None:
-            return {}  # the proposal goes parameter by parameter (SpaceSampler)
-        return self.then.infer_relative_search_space(study, trial)
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        if self.proposal(study, trial) is not None:
-            return {}
-        return self.then.sample_relative(study, trial, search_space)
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        if self.proposal(study, trial) is not None:
-            return super().sample_independent(study, trial, param_name, param_distribution)
-        return self.then.sample_independent(study, trial, param_name, param_distribution)
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        self._proposals.pop(trial._trial_id, None)
-        self.then.after_trial(study, trial, state, values)
-
-    def reseed_rng(self) -> None:
-        super().reseed_rng()
-        self.then.reseed_rng()
+    def propose(self, view: StudyView) -> Proposal:
+        """The candidates best first: the base takes the best one no trial has evaluated or
+        claimed, after those that other workers' earlier trials are about to take."""
+        if not self._candidates or not self._tasks:
+            return None
+        return (config for config, _ in self.ranked(view))

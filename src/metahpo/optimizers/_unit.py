@@ -1,0 +1,50 @@
+"""A search space's unit cube (one coordinate per parameter) and the moves made in it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from metahpo.spaces import Param, SearchSpace
+
+
+def unit_value(p: Param, value: Any) -> float:
+    """The coordinate of ``value`` of ``p`` (a categorical: the middle of its choice's cell)."""
+    if p.kind == "categorical":
+        k = len(p.choices)
+        idx = next((i for i, c in enumerate(p.choices) if c == value), 0)
+        return (idx + 0.5) / k
+    return p.to_unit(value)
+
+
+def to_unit(space: SearchSpace, config: Mapping[str, Any]) -> np.ndarray:
+    """``config`` in the unit cube of ``space`` (a missing parameter at its default)."""
+    return np.array(
+        [unit_value(p, config.get(p.name, p.default)) for p in space.params], dtype=float
+    )
+
+
+def categorical_mask(space: SearchSpace) -> np.ndarray:
+    return np.array([p.kind == "categorical" for p in space.params], dtype=bool)
+
+
+def mutate(
+    rng: np.random.RandomState,
+    u: np.ndarray,
+    categorical: np.ndarray,
+    *,
+    rate: float,
+    width: float,
+) -> np.ndarray:
+    """A mutation of ``u``: each coordinate with probability ``rate`` (at least one) moves by a
+    Gaussian step of ``width``; a mutated categorical takes any choice (no neighbourhood)."""
+    d = len(u)
+    genes = rng.rand(d) < rate
+    if not genes.any():
+        genes[rng.randint(d)] = True
+    out = np.clip(u + rng.normal(0.0, width, d) * genes, 0.0, 1.0)
+    redraw = genes & categorical
+    out[redraw] = rng.rand(int(redraw.sum()))
+    return out
