@@ -77,8 +77,8 @@ def register(sub: Any) -> None:
         "--max-failures",
         type=int,
         default=None,
-        help="stop this run after so many failed trials (default: the budget, at least 5); "
-        "failed trials do not count towards the budget",
+        help="stop this run after so many failed trials (default: twice the budget, at least "
+        "10); failed trials do not count towards the budget",
     )
     p.add_argument(
         "--allow-changed-settings",
@@ -154,7 +154,12 @@ def _run(args: argparse.Namespace) -> int:
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             if trial.state == optuna.trial.TrialState.FAIL:
                 why = trial.user_attrs.get(TRIAL_ERROR_ATTR, "failed")
-                err.print(f"trial {trial.number} failed: {why}", markup=False, highlight=False)
+                err.print(
+                    f"trial {trial.number} failed: {why}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
             with contextlib.suppress(ValueError):  # no completed trial yet
                 best[:] = [study.best_value]
@@ -211,7 +216,9 @@ def _run(args: argparse.Namespace) -> int:
     if result.changed_settings:
         err.print(f"note: settings changed on resume: {'; '.join(result.changed_settings)}")
     if result.stopped:
-        err.print(f"metahpo: warning: {result.stopped}", markup=False, highlight=False)
+        err.print(
+            f"metahpo: warning: {result.stopped}", markup=False, highlight=False, soft_wrap=True
+        )
     if result.meta:
         near = ", ".join(f"{d} ({s:.2f})" for d, s in result.meta["neighbors"][:3])
         out.print(

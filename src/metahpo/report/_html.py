@@ -14,6 +14,7 @@ import html
 import io
 import math
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo._version import __version__
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import KnowledgeStore, TaskRecord
-from metahpo.knowledge._records import RECORD_ATTR
+from metahpo.knowledge._records import RECORD_ATTR, TRIAL_ERROR_ATTR
+from metahpo.knowledge._store import require_existing
 from metahpo.optimizers._meta import WARM_ATTR, guard_message
 
 #: Studies in one report at most (the most recent ones when the store holds more).
@@ -170,6 +172,20 @@ def _record(study: optuna.Study) -> TaskRecord | None:
     return TaskRecord.from_json(raw) if raw is not None else None
 
 
+def _failures(trials: Sequence[FrozenTrial], most: int = 10) -> str:
+    """The reasons of failed trials (the trial attribute ``metahpo:error``), most frequent
+    first; a trial whose worker died has no reason recorded."""
+    reasons = Counter(
+        str(t.user_attrs.get(TRIAL_ERROR_ATTR, "no reason recorded (its worker stopped)"))
+        for t in trials
+        if t.state == TrialState.FAIL
+    )
+    if not reasons:
+        return ""
+    rows = [[n, reason] for reason, n in reasons.most_common(most)]
+    return "<h3>Failed trials</h3>" + _table(["trials", "reason"], rows)
+
+
 def _study_section(study: optuna.Study) -> str:
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
@@ -211,6 +227,7 @@ def _study_section(study: optuna.Study) -> str:
     guard = guard_message(study)
     if guard:
         out.append(f'<p class="warn">Negative-transfer guard: {html.escape(guard)}</p>')
+    out.append(_failures(trials))
     if not done:
         return "".join(out) + '<p class="note">No completed trial yet.</p>'
     best = study.best_trial
@@ -263,6 +280,7 @@ def write_report(
     Raises:
         MetaHPOError: An unreadable storage, an empty one, or an unknown study name.
     """
+    require_existing(storage)
     store = KnowledgeStore(storage)
     names = store.study_names()
     if not names:

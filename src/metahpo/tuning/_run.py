@@ -4,9 +4,9 @@ Budget semantics (what :func:`~metahpo.tuning.tune` promises):
 
 * ``budget`` is the number of COMPLETE trials wanted in the study, all runs and all workers
   together. Failed trials do not count: a failed trial is followed by another one.
-* Each call gives up after ``max_failures`` failed trials of its own (default: the budget, at
-  least :data:`MIN_FAILURES`); its result then says so (``TuneResult.stopped``). A rerun goes
-  on with the completed trials kept.
+* Each call gives up after ``max_failures`` failed trials of its own (default: twice the
+  budget, at least :data:`MIN_FAILURES`); its result then says so (``TuneResult.stopped``).
+  A rerun goes on with the completed trials kept.
 * Workers claim budget in the storage. Before a trial starts, a worker counts the study's
   COMPLETE and RUNNING trials: when they make the budget, the rest of the budget is running
   elsewhere, and the worker waits for those trials; if one of them fails (or its worker
@@ -16,6 +16,10 @@ Budget semantics (what :func:`~metahpo.tuning.tune` promises):
   COMPLETE, RUNNING or WAITING, checked when it starts and again before its result is
   stored; a trial that is not admitted is PRUNED (user attribute :data:`SURPLUS_ATTR`)
   before or instead of counting. So N workers end with exactly ``budget`` COMPLETE trials.
+* A configuration that is COMPLETE or RUNNING already is not evaluated again (the same seeded
+  CV gives the same score): its trial is PRUNED (user attribute :data:`DUPLICATE_ATTR`) and
+  the sampler reseeded; after ``max_failures`` such trials the call stops (the space may be
+  exhausted).
 * RUNNING trials of dead workers are failed on every start and while waiting (see
   :mod:`metahpo.tuning._workers`).
 """
@@ -37,8 +41,10 @@ from metahpo.tuning._workers import LEASE_ATTR, current_lease, fail_dead_trials
 
 #: Trial user attribute of a trial that found the budget met by other workers (PRUNED).
 SURPLUS_ATTR = "metahpo:surplus"
+#: Trial user attribute of a trial skipped because its configuration was evaluated already.
+DUPLICATE_ATTR = "metahpo:duplicate"
 #: Smallest default of ``max_failures``.
-MIN_FAILURES = 5
+MIN_FAILURES = 10
 #: Seconds between looks at the study while other workers run the last trials.
 POLL_SECONDS = 0.5
 
@@ -48,15 +54,29 @@ _ADMITTING = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
 class TrialFailed(Exception):
     """A configuration that could not be evaluated (recorded as a FAIL trial, one line)."""
 
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(f"trial {number} failed: {reason}")
+        self.number = number
+
 
 class _OneLine(logging.Filter):
-    """Optuna logs a failed trial with its traceback; a :class:`TrialFailed` is one line."""
+    """Optuna logs a failed trial in two records, the first with its traceback; a
+    :class:`TrialFailed` is one line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._echo: str | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, TrialFailed):
             record.msg, record.args = str(exc), None
             record.exc_info, record.exc_text = None, None
+            self._echo = f"Trial {exc.number} failed with value"
+            return True
+        if self._echo is not None and str(record.msg).startswith(self._echo):
+            self._echo = None
+            return False
         return True
 
 
@@ -79,7 +99,10 @@ class RunOutcome:
         completed: Trials this call completed.
         failed: Trials of this call that failed.
         surplus: Trials of this call pruned because other workers met the budget.
-        stop: Why the call stopped: ``"budget"``, ``"timeout"`` or ``"failures"``.
+        stop: Why the call stopped: ``"budget"``, ``"timeout"``, ``"failures"`` or
+            ``"duplicates"`` (as many configurations evaluated already as ``max_failures``: the
+            space may be exhausted).
+        duplicates: Trials of this call skipped as configurations evaluated already.
         last_error: Reason of this call's last failed trial.
     """
 
@@ -88,10 +111,33 @@ class RunOutcome:
     surplus: int
     stop: str
     last_error: str | None = None
+    duplicates: int = 0
 
 
 def default_max_failures(budget: int) -> int:
-    return max(budget, MIN_FAILURES)
+    return max(2 * budget, MIN_FAILURES)
+
+
+def _duplicate(study: optuna.Study, trial: optuna.Trial, lower_only: bool) -> bool:
+    params = trial.params
+    if not params:
+        return False
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING)):
+        if t.number == trial.number or (lower_only and t.number > trial.number):
+            continue
+        if t.params == params:
+            return True
+    return False
+
+
+def skip_duplicate(study: optuna.Study, trial: optuna.Trial, lower_only: bool = False) -> None:
+    """Prune ``trial`` when its configuration is COMPLETE or RUNNING in another trial (with
+    a lower number when ``lower_only``): CV with the same seed would give the same score.
+    The sampler is reseeded, so that workers that share a seed take different paths."""
+    if _duplicate(study, trial, lower_only):
+        trial.set_user_attr(DUPLICATE_ATTR, True)
+        study.sampler.reseed_rng()
+        raise optuna.TrialPruned("configuration evaluated already")
 
 
 def admitted(study: optuna.Study, number: int, budget: int) -> bool:
@@ -117,7 +163,7 @@ def run_trials(
     """
     limit = default_max_failures(budget) if max_failures is None else max_failures
     lease = current_lease()
-    counts = {"completed": 0, "failed": 0, "surplus": 0}
+    counts = {"completed": 0, "failed": 0, "surplus": 0, "duplicate": 0}
     last_error: list[str] = []
 
     def claimed(trial: optuna.Trial) -> float:
@@ -129,6 +175,7 @@ def run_trials(
         if not admitted(study, trial.number, budget):  # a worker that started just before
             trial.set_user_attr(SURPLUS_ATTR, True)
             raise optuna.TrialPruned("the budget is met by other workers")
+        skip_duplicate(study, trial, lower_only=True)  # another worker, at the same moment
         return value
 
     def count(_: optuna.Study, trial: FrozenTrial) -> None:
@@ -139,6 +186,8 @@ def run_trials(
             last_error[:] = [str(trial.user_attrs.get(TRIAL_ERROR_ATTR, "failed"))]
         elif trial.user_attrs.get(SURPLUS_ATTR):
             counts["surplus"] += 1
+        elif trial.user_attrs.get(DUPLICATE_ATTR):
+            counts["duplicate"] += 1
 
     started = time.monotonic()
     stop = "budget"
@@ -157,6 +206,9 @@ def run_trials(
             if counts["failed"] >= limit:
                 stop = "failures"
                 break
+            if counts["duplicate"] >= limit:
+                stop = "duplicates"
+                break
             if complete + busy >= budget:  # the rest of the budget runs in other workers
                 time.sleep(POLL_SECONDS)
                 continue
@@ -173,4 +225,5 @@ def run_trials(
         counts["surplus"],
         stop,
         last_error[0] if last_error else None,
+        counts["duplicate"],
     )

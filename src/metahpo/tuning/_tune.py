@@ -36,7 +36,7 @@ from metahpo.optimizers._meta import guard_message
 from metahpo.spaces import SearchSpace, build_estimator, get_family
 from metahpo.tuning._checks import check_data, check_options
 from metahpo.tuning._meta import _plan, suggest_config
-from metahpo.tuning._run import RunOutcome, TrialFailed, run_trials
+from metahpo.tuning._run import RunOutcome, TrialFailed, run_trials, skip_duplicate
 from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
 
 #: Seconds between heartbeats of a running trial. A trial of a worker on another host whose
@@ -254,6 +254,7 @@ def _objective(
 
     def objective(trial: optuna.Trial) -> float:
         config = suggest_config(trial, space)
+        skip_duplicate(trial.study, trial)
         ev = evaluate(
             dataset,
             fam,
@@ -273,7 +274,7 @@ def _objective(
         if not ev.ok:
             reason = ev.error or "failed"
             trial.set_user_attr(TRIAL_ERROR_ATTR, reason)
-            raise TrialFailed(f"trial {trial.number} failed: {reason}")
+            raise TrialFailed(trial.number, reason)
         return ev.value
 
     return objective
@@ -340,8 +341,8 @@ def tune(
             in ``storage``, so each finished run improves the next one).
         n_jobs: Native threads per trial (BLAS, OpenMP); default one, ``-1`` all cores
             (:func:`~metahpo.evaluation.limit_threads`).
-        max_failures: This call stops after so many failed trials (default: the budget, at
-            least 5); ``TuneResult.stopped`` then says why.
+        max_failures: This call stops after so many failed trials (default: twice the budget,
+            at least 10); ``TuneResult.stopped`` then says why.
         allow_changed_settings: Continue a study that was run with other defining settings.
     """
     check_options(
@@ -409,6 +410,11 @@ def _stop_message(outcome: RunOutcome, budget: int, done: int) -> str | None:
         return (
             f"stopped after {outcome.failed} failed trials ({done} of {budget} completed); "
             f"last: {outcome.last_error}; rerun to go on"
+        )
+    if outcome.stop == "duplicates":
+        return (
+            f"stopped after {outcome.duplicates} proposals of configurations evaluated already "
+            f"({done} of {budget} completed): the search space may be exhausted"
         )
     if outcome.stop == "timeout" and done < budget:
         return f"timeout: {done} of {budget} trials completed; rerun to go on"
