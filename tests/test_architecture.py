@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "metahpo"
@@ -53,3 +54,117 @@ def test_no_pickle_in_the_package() -> None:
     for path in PKG.rglob("*.py"):
         text = path.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, path
+
+
+# -- module size, import cycles, Optuna's private API ---------------------------------------
+MAX_LINES = 500
+#: The one module allowed to touch Optuna's private attributes (see its docstring for why).
+OPTUNA_ADAPTER = Path("optimizers") / "_view.py"
+PRIVATE_OPTUNA = re.compile(
+    r"\bfrom optuna\._|\bimport optuna\._|\._storage\b|\._trial_id\b|\._study_id\b"
+)
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def import_graph(root: Path = PKG) -> dict[str, set[str]]:
+    """Module -> the modules of the package it imports (anywhere, functions included).
+
+    ``from package import name`` is an edge to ``package.name`` when that is a module, else
+    to ``package`` (its ``__init__``), which imports its own modules to re-export them.
+    Imports under ``if TYPE_CHECKING:`` are never executed and do not count.
+    """
+    paths = {_module_name(p, root): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in paths}
+    for name, path in paths.items():
+        tree = ast.parse(path.read_text())
+        typing_only = {
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING")
+            for stmt in block.body
+            for n in ast.walk(stmt)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            for target in targets:
+                while target and target not in paths:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles: strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = [stack.pop()]
+            while component[-1] != v:
+                component.append(stack.pop())
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_every_module_stays_under_500_lines() -> None:
+    sizes = {str(p.relative_to(PKG)): len(p.read_text().splitlines()) for p in PKG.rglob("*.py")}
+    assert not {p: n for p, n in sizes.items() if n > MAX_LINES}
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_cycle_through_a_function_level_import(tmp_path: Path) -> None:
+    # the shape of the cycle the optimizers once had: a top-level import one way, an import
+    # inside a function the other way
+    pkg = tmp_path / "metahpo" / "optimizers"
+    pkg.mkdir(parents=True)
+    (tmp_path / "metahpo" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "_transfer.py").write_text("from metahpo.optimizers._meta import WARM_ATTR\n")
+    (pkg / "_meta.py").write_text(
+        "def f():\n    from metahpo.optimizers._transfer import TransferSampler\n"
+    )
+    found = cycles(import_graph(tmp_path / "metahpo"))
+    assert found == [["metahpo.optimizers._meta", "metahpo.optimizers._transfer"]]
+
+
+def test_optuna_private_api_only_in_the_adapter() -> None:
+    offenders = [
+        f"{p.relative_to(PKG)}:{i}"
+        for p in PKG.rglob("*.py")
+        if p.relative_to(PKG) != OPTUNA_ADAPTER
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if PRIVATE_OPTUNA.search(line)
+    ]
+    assert not offenders, offenders
