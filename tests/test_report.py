@@ -65,7 +65,15 @@ def test_one_study_and_studies_without_completed_trials(sqlite_url: str, tmp_pat
     assert _images(page) == 2  # too few trials for importances: history and slices only
 
 
-def test_report_errors_and_cli(sqlite_url: str, tmp_path: Path) -> None:
+def test_report_errors_and_cli(sqlite_url: str, tmp_path: Path, capsys) -> None:
+    # Issue 13, finding 7: a store that does not exist is an error, and no file is made for it
+    with pytest.raises(MetaHPOError, match="does not exist"):
+        write_report(sqlite_url, tmp_path / "x.html")
+    assert main(["report", "--storage", sqlite_url, "--out", str(tmp_path / "y.html")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "store.db").exists() and not (tmp_path / "y.html").exists()
+    optuna.create_study(study_name="empty", storage=sqlite_url)
+    optuna.delete_study(study_name="empty", storage=sqlite_url)
     with pytest.raises(MetaHPOError, match="no study"):
         write_report(sqlite_url, tmp_path / "x.html")
     optuna.create_study(study_name="s", storage=sqlite_url).optimize(

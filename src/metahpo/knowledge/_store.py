@@ -84,6 +84,28 @@ def open_storage(url: str | BaseStorage, **rdb_options: Any) -> BaseStorage:
         raise KnowledgeBaseError(f"cannot open storage {url!r}: {first}") from None
 
 
+def _local_path(url: str) -> str | None:
+    """The file behind a SQLite URL or journal path (``None``: in memory, or a server)."""
+    if url.endswith((".log", ".jsonl")) and "://" not in url:
+        return url
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :].split("?", 1)[0]
+        return path if path and path != ":memory:" else None
+    return None
+
+
+def require_existing(url: str | BaseStorage) -> None:
+    """Refuse a SQLite or journal store whose file does not exist, before opening it would
+    create an empty one (for commands that only read a store)."""
+    import os
+
+    if isinstance(url, BaseStorage):
+        return
+    path = _local_path(url)
+    if path is not None and not os.path.isfile(path):
+        raise KnowledgeBaseError(f"no store at {url!r}: file {path} does not exist")
+
+
 def evaluation_to_trial(
     space: SearchSpace, evaluation: Evaluation, index: int | None = None
 ) -> FrozenTrial:
