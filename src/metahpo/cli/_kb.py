@@ -143,8 +143,13 @@ def _executor(args: argparse.Namespace) -> Iterator[tuple[Any, int]]:
 
 
 def _experience(args: argparse.Namespace) -> Any:
-    from metahpo.knowledge import DEFAULT_BUNDLE, KnowledgeStore, from_store, load_bundled
+    from metahpo.knowledge import DEFAULT_BUNDLE, Bundle, KnowledgeStore, from_store, load_bundled
+    from metahpo.knowledge._store import require_existing
 
+    if args.bundle is not None and not Bundle(args.bundle).exists():
+        raise MetaHPOError(f"--bundle {args.bundle}: not a bundle folder (no manifest in it)")
+    if args.storage:
+        require_existing(args.storage)
     bundled = load_bundled(args.bundle or DEFAULT_BUNDLE)
     if not args.storage:
         return bundled
@@ -178,7 +183,9 @@ def _info(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from metahpo.datasets import load_dataset
     from metahpo.knowledge import KnowledgeStore, import_study
+    from metahpo.knowledge._store import require_existing
 
+    require_existing(args.storage)
     dataset = load_dataset(args.data, target=args.target, task=args.task)
     report = import_study(
         KnowledgeStore(args.storage), args.study, dataset, family=args.model, metric=args.metric

@@ -125,8 +125,8 @@ def _read_space(text: str | None) -> Any:
         return None
     try:
         return SearchSpace.from_json(text)
-    except SpaceError:
-        raise
+    except SpaceError as exc:
+        raise SpaceError(f"--space: {exc}") from None
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SpaceError(f"--space: invalid search space ({detail})") from None
