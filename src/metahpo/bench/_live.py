@@ -170,6 +170,7 @@ def run_live(
     prints = {
         m: run_fingerprint(LIVE_METHODS[m], settings, experience.version) for m in settings.methods
     }
+    quick = set(names[::3])
     units: list[Unit] = [
         (n, f, m, s)
         for n in names
@@ -177,6 +178,9 @@ def run_live(
         for s in range(settings.seeds)
         for m in settings.methods
     ]
+    # The --quick cells (every third dataset, seed 0) first, so that the quick loop for new
+    # variants has its baselines early in a long grid; then dataset by dataset.
+    units.sort(key=lambda u: 0 if u[0] in quick and u[3] == 0 else 1)
     runs: dict[Unit, LiveRun] = {}
     todo: list[Unit] = []
     for u in units:
