@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from metahpo.cli._console import out
-from metahpo.cli._tune import add_data_arguments
+from metahpo.cli._tune import add_data_arguments, add_n_jobs_argument
 
 
 def register(sub: Any) -> None:
@@ -40,6 +40,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="print a JSON list of {params, predicted_score, confidence, neighbors}",
     )
+    add_n_jobs_argument(p)
     p.set_defaults(run=_run)
 
 
@@ -63,19 +64,27 @@ def _run(args: argparse.Namespace) -> int:
 
     from metahpo.datasets import load_dataset
     from metahpo.errors import MetaHPOError
+    from metahpo.evaluation import limit_threads
+    from metahpo.knowledge._store import require_existing
     from metahpo.metalearners import suggest_for_dataset
+    from metahpo.tuning._checks import MAX_SEED
 
     if args.k < 1:
         raise MetaHPOError(f"-k must be at least 1, got {args.k}")
-    dataset = load_dataset(args.data, target=args.target, task=args.task)
-    suggestions = suggest_for_dataset(
-        dataset,
-        args.model,
-        k=args.k,
-        strategy=args.strategy,
-        experience=_experience(args.storage),
-        seed=args.seed,
-    )
+    if not 0 <= args.seed <= MAX_SEED:
+        raise MetaHPOError(f"--seed must be in [0, {MAX_SEED}], got {args.seed}")
+    if args.storage:
+        require_existing(args.storage)
+    with limit_threads(args.n_jobs):
+        dataset = load_dataset(args.data, target=args.target, task=args.task)
+        suggestions = suggest_for_dataset(
+            dataset,
+            args.model,
+            k=args.k,
+            strategy=args.strategy,
+            experience=_experience(args.storage),
+            seed=args.seed,
+        )
     if args.as_json:
         payload = [s.to_json_dict() for s in suggestions]
         out.print(json.dumps(payload, indent=2), soft_wrap=True, highlight=False, markup=False)
