@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.datasets import Dataset
@@ -38,6 +38,7 @@ from metahpo.tuning._checks import check_data, check_options
 from metahpo.tuning._meta import _plan, suggest_config
 from metahpo.tuning._run import RunOutcome, TrialFailed, run_trials, skip_duplicate
 from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
+from metahpo.tuning._workers import retry_stale
 
 #: Seconds between heartbeats of a running trial. A trial of a worker on another host whose
 #: heartbeat is older than :data:`GRACE_PERIOD` belongs to a dead process and is failed, then
@@ -127,7 +128,7 @@ def _storage_with_heartbeat(url: str | BaseStorage) -> str | BaseStorage:
                     url,
                     heartbeat_interval=HEARTBEAT_INTERVAL,
                     grace_period=GRACE_PERIOD,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                    heartbeat_stale_trial_callback=retry_stale,
                 )
         except KnowledgeBaseError:  # an unusable URL: let KnowledgeStore report it in one line
             return url

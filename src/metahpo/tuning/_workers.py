@@ -85,6 +85,12 @@ def is_dead(trial: FrozenTrial, grace_period: float, host: str | None = None) ->
     return not _alive(int(pid), started)
 
 
+def retry_stale(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Retry the parameters of a failed stale trial once, without its dead worker's lease
+    (Optuna's ``heartbeat_stale_trial_callback``; also used for trials failed here)."""
+    _retry(study, trial)
+
+
 def _retry(study: optuna.Study, trial: FrozenTrial) -> None:
     history = list(trial.system_attrs.get(_RETRY_HISTORY, []))
     if not trial.params or len(history) >= MAX_RETRY:
