@@ -45,7 +45,6 @@ def test_maml_sampler_in_a_plain_study() -> None:
     surrogate = MetaTrainedSurrogate(seed=0).fit(knn_experience(np.linspace(-1, 1, 10)), KNN)
     study = optuna.create_study(direction="maximize", sampler=MAMLSampler(KNN, surrogate, seed=0))
     study.optimize(knn_objective(0.3), n_trials=12)
-    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     best_design = max(knn_score(0.3, c) for c in DESIGN)
     assert study.best_value > best_design - 0.05
 

@@ -112,15 +112,54 @@ def _cmaes(ctx: BaseContext) -> tuple[BaseSampler, None]:
         if ctx.learner is not None
         else []
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.CmaEsSampler(
-            seed=ctx.seed,
-            source_trials=sources or None,
-            warn_independent_sampling=False,
-            independent_sampler=optuna.samplers.RandomSampler(seed=ctx.seed),
-        )
-    return sampler, None
+
+    def make(with_sources: bool) -> BaseSampler:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.CmaEsSampler(
+                seed=ctx.seed,
+                source_trials=(sources or None) if with_sources else None,
+                warn_independent_sampling=False,
+                independent_sampler=optuna.samplers.RandomSampler(seed=ctx.seed),
+            )
+
+    if not sources:
+        return make(False), None
+    return _SourcedCmaEs(make(True), make(False)), None
+
+
+class _SourcedCmaEs(BaseSampler):
+    """CMA-ES warm-started from source trials, or without them when the objective asks other
+    distributions than the sources have (Optuna's CMA-ES refuses those with an error)."""
+
+    def __init__(self, sourced: BaseSampler, plain: BaseSampler) -> None:
+        self.active = sourced
+        self.plain = plain
+
+    def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
+        return self.active.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: Any, trial: Any, search_space: Any) -> dict[str, Any]:
+        try:
+            return self.active.sample_relative(study, trial, search_space)
+        except ValueError as error:
+            if "source_trials" not in str(error) or self.active is self.plain:
+                raise
+            self.active = self.plain
+            return self.active.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: Any, trial: Any, name: str, dist: Any) -> Any:
+        return self.active.sample_independent(study, trial, name, dist)
+
+    def before_trial(self, study: Any, trial: Any) -> None:
+        self.active.before_trial(study, trial)
+
+    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+        self.active.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.active.reseed_rng()
+        self.plain.reseed_rng()
 
 
 def _evolution(ctx: BaseContext) -> tuple[BaseSampler, None]:

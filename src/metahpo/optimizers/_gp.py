@@ -189,11 +189,12 @@ class GPEISampler(BaseSampler):
         sobol = surrogate.space.sample_normalized_params(self._n_sobol, self._rng)
         starts = surrogate.X[np.argsort(-surrogate.y)[: self._n_local_starts]]
         candidates = np.vstack([sobol, self._perturb(surrogate.distributions, starts)])
-        scores = surrogate.log_ei(candidates)
+        scores = _unseen(surrogate.log_ei(candidates), candidates, surrogate.X)
         top = candidates[np.argsort(-scores)[: self._n_local_starts]]
         refined = self._perturb(surrogate.distributions, top)
         candidates = np.vstack([candidates, refined])
-        scores = np.concatenate([scores, surrogate.log_ei(refined)])
+        refined_scores = _unseen(surrogate.log_ei(refined), refined, surrogate.X)
+        scores = np.concatenate([scores, refined_scores])
         best = candidates[int(np.argmax(scores))]
         return self._polish(surrogate, best, float(np.max(scores)))
 
@@ -404,6 +405,18 @@ def _round_discrete(distributions: list[BaseDistribution], X: np.ndarray) -> np.
         low, high = float(distribution.low), float(distribution.high)
         X[:, i] = round_normalized(X[:, i], low, high, float(distribution.step), distribution.log)
     return X
+
+
+def _unseen(scores: np.ndarray, candidates: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """``scores`` with the candidates that repeat an evaluated point set to ``-inf``: on a
+    discrete or narrowed range the best expected improvement may sit on an evaluated point
+    (a bound, typically), and evaluating it again teaches nothing."""
+    if len(seen) == 0 or len(candidates) == 0:
+        return scores
+    repeat = np.zeros(len(candidates), dtype=bool)
+    for row in seen:
+        repeat |= np.all(np.abs(candidates - row) < 1e-9, axis=1)
+    return np.where(repeat, -np.inf, scores)
 
 
 def _call_prior(prior_mean: _PriorMean, params: list[dict[str, Any]]) -> np.ndarray:

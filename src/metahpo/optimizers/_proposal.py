@@ -15,6 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo.optimizers._view import (
     FIXED_ATTR,
     PROPOSAL_ATTR,
+    Seen,
     StudyView,
     fit_to,
     plain,
@@ -107,19 +108,54 @@ class ProposalSampler(BaseSampler, abc.ABC):
         if isinstance(recorded, dict):  # a retried trial keeps its proposal
             config = dict(recorded)
         elif not trial.params and FIXED_ATTR not in trial.system_attrs:
-            view = StudyView.of(study, trial, self._memo.setdefault(study.study_name, {}))
-            if self._active(view):
-                proposal = self.propose(view)
-                config = self._pick(view, proposal)
-                tries = self.retries if isinstance(proposal, Mapping) else 0
-                while config is None and tries > 0:  # a repeat: a generator may draw anew
-                    tries -= 1
-                    proposal = self.propose(view)
-                    config = self._pick(view, proposal) if isinstance(proposal, Mapping) else None
-            if config is not None:
+            memo = self._memo.setdefault(study.study_name, {})
+            for _ in range(1 + self.retries):
+                view = StudyView.of(study, trial, memo)
+                config = self._choose(view) if self._active(view) else None
+                if config is None:
+                    break
                 set_trial_attr(study, trial, self.claim_attr, config)
+                if not self._lost_race(study, trial, view, config, memo):
+                    break
+                config = None
         self._proposals[token] = config
         return config
+
+    def _choose(self, view: StudyView) -> dict[str, Any] | None:
+        proposal = self.propose(view)
+        config = self._pick(view, proposal)
+        tries = self.retries if isinstance(proposal, Mapping) else 0
+        while config is None and tries > 0:  # a repeat: a generator may draw anew
+            tries -= 1
+            proposal = self.propose(view)
+            config = self._pick(view, proposal) if isinstance(proposal, Mapping) else None
+        return config
+
+    @staticmethod
+    def _lost_race(
+        study: Study,
+        trial: FrozenTrial,
+        before: StudyView,
+        config: dict[str, Any],
+        memo: dict[Any, Any],
+    ) -> bool:
+        """Whether another worker's earlier trial claimed ``config`` at the same time.
+
+        Two workers that chose at once cannot have seen each other's claim; after recording
+        its own, each looks again, and the later trial (the higher number) yields. Alone in
+        the study (no other running trial) there is nothing to look at.
+        """
+        if not any(
+            t.state == TrialState.RUNNING and t.number != trial.number for t in before.trials
+        ):
+            return False
+        after = StudyView.of(study, trial, memo)
+        earlier = [
+            t
+            for t in after.trials
+            if t.number != trial.number and (t.number < trial.number or t.state.is_finished())
+        ]
+        return after.key(config) in Seen(k for t in earlier for k in after.keys_of(t))
 
     def _active(self, view: StudyView) -> bool:
         if view.n_objectives > 1 and not self.multi_objective:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -39,6 +40,8 @@ PROPOSAL_ATTR = "metahpo:proposal"
 GUARD_ATTR = "metahpo:guard"
 #: Every trial attribute by which a metahpo sampler claims a configuration.
 CLAIM_ATTRS = (WARM_CONFIG_ATTR, WARM_ATTR, TRANSFER_ATTR, PROPOSAL_ATTR)
+#: Seconds after its start in which a running trial without a claim may still claim.
+CLAIM_WINDOW = 60.0
 #: Set by Optuna on enqueued trials.
 FIXED_ATTR = "fixed_params"
 
@@ -215,13 +218,14 @@ class StudyView:
             if self.memo is not None and t.state.is_finished():
                 token = (t.number, t.datetime_start, signature)
                 if token not in self.memo:
-                    self.memo[token] = frozenset(self._keys_of(t))
+                    self.memo[token] = frozenset(self.keys_of(t))
                 keys.update(self.memo[token])
             else:
-                keys.update(self._keys_of(t))
+                keys.update(self.keys_of(t))
         return Seen(keys)
 
-    def _keys_of(self, t: FrozenTrial) -> list[Key]:
+    def keys_of(self, t: FrozenTrial) -> list[Key]:
+        """Keys of what ``t`` evaluated, claimed or had enqueued."""
         keys = [config_key(t.params)] if t.params else []
         for attr in (TRANSFER_ATTR, PROPOSAL_ATTR, FIXED_ATTR):
             claimed = t.system_attrs.get(attr)
@@ -239,16 +243,18 @@ class StudyView:
     def ahead(self) -> int:
         """Trials of other workers numbered below this one that are about to claim.
 
-        Only trials since the last finished one count: older running trials without a
-        claim (their worker died, or they never ask parameters) are not about to claim.
+        A trial that started more than :data:`CLAIM_WINDOW` seconds ago without claiming
+        anything is not about to (its worker died, or it never asks parameters).
         """
-        start = 1 + max((t.number for t in self.trials if t.state.is_finished()), default=-1)
+        now = datetime.now()
         return sum(
             1
             for t in self.trials
-            if start <= t.number < self._number
+            if t.number < self._number
             and t.state == TrialState.RUNNING
             and is_claim_free(t)
+            and t.datetime_start is not None
+            and (now - t.datetime_start).total_seconds() < CLAIM_WINDOW
         )
 
     def count(self, attr: str) -> int:

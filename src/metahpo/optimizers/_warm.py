@@ -155,8 +155,9 @@ class MetaSampler(BaseSampler):
                     "params": {k: plain(v) for k, v in self.warm_start[idx].items()},
                     "predicted": None if predicted is None else float(predicted),
                 }
-                set_trial_attr(study, trial, WARM_ATTR, idx)
+                # The configuration first: a trial with an index always shows what it took.
                 set_trial_attr(study, trial, WARM_CONFIG_ATTR, record)
+                set_trial_attr(study, trial, WARM_ATTR, idx)
                 self._assigned[token] = record
         self.base_sampler.before_trial(study, trial)
 
