@@ -125,3 +125,11 @@ def test_json_summary_lands_and_names_the_settings(tmp_path: Path, capsys) -> No
     assert main(args) == 0
     summary = json.loads(out.read_text())
     assert summary["settings"]["folds"] == 2 and summary["n_new"] == 2
+
+
+def test_r2_on_test_folds_of_one_row_is_refused(tmp_path: Path, capsys) -> None:
+    """Found by the fuzz suite: every trial failed with 'r2 is not finite on some fold'."""
+    path = _write(tmp_path, "two.csv", {"a": [1.0, 2.0, 3.0], "target": [0.5, 1.5, 0.2]})
+    args = ["tune", str(path), "--model", "linear", "--folds", "2", "--task", "regression"]
+    assert main([*args, "--storage", f"sqlite:///{tmp_path / 's.db'}"]) == 2
+    _one_line_error(capsys, "r2 needs at least 2 rows")

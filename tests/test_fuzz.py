@@ -177,8 +177,10 @@ def _run_cli(capsys: Any, args: list[str], out_json: Path | None = None) -> None
     err = captured.err if code == 0 else "\n".join(
         line for line in captured.err.splitlines() if "error:" in line or "Traceback" in line
     )  # fmt: skip
-    if code == 2:
-        assert len([x for x in captured.err.splitlines() if x.strip()]) == 1, captured.err
+    if code == 2:  # one line; only failed trials of a run that had started may come before it
+        lines = [x for x in captured.err.splitlines() if x.strip()]
+        assert lines[-1].startswith("metahpo"), captured.err
+        assert all(x.startswith("trial ") and " failed: " in x for x in lines[:-1]), captured.err
     _invariant(code, err, out_json)
 
 

@@ -7,6 +7,7 @@ CLI option (``--timeout``) or the data column at fault.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,16 @@ def check_output_path(path: str | Path | None, option: str = "--json") -> None:
         raise MetaHPOError(f"{option} {path}: folder {parent} does not exist")
     if Path(path).is_dir():
         raise MetaHPOError(f"{option} {path} is a folder; give a file name")
+
+
+def check_folds(splits: Sequence[tuple[np.ndarray, np.ndarray]], metric: str) -> None:
+    """R² is undefined on a test fold of one row: every trial would fail."""
+    smallest = min((len(test) for _, test in splits), default=0)
+    if metric == "r2" and smallest < 2:
+        raise DataError(
+            f"a test fold of {smallest} row: r2 needs at least 2 rows in each fold; "
+            "use fewer --folds, more rows, or --metric rmse / mae"
+        )
 
 
 def check_data(dataset: Dataset) -> None:

@@ -34,7 +34,7 @@ from metahpo.knowledge._records import (
 from metahpo.optimizers import DEFAULT_BASE, classic_sampler
 from metahpo.optimizers._meta import guard_message
 from metahpo.spaces import SearchSpace, build_estimator, get_family
-from metahpo.tuning._checks import check_data, check_options
+from metahpo.tuning._checks import check_data, check_folds, check_options
 from metahpo.tuning._meta import _plan, suggest_config
 from metahpo.tuning._run import RunOutcome, TrialFailed, run_trials, skip_duplicate
 from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
@@ -363,6 +363,7 @@ def tune(
     check_data(dataset)
     m = get_metric(metric, dataset.task)
     splits = make_folds(dataset, folds, seed)
+    check_folds(splits, m.name)
     # A user space may add estimator arguments: check them once, before any trial runs.
     build_estimator(fam, space.default_config(), dataset, seed=seed)
     settings = _settings(
