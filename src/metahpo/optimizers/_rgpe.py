@@ -161,11 +161,11 @@ class RankingWeightedEnsemble:
                 var += wi**2 * s**2
         return mu, np.sqrt(np.maximum(var, 1e-12))
 
-    def propose(
-        self, X: np.ndarray, y: np.ndarray, exclude: np.ndarray | None = None
+    def rank(
+        self, X: np.ndarray, y: np.ndarray, n: int = 1, exclude: np.ndarray | None = None
     ) -> np.ndarray:
-        """The next encoded configuration, given the study's encoded results ``X`` / ``y``
-        (gains; failures left out) and configurations never to propose (``exclude``)."""
+        """The ``n`` best next encoded configurations, best first, given the study's encoded
+        results ``X`` / ``y`` (gains; failures left out), never one of ``X`` or ``exclude``."""
         X = np.asarray(X, dtype=float).reshape(len(y), self.space.encoded_dim)
         y = np.asarray(y, dtype=float)
         w = self.weights(X, y)
@@ -182,4 +182,13 @@ class RankingWeightedEnsemble:
         if len(taken):
             dist = np.abs(C[:, None, :] - taken[None, :, :]).sum(axis=2).min(axis=1)
             acq = np.where(dist < 1e-9, -np.inf, acq)
-        return np.asarray(C[int(np.argmax(acq))])
+        _, first = np.unique(C, axis=0, return_index=True)  # each candidate once
+        order = first[np.argsort(-acq[first], kind="stable")]
+        order = order[np.isfinite(acq[order])]
+        return np.asarray(C[order[:n]])
+
+    def propose(
+        self, X: np.ndarray, y: np.ndarray, exclude: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The next encoded configuration (see :meth:`rank`)."""
+        return np.asarray(self.rank(X, y, 1, exclude)[0])
