@@ -177,7 +177,9 @@ def test_dead_workers_trial_is_failed_at_once_and_a_live_ones_is_kept(
     tune(tiny_clf, "linear", budget=2, **common)
     study = optuna.load_study(study_name="s", storage=sqlite_url)
     dead = study.ask()
-    dead.suggest_float("C", 0.01, 1.0, log=True)
+    c = next(p for p in get_space("linear", "classification").params if p.name == "C")
+    assert c.low is not None and c.high is not None
+    dead.suggest_float("C", c.low, c.high, log=c.log)
     dead.set_user_attr(LEASE_ATTR, f"{socket.gethostname()}:{_dead_pid()}:1")
     live = study.ask()
     live.set_user_attr(LEASE_ATTR, current_lease())  # this very process: alive
