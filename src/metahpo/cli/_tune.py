@@ -38,7 +38,13 @@ def register(sub: Any) -> None:
         help="balanced_accuracy (default), accuracy, roc_auc, "
         "log_loss, f1_macro | r2 (default), rmse, mae",
     )
-    p.add_argument("--budget", type=int, default=30, help="completed trials wanted (default 30)")
+    p.add_argument(
+        "--budget",
+        type=int,
+        default=30,
+        help="completed trials wanted in the study (default 30), shared by every worker that "
+        "runs it; failed trials do not count and are followed by others (see --max-failures)",
+    )
     p.add_argument(
         "--optimizer",
         default="meta",
