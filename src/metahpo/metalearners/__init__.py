@@ -9,7 +9,7 @@ from metahpo.metalearners._api import (
     suggest_for_dataset,
     with_metafeatures,
 )
-from metahpo.metalearners._base import MetaLearner, Suggestion, TaskSpace, rank_normalized
+from metahpo.metalearners._base import MetaLearner, Suggestion, TaskSpace
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
 from metahpo.metalearners._pool import ScoreTable, normalized_scores
 from metahpo.metalearners._simple import GreedyPortfolio, NearestTasks
@@ -33,7 +33,6 @@ __all__ = [
     "get_strategy",
     "metafeature_array",
     "normalized_scores",
-    "rank_normalized",
     "suggest_for_dataset",
     "with_metafeatures",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import inspect
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -161,20 +161,6 @@ def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     from scipy.spatial.distance import cdist
 
     return np.asarray(np.sqrt(cdist(a, b, "sqeuclidean") / a.shape[1]), dtype=float)
-
-
-def rank_normalized(task: TaskExperience) -> np.ndarray:
-    """Per-task percentile rank of each configuration (1 = best, 0 = worst, failed = 0)."""
-    g = task.gain()
-    ok = np.isfinite(g)
-    out = np.zeros(len(g))
-    if ok.sum() <= 1:
-        out[ok] = 1.0
-        return out
-    from scipy.stats import rankdata
-
-    out[ok] = (rankdata(g[ok]) - 1) / (ok.sum() - 1)
-    return out
 
 
 class MetaLearner(abc.ABC):
@@ -341,19 +327,3 @@ class MetaLearner(abc.ABC):
         self, metafeatures: np.ndarray, distances: np.ndarray, k: int
     ) -> list[tuple[dict[str, Any], float]]:
         """``(configuration, predicted normalised score)`` pairs, best first, distinct."""
-
-
-@dataclass
-class CandidatePool:
-    """Distinct configurations known from the experience, encoded, for ranking."""
-
-    X: np.ndarray
-    configs: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def from_experience(cls, experience: Experience, space: SearchSpace) -> CandidatePool:
-        if not experience.tasks:
-            return cls(np.zeros((0, space.encoded_dim)))
-        X = np.vstack([t.X for t in experience.tasks])
-        X = np.unique(np.round(X, 9), axis=0)
-        return cls(X, [space.decode(x) for x in X])
