@@ -25,6 +25,7 @@ from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
 from metahpo.optimizers import (
     BASES,
+    DEFAULT_BASE,
     REGISTRY,
     MAMLSampler,
     MetaTrainedSurrogate,
@@ -212,7 +213,7 @@ def test_two_threads_on_one_sqlite_study_never_evaluate_a_configuration_twice(
     optuna.create_study(study_name="s", storage=url, direction="maximize")
 
     def worker(seed: int) -> None:
-        study = optuna.load_study(study_name="s", storage=url, sampler=factory(seed))
+        study = optuna.load_study(study_name="s", storage=_storage(url), sampler=factory(seed))
         study.optimize(knn, n_trials=6)
 
     threads = [threading.Thread(target=worker, args=(seed,)) for seed in (0, 1)]
@@ -288,3 +289,37 @@ def test_a_parameter_the_custom_space_adds_is_varied_from_the_start(base: str) -
 
     study = _run(_plan(base, CUSTOM)(0), objective, 12)
     assert len({t.params["algorithm"] for t in study.trials}) >= 2
+
+
+# -- two processes on one SQLite study ---------------------------------------------------------
+def _storage(url: str) -> optuna.storages.RDBStorage:
+    # a patient SQLite connection: the CI machine may be busy, and a lock wait is not the point
+    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+
+
+def _process_worker(url: str, name: str, seed: int) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name="p", storage=_storage(url), sampler=SAMPLERS[name](seed))
+    study.optimize(knn, n_trials=6)
+
+
+@pytest.mark.parametrize("name", [f"base-{DEFAULT_BASE}", "RandomProposer-ranked"])
+def test_two_processes_on_one_sqlite_study_never_evaluate_a_configuration_twice(
+    name: str, tmp_path: Path
+) -> None:
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'processes.db'}"
+    optuna.create_study(study_name="p", storage=url, direction="maximize")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_process_worker, args=(url, name, s)) for s in (0, 1)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    trials = optuna.load_study(study_name="p", storage=url).trials
+    assert len(trials) == 12, [(t.number, t.state) for t in trials]
+    claimed = [_keys([t])[0] for t in trials if set(CLAIM_ATTRS) & set(t.system_attrs)]
+    detail = [(t.number, t.params, t.system_attrs) for t in trials]
+    assert len(claimed) >= 6 and len(claimed) == len(set(claimed)), detail

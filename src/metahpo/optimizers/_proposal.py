@@ -15,7 +15,6 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo.optimizers._view import (
     FIXED_ATTR,
     PROPOSAL_ATTR,
-    Seen,
     StudyView,
     fit_to,
     plain,
@@ -115,9 +114,10 @@ class ProposalSampler(BaseSampler, abc.ABC):
                 if config is None:
                     break
                 set_trial_attr(study, trial, self.claim_attr, config)
-                if not self._lost_race(study, trial, view, config, memo):
+                if not self._lost_race(study, trial, config, memo):
                     break
                 config = None
+                set_trial_attr(study, trial, self.claim_attr, None)  # withdrawn
         self._proposals[token] = config
         return config
 
@@ -135,27 +135,17 @@ class ProposalSampler(BaseSampler, abc.ABC):
     def _lost_race(
         study: Study,
         trial: FrozenTrial,
-        before: StudyView,
         config: dict[str, Any],
         memo: dict[Any, Any],
     ) -> bool:
         """Whether another worker's earlier trial claimed ``config`` at the same time.
 
         Two workers that chose at once cannot have seen each other's claim; after recording
-        its own, each looks again, and the later trial (the higher number) yields. Alone in
-        the study (no other running trial) there is nothing to look at.
+        its own, each looks again and yields on any conflict (the one that looks last sees
+        the other; both may yield and choose again).
         """
-        if not any(
-            t.state == TrialState.RUNNING and t.number != trial.number for t in before.trials
-        ):
-            return False
         after = StudyView.of(study, trial, memo)
-        earlier = [
-            t
-            for t in after.trials
-            if t.number != trial.number and (t.number < trial.number or t.state.is_finished())
-        ]
-        return after.key(config) in Seen(k for t in earlier for k in after.keys_of(t))
+        return not after.is_new(config)
 
     def _active(self, view: StudyView) -> bool:
         if view.n_objectives > 1 and not self.multi_objective:
