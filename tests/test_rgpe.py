@@ -53,3 +53,33 @@ def test_proposals_are_continuous_and_improve_on_the_warm_start() -> None:
     new = [x for x in Xa if np.abs(stored - x).sum(axis=1).min() > 1e-6]
     assert len(new) >= 10  # beyond the stored configurations
     assert y.max() > y[0] and -y.max() < 0.005  # refines past the first proposal to the optimum
+
+
+def test_transfer_gp_base_refines_beyond_stored_configurations_and_warm_starts() -> None:
+    import optuna
+
+    from metahpo.knowledge import load_bundled
+    from metahpo.optimizers import make_meta_sampler
+    from metahpo.tuning import suggest_config
+
+    exp = load_bundled()
+    task = next(t for t in exp.tasks if t.family == "svm" and t.task == "classification")
+    space = get_space("svm", "classification")
+    stored = {tuple(np.round(x, 6)) for t in exp.tasks if t.family == "svm" for x in t.X}
+    optimum = np.array([0.83, 0.27])  # C and gamma_scale in the unit cube, off the design
+
+    def objective(trial: optuna.Trial) -> float:
+        x = space.encode(suggest_config(trial, space))
+        return float(-((x[:2] - optimum) ** 2).sum() - 0.05 * x[2])
+
+    plan = make_meta_sampler(
+        task.metafeatures, "svm", "classification", experience=exp, base="transfer-gp", seed=0
+    )
+    study = optuna.create_study(direction="maximize", sampler=plan.sampler)
+    study.optimize(objective, n_trials=25)
+    n_warm = len(plan.sampler.warm_start)
+    values = [t.value for t in study.trials]
+    later = [space.encode(t.params) for t in study.trials[n_warm:]]
+    off_design = [x for x in later if tuple(np.round(x, 6)) not in stored]
+    assert len(off_design) >= len(later) // 2  # continuous proposals, not stored points
+    assert max(values[n_warm:]) > max(values[:n_warm])  # improves on the best warm start

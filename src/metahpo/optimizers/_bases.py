@@ -193,6 +193,24 @@ def _transfer(ctx: BaseContext) -> tuple[BaseSampler, None]:
     return sampler, None
 
 
+def _transfer_gp(ctx: BaseContext) -> tuple[BaseSampler, None]:
+    if ctx.learner is None:  # nothing to transfer
+        return _tpe(ctx)
+    from metahpo.metalearners import normalized_scores
+    from metahpo.optimizers._transfer_gp import TransferGPSampler
+
+    tasks = ctx.learner.experience_.tasks
+    sampler = TransferGPSampler(
+        ctx.space,
+        ctx.learner.space_,
+        [t.X for t in tasks],
+        [normalized_scores(t) for t in tasks],
+        ctx.learner.task_space_.distances(ctx.metafeatures),
+        seed=ctx.seed,
+    )
+    return sampler, None
+
+
 def _train_rl(experience: Any, builtin: SearchSpace, seed: int) -> Any:
     from metahpo.optimizers._policy import QPolicy
 
@@ -241,6 +259,7 @@ REGISTRY: dict[str, Base] = {
     "cmaes": Base(_cmaes),
     "evolution": Base(_evolution),
     "transfer": Base(_transfer),
+    "transfer-gp": Base(_transfer_gp),
     "rl": Base(_rl, train=_train_rl, model_type=_qpolicy),
     "maml": Base(_maml, train=_train_maml, model_type=_surrogate),
     "random": Base(_random),
