@@ -41,6 +41,7 @@ OPTION_CASES = {
     "budget_not_a_number": (["--budget", "x"], "--budget"),
     "n_jobs_zero": (["--n-jobs", "0"], "--n-jobs"),
     "max_failures_zero": (["--max-failures", "0"], "--max-failures"),
+    "negative_transfer": (["--transfer", "-1"], "--transfer"),
     "one_fold": (["--folds", "1"], "--folds"),
 }
 

@@ -62,11 +62,21 @@ def register(sub: Any) -> None:
         "--base",
         default="transfer",  # metahpo.optimizers.DEFAULT_BASE (not imported: keeps --help fast)
         help="refinement after the warm start: transfer (default: past tasks' configurations, "
-        "the tasks re-weighted by how well they rank this run's results; from trial 25 on TPE), "
+        "the tasks re-weighted by how well they rank this run's results, then TPE; see "
+        "--transfer), "
         "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), cmaes (warm-started "
         "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
         "configurations), rl (a Q-learning search policy learned on the experience), maml (a "
-        "Reptile meta-trained neural surrogate; torch extra), random",
+        "Reptile meta-trained neural surrogate; torch extra), transfer-gp (a ranking-weighted "
+        "GP ensemble over the most similar past tasks and this run, RGPE), random",
+    )
+    p.add_argument(
+        "--transfer",
+        type=int,
+        default=None,
+        metavar="N",
+        help="transfer proposals after the warm starts before TPE takes over (--base transfer; "
+        "default 25 minus the warm starts)",
     )
     p.add_argument("--storage", default="sqlite:///metahpo.db", help="Optuna storage URL")
     p.add_argument("--study", default=None, help="study name (same name resumes)")
@@ -90,7 +100,7 @@ def register(sub: Any) -> None:
         "--allow-changed-settings",
         action="store_true",
         help="continue a study that was run with other folds, metric, space, optimizer, base, "
-        "strategy, seed or rows (its scores are then not comparable)",
+        "strategy, transfer, seed or rows (its scores are then not comparable)",
     )
     p.set_defaults(run=_run)
 
@@ -119,6 +129,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         warm_start=args.warm_start,
         max_failures=args.max_failures,
         n_jobs=args.n_jobs,
+        transfer=args.transfer,
     )
     check_output_path(args.json_out)
 
@@ -196,6 +207,7 @@ def _run(args: argparse.Namespace) -> int:
                 n_jobs=args.n_jobs,
                 max_failures=args.max_failures,
                 allow_changed_settings=args.allow_changed_settings,
+                transfer=args.transfer,
             )
         except MetaHPOError:
             bar.remove_task(task)  # the error is the only line on stderr

@@ -16,6 +16,7 @@ from sklearn.utils import Tags, get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from metahpo.datasets import from_frame
+from metahpo.evaluation import limit_threads
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, from_store, load_bundled
 from metahpo.optimizers import DEFAULT_BASE, make_meta_sampler
 from metahpo.sklearn._model import TASKS, FamilyModel
@@ -47,8 +48,11 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn`` or ``mlp``.
         n_iter: Candidates to evaluate.
         scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
-            As in scikit-learn's searches. ``scoring=None`` means balanced accuracy for
-            classification and R² for regression (metahpo's defaults, which
+            As in scikit-learn's searches (``n_jobs``: candidates' folds fitted in parallel;
+            each fit in this process trains with one native thread, as ``metahpo tune``
+            does by default, see :func:`~metahpo.evaluation.limit_threads`; joblib's worker
+            processes divide the cores among themselves). ``scoring=None`` means balanced
+            accuracy for classification and R² for regression (metahpo's defaults, which
             :meth:`FamilyModel.score` computes). With several metrics, the sampler optimises
             the one named by ``refit``.
         task: ``"classification"`` (default) or ``"regression"``.
@@ -57,6 +61,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         warm_start: Meta-learned candidates evaluated first.
         base: Refining sampler (default ``transfer``; see
             :func:`~metahpo.optimizers.make_meta_sampler`).
+        n_transfer: Proposals of the ``transfer`` base after the warm starts, before TPE
+            takes over (default ``None``: 25 minus the warm starts used).
         experience: What to learn from (default: the bundled experience, plus the runs in
             ``storage`` when given).
         storage: An Optuna storage URL (as for ``metahpo tune``). When given, the search is
@@ -80,6 +86,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         "strategy": [str],
         "warm_start": [Interval(Integral, 0, None, closed="left")],
         "base": [str],
+        "n_transfer": [Interval(Integral, 0, None, closed="left"), None],
         "experience": [Experience, None],
         "storage": [str, None],
         "dataset_name": [str],
@@ -103,6 +110,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         strategy: str = "portfolio",
         warm_start: int = 5,
         base: str = DEFAULT_BASE,
+        n_transfer: int | None = None,
         experience: Experience | None = None,
         storage: str | None = None,
         dataset_name: str = "data",
@@ -124,6 +132,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.strategy = strategy
         self.warm_start = warm_start
         self.base = base
+        self.n_transfer = n_transfer
         self.experience = experience
         self.storage = storage
         self.dataset_name = dataset_name
@@ -161,7 +170,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         # What _run_search needs besides the candidates' scores; not kept after fit.
         self._input = (data, compute_metafeatures(data, seed=self.random_state))
         try:
-            super().fit(X, target, **params)
+            with limit_threads():  # one native thread per fit, as in ``tune``
+                super().fit(X, target, **params)
         finally:
             del self._input
         return self
@@ -186,6 +196,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             strategy=self.strategy,
             n_warm_start=self.warm_start,
             base=self.base,
+            n_transfer=self.n_transfer,
             direction="maximize",  # scikit-learn scores are always larger-is-better
             space=space,
             seed=self.random_state,

@@ -38,6 +38,7 @@ def check_options(
     warm_start: int = 0,
     max_failures: int | None = None,
     n_jobs: int | None = None,
+    transfer: int | None = None,
 ) -> None:
     """Raise a one-line :class:`MetaHPOError` for the first option out of range."""
     if budget < 1:
@@ -50,6 +51,8 @@ def check_options(
     _positive("--trial-timeout", trial_time_limit)
     if warm_start < 0:
         raise MetaHPOError(f"--warm-start must be 0 or more, got {warm_start}")
+    if transfer is not None and transfer < 0:
+        raise MetaHPOError(f"--transfer must be 0 or more, got {transfer}")
     if max_failures is not None and max_failures < 1:
         raise MetaHPOError(f"--max-failures must be at least 1, got {max_failures}")
     resolve_n_jobs(n_jobs)

@@ -70,6 +70,7 @@ def meta_sampler_for(
     base: str = DEFAULT_BASE,
     space: SearchSpace | None = None,
     seed: int = 0,
+    n_transfer: int | None = None,
 ) -> MetaPlan:
     """A :class:`~metahpo.optimizers.MetaSampler` for ``dataset``, ready for any Optuna study.
 
@@ -84,7 +85,7 @@ def meta_sampler_for(
         metric: Decides the direction (default balanced accuracy / R², both maximised).
         storage: Also learn from the metahpo runs in this Optuna storage.
         experience: Learn from this experience instead.
-        strategy, n_warm_start, base, space, seed: See
+        strategy, n_warm_start, base, space, seed, n_transfer: See
             :func:`~metahpo.optimizers.make_meta_sampler`.
 
     Example:
@@ -111,5 +112,6 @@ def meta_sampler_for(
         direction=direction,
         space=space,
         seed=seed,
+        n_transfer=n_transfer,
     )
     return plan

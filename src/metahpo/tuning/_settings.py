@@ -37,6 +37,8 @@ class RunSettings:
         optimizer: ``"meta"``, a classic optimizer name or a sampler's class name.
         base: Refining sampler after the warm start (``optimizer == "meta"`` only).
         strategy: Meta-learner of the warm start (``optimizer == "meta"`` only).
+        transfer: Proposals of the ``transfer`` base before TPE (``None``: the default, 25
+            minus the warm starts; a study stored without it compares equal to the default).
         schema: Layout version.
     """
 
@@ -49,6 +51,7 @@ class RunSettings:
     optimizer: str
     base: str | None = None
     strategy: str | None = None
+    transfer: int | None = None
     schema: int = SETTINGS_SCHEMA
 
     def to_json(self) -> str:

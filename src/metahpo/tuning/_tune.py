@@ -156,8 +156,11 @@ def _settings(
     optimizer: str | optuna.samplers.BaseSampler,
     strategy: str,
     base: str,
+    transfer: int | None = None,
 ) -> RunSettings:
     opt_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
+    if transfer is not None and (optimizer != "meta" or base != "transfer"):
+        raise MetaHPOError(f"--transfer applies to --base transfer only, not {base or opt_name}")
     return RunSettings(
         metric=metric,
         direction=direction,
@@ -168,6 +171,7 @@ def _settings(
         optimizer=opt_name,
         base=base if optimizer == "meta" else None,
         strategy=strategy if optimizer == "meta" else None,
+        transfer=transfer,
     )
 
 
@@ -201,6 +205,7 @@ def _sampler(
         direction=settings.direction,
         space=space,
         seed=settings.seed,
+        n_transfer=settings.transfer,
     )
     meta = {
         "strategy": settings.strategy,
@@ -304,6 +309,7 @@ def tune(
     n_jobs: int | None = None,
     max_failures: int | None = None,
     allow_changed_settings: bool = False,
+    transfer: int | None = None,
 ) -> TuneResult:
     """Tune ``family`` on ``dataset`` with cross-validation; resumable and shareable.
 
@@ -311,10 +317,10 @@ def tune(
     becomes experience for later runs, and the settings that define it
     (:class:`~metahpo.tuning.RunSettings`). Calling again with the same study name resumes:
     completed trials are kept and count towards ``budget``; a resume with other defining
-    settings (folds, metric, space, rows, optimizer, base, strategy, seed) is an error unless
-    ``allow_changed_settings``. Trials of dead workers are failed on every start and their
-    parameters retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with several
-    workers: :mod:`metahpo.tuning._run`.
+    settings (folds, metric, space, rows, optimizer, base, strategy, transfer, seed) is an
+    error unless ``allow_changed_settings``. Trials of dead workers are failed on every start
+    and their parameters retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with
+    several workers: :mod:`metahpo.tuning._run`.
 
     Args:
         dataset: The task.
@@ -345,6 +351,8 @@ def tune(
         max_failures: This call stops after so many failed trials (default: twice the budget,
             at least 10); ``TuneResult.stopped`` then says why.
         allow_changed_settings: Continue a study that was run with other defining settings.
+        transfer: Proposals of the ``transfer`` base after the warm starts, before TPE takes
+            over (default: 25 minus the warm starts used); ``base="transfer"`` only.
     """
     check_options(
         budget=budget,
@@ -355,6 +363,7 @@ def tune(
         warm_start=warm_start,
         max_failures=max_failures,
         n_jobs=n_jobs,
+        transfer=transfer,
     )
     fam = get_family(family)
     space = space or fam.space(dataset.task)
@@ -367,7 +376,7 @@ def tune(
     # A user space may add estimator arguments: check them once, before any trial runs.
     build_estimator(fam, space.default_config(), dataset, seed=seed)
     settings = _settings(
-        dataset, space, m.name, m.direction, folds, seed, optimizer, strategy, base
+        dataset, space, m.name, m.direction, folds, seed, optimizer, strategy, base, transfer
     )
     name = study_name or default_study_name(dataset, family, m.name, settings.optimizer, seed)
     store = KnowledgeStore(_storage_with_heartbeat(storage))
