@@ -228,11 +228,11 @@ def run_live(
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     u = pending.pop(fut)
-                    exc = fut.exception()
-                    if exc is None:
+                    failure = fut.exception()
+                    if failure is None:
                         finish(u, fut.result(), None)
                     else:
-                        finish(u, None, f"{type(exc).__name__}: {exc}"[:300])
+                        finish(u, None, f"{type(failure).__name__}: {failure}"[:300])
     ordered = tuple(runs[u] for u in units if u in runs)
     return LiveResult(
         settings=settings,

@@ -124,7 +124,12 @@ def _optuna(objective: Objective, sampler: optuna.samplers.BaseSampler) -> None:
             raise _Failed()
         return value
 
-    study = optuna.create_study(direction=objective.direction, sampler=sampler)
+    direction = (
+        optuna.study.StudyDirection.MAXIMIZE
+        if objective.direction == "maximize"
+        else optuna.study.StudyDirection.MINIMIZE
+    )
+    study = optuna.create_study(direction=direction, sampler=sampler)
     objective.start()
     study.optimize(fn, n_trials=objective.settings.budget, catch=(_Failed,), gc_after_trial=False)
 
@@ -132,9 +137,9 @@ def _optuna(objective: Objective, sampler: optuna.samplers.BaseSampler) -> None:
 def _meta_sampler(
     method: LiveMethod, objective: Objective, experience: Experience
 ) -> optuna.samplers.BaseSampler:
-    from metahpo.optimizers import MetaSampler
+    from metahpo.optimizers import DEFAULT_BASE, MetaSampler
 
-    base = method.base or None
+    base = method.base or DEFAULT_BASE
     plan = meta_sampler_for(
         objective.dataset,
         objective.family,
@@ -143,7 +148,7 @@ def _meta_sampler(
         strategy=method.strategy,
         n_warm_start=method.warm_start,
         seed=objective.seed,
-        **({"base": "random" if base == "optuna-gp" else base} if base else {}),
+        base="random" if base == "optuna-gp" else base,
     )
     if base != "optuna-gp":
         return plan.sampler
@@ -159,8 +164,10 @@ def _meta_sampler(
 
 
 def _flaml(objective: Objective) -> None:
-    from flaml import tune as ftune
+    import flaml.tune
     from flaml.tune.searcher.blendsearch import CFO
+
+    ftune: Any = flaml.tune  # its names are not re-exported for type checkers
 
     space: dict[str, Any] = {}
     low_cost: dict[str, Any] = {}
