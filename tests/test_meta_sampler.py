@@ -426,6 +426,7 @@ def test_every_base_runs_after_the_warm_start(experience: Experience, base: str)
         "cmaes": "_SourcedCmaEs",
         "evolution": "SeededEvolutionSampler",
         "transfer": "TransferSampler",
+        "transfer-gp": "TransferGPSampler",
         "rl": "PolicySampler",
         "maml": "MAMLSampler",
         "random": "RandomSampler",

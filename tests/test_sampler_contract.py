@@ -72,6 +72,13 @@ def _transfer(seed: int) -> BaseSampler:
     return TransferSampler(KNN, KNN, [X] * 3, scores, np.array([1.0, 0.5, 0.2]), seed=seed)
 
 
+def _transfer_gp(seed: int) -> BaseSampler:
+    from metahpo.optimizers._transfer_gp import TransferGPSampler
+
+    scores = [np.array([knn_score(m0, c) for c in DESIGN]) for m0 in (-0.5, 0.0, 0.5)]
+    return TransferGPSampler(KNN, KNN, [X] * 3, scores, np.array([1.0, 0.5, 0.2]), seed=seed)
+
+
 _SURROGATE: list[MetaTrainedSurrogate] = []
 
 
@@ -89,6 +96,7 @@ PROPOSERS: dict[str, Factory] = {
     "RandomProposer": lambda seed: RandomProposer(KNN, seed=seed),
     "RandomProposer-ranked": lambda seed: RandomProposer(KNN, best_first=4, seed=seed),
     "TransferSampler": _transfer,
+    "TransferGPSampler": _transfer_gp,
     "SeededEvolutionSampler": lambda seed: SeededEvolutionSampler(
         KNN, DESIGN[:3], population=4, seed=seed
     ),
