@@ -53,6 +53,13 @@ def headline(summary: dict[str, Any]) -> str:
         f"(below 1: metahpo is better). Coverage: {summary['runs_total']} of "
         f"{summary['runs_expected']} runs of the grid.",
     ]
+    if summary["runs_total"] < summary["runs_expected"]:
+        lines.insert(
+            0,
+            f"**Partial grid** ({summary['runs_total']} of {summary['runs_expected']} runs, "
+            f"complete run cells on {summary['n_datasets']} of {len(summary['holdout'])} "
+            "held-out datasets so far): a direction, not yet the measure of record.\n",
+        )
     if "gp" in me.get("wtl", {}):
         wtl = me["wtl"]["gp"]
         t20 = "20" if "20" in wtl else str(budget)
