@@ -17,6 +17,7 @@ from metahpo.bench import (
     BenchSettings,
     LiveRun,
     LiveSettings,
+    RunCache,
     group_key,
     run_external,
     run_live,
@@ -376,3 +377,18 @@ def test_cli_live_benchmark(folder: Path, tmp_path: Path, training_bundle: Path)
     assert "metahpo bench --live" in (out / "LIVE.md").read_text()
     assert (out / "runs" / "tpe.json.gz").exists() and (out / "summary.json").exists()
     assert main(["bench", "--live", "--out", str(out)]) == 2
+
+
+def test_a_second_writer_on_one_cache_fails_at_once(folder: Path, tmp_path: Path) -> None:
+    cache = RunCache(tmp_path / "cache")
+    settings = LiveSettings(
+        budget=2, seeds=1, methods=("random",), families=("knn",), max_rows=60, workers=1
+    )
+    busy = pytest.raises(MetaHPOError, match="another live benchmark is writing")
+    with cache.writing(), busy:  # another writer holds the lock (flock is per open file)
+        run_live(folder, settings, cache=tmp_path / "cache", holdout=["iris"])
+    # Reading the cache needs no lock, and once it is free a run trains.
+    assert run_live(folder, settings, cache=tmp_path / "cache", holdout=["iris"]).n_new == 1
+    with cache.writing():
+        report = run_live(folder, settings, cache=tmp_path / "cache", holdout=["iris"], train=False)
+    assert len(report.runs) == 1

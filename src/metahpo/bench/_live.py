@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -190,49 +191,55 @@ def run_live(
         elif train:
             todo.append(u)
     errors: list[tuple[Unit, str]] = []
-    start = time.perf_counter()
-    done = len(runs)
-    if progress is not None:
-        progress(done, len(units), "live")
-
-    def finish(u: Unit, run: LiveRun | None, error: str | None) -> None:
-        nonlocal done
-        done += 1
-        if run is not None:
-            store.put(run)
-            runs[u] = run
-        else:
-            errors.append((u, error or "failed"))
+    lock = ExitStack()
+    if todo:
+        lock.enter_context(store.writing())
+    with lock:  # released however training ends
+        start = time.perf_counter()
+        done = len(runs)
         if progress is not None:
-            progress(done, len(units), f"{u[2]} {u[0]}/{u[1]} s{u[3]}")
+            progress(done, len(units), "live")
 
-    if settings.workers == 1 or len(todo) <= 1:
-        for u in todo:
-            try:
-                finish(u, _run_unit(u, folder, settings, bundle_s, prints[u[2]]), None)
-            except Exception as exc:  # a method that crashes on one run is reported, not fatal
-                finish(u, None, f"{type(exc).__name__}: {exc}"[:300])
-    else:
-        import multiprocessing as mp
+        def finish(u: Unit, run: LiveRun | None, error: str | None) -> None:
+            nonlocal done
+            done += 1
+            if run is not None:
+                store.put(run)
+                runs[u] = run
+            else:
+                errors.append((u, error or "failed"))
+            if progress is not None:
+                progress(done, len(units), f"{u[2]} {u[0]}/{u[1]} s{u[3]}")
 
-        _limit_threads()
-        with ProcessPoolExecutor(
-            settings.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
-        ) as pool:
-            pending: dict[Future[LiveRun], Unit] = {}
-            queue = list(todo)
-            while queue or pending:
-                while queue and len(pending) < 2 * settings.workers:
-                    u = queue.pop(0)
-                    pending[pool.submit(_run_unit, u, folder, settings, bundle_s, prints[u[2]])] = u
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    u = pending.pop(fut)
-                    failure = fut.exception()
-                    if failure is None:
-                        finish(u, fut.result(), None)
-                    else:
-                        finish(u, None, f"{type(failure).__name__}: {failure}"[:300])
+        if settings.workers == 1 or len(todo) <= 1:
+            for u in todo:
+                try:
+                    finish(u, _run_unit(u, folder, settings, bundle_s, prints[u[2]]), None)
+                except Exception as exc:  # a method that crashes on one run is reported, not fatal
+                    finish(u, None, f"{type(exc).__name__}: {exc}"[:300])
+        else:
+            import multiprocessing as mp
+
+            _limit_threads()
+            with ProcessPoolExecutor(
+                settings.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+            ) as pool:
+                pending: dict[Future[LiveRun], Unit] = {}
+                queue = list(todo)
+                while queue or pending:
+                    while queue and len(pending) < 2 * settings.workers:
+                        u = queue.pop(0)
+                        pending[
+                            pool.submit(_run_unit, u, folder, settings, bundle_s, prints[u[2]])
+                        ] = u
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        u = pending.pop(fut)
+                        failure = fut.exception()
+                        if failure is None:
+                            finish(u, fut.result(), None)
+                        else:
+                            finish(u, None, f"{type(failure).__name__}: {failure}"[:300])
     ordered = tuple(runs[u] for u in units if u in runs)
     return LiveResult(
         settings=settings,

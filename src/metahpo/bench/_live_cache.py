@@ -14,9 +14,12 @@ import json
 import math
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from metahpo.errors import MetaHPOError
 
 FORMAT_VERSION = 1
 
@@ -94,6 +97,26 @@ class RunCache:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self._runs: dict[str, dict[tuple[str, str, str, int], LiveRun]] = {}
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the folder's lock (``DIR/.lock``) while training: each method's file is
+        rewritten whole, so a second writing process would lose runs; it fails at once."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / ".lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise MetaHPOError(
+                    f"another live benchmark is writing to {self.directory}; run one at a time "
+                    "(or give this one another --cache)"
+                ) from None
+            yield
 
     def _path(self, method: str) -> Path:
         return self.directory / f"{method}.json.gz"
