@@ -14,7 +14,7 @@ from metahpo.datasets import Dataset, load_dataset
 from metahpo.errors import DataError, KnowledgeBaseError, MetaHPOError, SpaceError
 from metahpo.evaluation import Evaluation, evaluate
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, load_bundled
-from metahpo.spaces import FAMILY_NAMES, SearchSpace, get_space
+from metahpo.spaces import FAMILY_NAMES, EstimatorSpec, SearchSpace, estimator_spec, get_space
 
 if TYPE_CHECKING:
     from metahpo.metafeatures import compute_metafeatures
@@ -52,6 +52,7 @@ __all__ = [
     "FAMILY_NAMES",
     "DataError",
     "Dataset",
+    "EstimatorSpec",
     "Evaluation",
     "Experience",
     "KnowledgeBaseError",
@@ -65,6 +66,7 @@ __all__ = [
     "TuneResult",
     "__version__",
     "compute_metafeatures",
+    "estimator_spec",
     "evaluate",
     "get_space",
     "load_bundled",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metahpo.cli._console import out
 from metahpo.cli._tune import add_data_arguments, add_n_jobs_argument
+
+if TYPE_CHECKING:
+    from metahpo.spaces import EstimatorSpec
 
 
 def register(sub: Any) -> None:
@@ -33,12 +36,18 @@ def register(sub: Any) -> None:
         default=None,
         help="also learn from the runs in this Optuna storage URL (default: bundled only)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the meta-feature computation")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the meta-feature computation and the suggested models' random_state",
+    )
     p.add_argument(
         "--json",
         dest="as_json",
         action="store_true",
-        help="print a JSON list of {params, predicted_score, confidence, neighbors}",
+        help="print a JSON list of {params, predicted_score, confidence, neighbors, estimator, "
+        "estimator_params, pipeline, ...}",
     )
     add_n_jobs_argument(p)
     p.set_defaults(run=_run)
@@ -67,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     from metahpo.evaluation import limit_threads
     from metahpo.knowledge._store import require_existing
     from metahpo.metalearners import suggest_for_dataset
+    from metahpo.spaces import estimator_spec
     from metahpo.tuning._checks import MAX_SEED
 
     if args.k < 1:
@@ -85,8 +95,13 @@ def _run(args: argparse.Namespace) -> int:
             experience=_experience(args.storage),
             seed=args.seed,
         )
+    # each configuration as the scikit-learn model metahpo would fit on this dataset
+    specs = [estimator_spec(args.model, s.params, dataset, seed=args.seed) for s in suggestions]
     if args.as_json:
-        payload = [s.to_json_dict() for s in suggestions]
+        payload = [
+            {**s.to_json_dict(), **spec.to_json_dict()}
+            for s, spec in zip(suggestions, specs, strict=True)
+        ]
         out.print(json.dumps(payload, indent=2), soft_wrap=True, highlight=False, markup=False)
         return 0
     table = Table(
@@ -101,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         config = ", ".join(f"{k}={_value(v)}" for k, v in s.params.items())
         table.add_row(str(i), config, f"{s.predicted_score:.3f}", f"{s.confidence:.2f}")
     out.print(table)
+    _print_snippets(specs)
     first = suggestions[0]
     if first.source == "default":
         out.print(f"no experience for {args.model} on {dataset.task} tasks: the library default")
@@ -117,3 +133,17 @@ def _run(args: argparse.Namespace) -> int:
         style="dim",
     )
     return 0
+
+
+def _print_snippets(specs: list[EstimatorSpec]) -> None:
+    """One line of Python per suggestion, unwrapped so that it can be pasted."""
+
+    def plain(line: str, style: str | None = None) -> None:
+        out.print(line, soft_wrap=True, highlight=False, markup=False, style=style)
+
+    plain("as scikit-learn (the model metahpo evaluates, resolved for this dataset):")
+    for line in dict.fromkeys(spec.import_line() for spec in specs):
+        plain(line)
+    for i, spec in enumerate(specs, 1):
+        plain(f"{spec.snippet()}  # {i}")
+    plain(f"preprocessing before the model: {specs[0].pipeline_note()} (arguments: --json)", "dim")

@@ -1,5 +1,6 @@
 """Spaces layer: model families, their search spaces and estimator construction."""
 
+from metahpo.spaces._estimator import EstimatorSpec, PreprocessingStep, estimator_spec
 from metahpo.spaces._families import (
     FAMILIES,
     FAMILY_NAMES,
@@ -17,11 +18,14 @@ __all__ = [
     "FAMILIES",
     "FAMILY_NAMES",
     "BuildContext",
+    "EstimatorSpec",
     "ModelFamily",
     "Param",
+    "PreprocessingStep",
     "SearchSpace",
     "build_estimator",
     "encoded_width",
+    "estimator_spec",
     "get_family",
     "get_space",
     "sobol_design",

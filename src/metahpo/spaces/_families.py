@@ -168,9 +168,10 @@ def _svm(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
             C=cfg["C"],
             gamma=gamma,
             class_weight=None if cfg["class_weight"] == "none" else "balanced",
-            probability=ctx.needs_proba,
             random_state=ctx.seed,
             cache_size=500,
+            # only when needed: scikit-learn 1.9 deprecates the argument (a FutureWarning)
+            **({"probability": True} if ctx.needs_proba else {}),
         )
     return SVR(C=cfg["C"], gamma=gamma, epsilon=cfg["epsilon"], cache_size=500)
 
