@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from metahpo.cli._console import out, progress_bar
+from metahpo.cli._predict import add_save_model_argument, save_tuned_model
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,6 +90,7 @@ def register(sub: Any) -> None:
         "--json", dest="json_out", default=None, metavar="OUT", help="write a JSON summary"
     )
     add_n_jobs_argument(p)
+    add_save_model_argument(p)
     p.add_argument(
         "--max-failures",
         type=int,
@@ -132,6 +134,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         transfer=args.transfer,
     )
     check_output_path(args.json_out)
+    check_output_path(args.save_model, "--save-model")
 
 
 def _read_space(text: str | None) -> Any:
@@ -253,4 +256,5 @@ def _run(args: argparse.Namespace) -> int:
             Path(args.json_out).write_text(json.dumps(result.to_json_dict(), indent=2))
         except OSError as exc:
             raise MetaHPOError(f"--json {args.json_out}: cannot write ({exc.strerror})") from None
+    save_tuned_model(args, result, dataset)
     return 0

@@ -298,15 +298,44 @@ def conform(dataset: Dataset, X: Any) -> pd.DataFrame:
     for name in dataset.X.columns:
         col = frame[name]
         if name in numeric:
-            if pd.api.types.is_bool_dtype(col):
-                col = col.astype("float64")
-            elif not pd.api.types.is_numeric_dtype(col):
-                col = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
-            out[name] = col.astype("float64").replace([np.inf, -np.inf], np.nan)
+            out[name] = _as_float(col).replace([np.inf, -np.inf], np.nan)
         else:
-            values = col.astype(object).where(col.notna(), None)
-            out[name] = values.map(lambda v: MISSING_CATEGORY if v is None else str(v).strip())
+            out[name] = _as_text(col)
     return pd.DataFrame(out, index=frame.index)
+
+
+def _as_float(col: pd.Series) -> pd.Series:
+    """A column of a numeric feature as ``float64``, converted as :func:`load_dataset` does:
+    booleans and ``true`` / ``false`` text are 1 and 0, dates their nanoseconds, other text
+    parsed as a number (anything else is missing)."""
+    if pd.api.types.is_bool_dtype(col):
+        return col.astype("float64")
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return col.astype("int64").astype("float64").where(col.notna(), np.nan)
+    if pd.api.types.is_numeric_dtype(col):
+        return col.astype("float64")
+    text = col.astype("string").str.strip()
+    text = text.str.lower().map({"true": "1", "false": "0"}).fillna(text)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """A column of a categorical feature as text, :data:`MISSING_CATEGORY` for missing values.
+
+    A column read as floats (numbers with gaps, where the training file also had text) writes
+    whole numbers as the integers its text had: ``3.0`` is the category ``"3"``.
+    """
+    values = col.astype(object).where(col.notna(), None)
+    whole = pd.api.types.is_float_dtype(col)
+
+    def text(v: Any) -> str:
+        if v is None:
+            return MISSING_CATEGORY
+        if whole and np.isfinite(v) and float(v) == int(v):
+            return str(int(v))
+        return str(v).strip()
+
+    return values.map(text)
 
 
 def _from_table(

@@ -88,6 +88,17 @@ class TuneResult:
     n_new_failed: int = 0
     stopped: str | None = None
     changed_settings: tuple[str, ...] = ()
+    _data: Dataset | None = field(default=None, repr=False, compare=False)
+
+    def best_estimator(self, dataset: Dataset | None = None, *, n_jobs: int | None = None) -> Any:
+        """The trials' pipeline with the best configuration, fitted anew on all rows of
+        ``dataset`` (default: the one tuned); see :func:`~metahpo.tuning._model.refit`."""
+        from metahpo.tuning._model import refit, refit_data
+
+        seed = self.settings.seed if self.settings else 0
+        return refit(
+            self.model, self.best_params, refit_data(self, dataset), seed=seed, n_jobs=n_jobs
+        )
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -476,4 +487,5 @@ def _result(
         n_new_failed=outcome.failed,
         stopped=_stop_message(outcome, budget, len(done)),
         changed_settings=tuple(changed),
+        _data=dataset,
     )
