@@ -213,7 +213,42 @@ class MetaLearner(abc.ABC):
         out = []
         for params, score in self._suggest(mf, d, k):
             out.append(Suggestion(params, float(score), conf, neighbors, self.name))
-        return out[:k]
+        return self._default_first(out, d, conf, neighbors)[:k]
+
+    def _default_first(
+        self,
+        out: list[Suggestion],
+        d: np.ndarray,
+        conf: float,
+        neighbors: tuple[tuple[str, float], ...],
+    ) -> list[Suggestion]:
+        """The library default first unless the similar tasks clearly favour the top
+        suggestion over it (see :mod:`metahpo.metalearners._default_first`)."""
+        from metahpo.metalearners._default_first import default_evidence, default_score
+
+        assert self.experience_ is not None and self.task_space_ is not None
+        assert self.space_ is not None
+        if not out:
+            return out
+        space = self.space_
+        default = space.default_config()
+        x_default = space.encode(default)
+        encoded = [space.encode(space.transfer(s.params)[0]) for s in out]
+        if np.abs(encoded[0] - x_default).max() < 1e-7:
+            return out
+        tasks = self.experience_.tasks
+        weights = self.task_space_.weights(d)
+        if not default_evidence(tasks, d, weights, encoded[0], x_default).favours_default:
+            return out
+        first = Suggestion(
+            default,
+            default_score(tasks, d, weights, x_default),
+            conf,
+            neighbors,
+            f"{self.name}, default first (weak evidence for the top suggestion)",
+        )
+        rest = [s for s, x in zip(out, encoded, strict=True) if np.abs(x - x_default).max() >= 1e-7]
+        return [first, *rest]
 
     def update(self, task: TaskExperience) -> MetaLearner:
         """Add a finished run to the experience and refresh (default: refit)."""

@@ -1,0 +1,116 @@
+"""Zero-shot that is never a bad bet: the library default first unless the evidence is strong.
+
+A meta-learner's best configuration is a bet that what worked on similar tasks works here.
+The library default is the alternative a user already has, and for some families (a random
+forest, say) it is strong. The bet is taken only when the similar tasks say clearly that it
+pays: over the nearest training tasks that evaluated both the suggestion and the default, the
+similarity-weighted mean of the paired gain (suggestion minus default, in the metric's own
+units) minus ``z`` standard errors must be above zero. Otherwise the default goes first and
+the suggestion second, so the best of the first two evaluations is still the better of both.
+Where fewer than two similar tasks evaluated both (experience that is not a shared design,
+say), there is no paired evidence and the meta-learner's order stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from metahpo.knowledge import TaskExperience
+
+#: Standard errors the paired gain over the default must clear (one-sided, about 84 %).
+DEFAULT_EVIDENCE_Z = 1.0
+#: Nearest training tasks that give evidence.
+EVIDENCE_TASKS = 25
+
+
+@dataclass(frozen=True)
+class DefaultEvidence:
+    """What the similar tasks say about a configuration against the library default.
+
+    Attributes:
+        gain: Similarity-weighted mean of (configuration - default), metric units, larger
+            is better. lower: ``gain`` minus ``z`` standard errors. n: Tasks with both.
+    """
+
+    gain: float
+    lower: float
+    n: int
+
+    @property
+    def favours_default(self) -> bool:
+        """Paired evidence exists (two tasks or more) and does not clearly favour the
+        configuration. Without paired evidence the meta-learner's order stands."""
+        return self.n >= 2 and self.lower <= 0.0
+
+
+def _rows(task: TaskExperience, x: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.abs(task.X - x[None, :]).max(axis=1) < 1e-7)
+
+
+def default_evidence(
+    tasks: Sequence[TaskExperience],
+    distances: np.ndarray,
+    weights: np.ndarray,
+    candidate: np.ndarray,
+    default: np.ndarray,
+    *,
+    n_tasks: int = EVIDENCE_TASKS,
+    z: float | None = None,
+) -> DefaultEvidence:
+    """Paired evidence for the encoded ``candidate`` against the encoded ``default``.
+
+    Args:
+        tasks: Training tasks (one family and task type), aligned with ``distances`` and
+            ``weights`` (larger weight: more similar).
+        candidate, default: Encoded configurations (the tasks' encoding).
+        n_tasks: The nearest tasks that count.
+        z: Standard errors subtracted for :attr:`DefaultEvidence.lower` (default
+            :data:`DEFAULT_EVIDENCE_Z`).
+    """
+    z = DEFAULT_EVIDENCE_Z if z is None else z
+    order = np.argsort(np.asarray(distances, dtype=float), kind="stable")[:n_tasks]
+    deltas: list[float] = []
+    ws: list[float] = []
+    for i in order:
+        t = tasks[i]
+        a, b = _rows(t, candidate), _rows(t, default)
+        if not len(a) or not len(b):
+            continue
+        g = t.gain()
+        ga, gb = (
+            float(np.nanmean(g[a])) if np.isfinite(g[a]).any() else -np.inf,
+            float(np.nanmean(g[b])) if np.isfinite(g[b]).any() else -np.inf,
+        )
+        if not np.isfinite(gb):
+            continue  # the default failed there: no paired evidence
+        delta = ga - gb if np.isfinite(ga) else -1.0  # a failure counts as a large loss
+        deltas.append(float(np.clip(delta, -1.0, 1.0)))
+        ws.append(float(weights[i]))
+    if not deltas:
+        return DefaultEvidence(0.0, -np.inf, 0)
+    d = np.asarray(deltas)
+    w = np.asarray(ws) / max(float(np.sum(ws)), 1e-300)
+    mean = float(np.sum(w * d))
+    n_eff = 1.0 / float(np.sum(w**2))
+    sd = float(np.sqrt(np.sum(w * (d - mean) ** 2)))
+    se = sd / np.sqrt(max(n_eff, 1.0))
+    return DefaultEvidence(mean, mean - z * se, len(d))
+
+
+def default_score(
+    tasks: Sequence[TaskExperience], distances: np.ndarray, weights: np.ndarray, default: np.ndarray
+) -> float:
+    """The default's similarity-weighted mean normalised score over the nearest tasks."""
+    from metahpo.metalearners._pool import normalized_scores
+
+    order = np.argsort(np.asarray(distances, dtype=float), kind="stable")[:EVIDENCE_TASKS]
+    total = wsum = 0.0
+    for i in order:
+        rows = _rows(tasks[i], default)
+        if len(rows):
+            total += float(weights[i]) * float(normalized_scores(tasks[i])[rows[0]])
+            wsum += float(weights[i])
+    return total / wsum if wsum > 0 else 0.5

@@ -1,0 +1,91 @@
+"""Zero-shot that is never a bad bet: the library default first unless the evidence is strong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metahpo.knowledge import Experience, TaskExperience
+from metahpo.metalearners import GreedyPortfolio, NearestTasks
+from metahpo.metalearners._default_first import default_evidence
+from metahpo.spaces import get_space
+
+SPACE = get_space("knn", "classification")
+DEFAULT = SPACE.default_config()
+BOLD = {"n_neighbors": 40, "weights": "distance", "p": 1}
+OTHERS = [{"n_neighbors": n, "weights": "uniform", "p": 1} for n in (1, 2, 9, 20, 60)]
+CONFIGS = [DEFAULT, BOLD, *OTHERS]
+X = np.vstack([SPACE.encode(c) for c in CONFIGS])
+
+
+def experience(bold_minus_default: list[float]) -> Experience:
+    """One task per entry: the default scores 0.80, ``BOLD`` 0.80 + the entry, others 0.5."""
+    tasks = []
+    for i, delta in enumerate(bold_minus_default):
+        y = np.array([0.80, 0.80 + delta, *(0.5 for _ in OTHERS)])
+        tasks.append(
+            TaskExperience(
+                key=f"t{i}/knn",
+                dataset=f"t{i}",
+                family="knn",
+                task="classification",
+                metric="balanced_accuracy",
+                direction="maximize",
+                metafeatures=np.array([0.01 * i, 0.0]),
+                X=X,
+                y=y,
+            )
+        )
+    return Experience(tasks=tuple(tasks), metafeature_names=("m0", "m1"))
+
+
+def test_evidence_is_the_weighted_paired_gain() -> None:
+    exp = experience([0.05, 0.01, -0.03])
+    d = np.array([0.0, 1.0, 2.0])
+    w = np.array([2.0, 1.0, 1.0])
+    ev = default_evidence(exp.tasks, d, w, SPACE.encode(BOLD), SPACE.encode(DEFAULT), z=1.0)
+    gains = np.array([0.05, 0.01, -0.03])
+    weights = w / w.sum()
+    mean = float(np.sum(weights * gains))
+    sd = float(np.sqrt(np.sum(weights * (gains - mean) ** 2)))
+    n_eff = 1.0 / float(np.sum(weights**2))
+    assert ev.n == 3
+    assert ev.gain == pytest.approx(mean)
+    assert ev.lower == pytest.approx(mean - sd / np.sqrt(n_eff))
+    # only the nearest task counts with n_tasks=1: one task is no paired evidence
+    one = default_evidence(exp.tasks, d, w, SPACE.encode(BOLD), SPACE.encode(DEFAULT), n_tasks=1)
+    assert one.n == 1 and not one.favours_default
+
+
+@pytest.mark.parametrize("learner", [GreedyPortfolio, NearestTasks])
+def test_a_consistent_gain_keeps_the_meta_learned_best_first(learner: type) -> None:
+    exp = experience([0.04, 0.05, 0.06, 0.05, 0.04, 0.05])
+    out = learner().fit(exp).suggest(np.array([0.02, 0.0]), k=3)
+    assert out[0].params == BOLD
+    assert DEFAULT in [s.params for s in out]
+
+
+@pytest.mark.parametrize("learner", [GreedyPortfolio, NearestTasks])
+def test_an_unreliable_gain_puts_the_default_first(learner: type) -> None:
+    # BOLD is best on average over the normalised scores but loses badly on some tasks
+    exp = experience([0.10, -0.12, 0.11, -0.10, 0.12, -0.09])
+    fitted = learner().fit(exp)
+    out = fitted.suggest(np.array([0.02, 0.0]), k=3)
+    assert out[0].params == DEFAULT
+    assert "default first" in out[0].source
+    assert out[1].params == BOLD  # the bet is still second
+    assert [s.params for s in out].count(DEFAULT) == 1
+    assert 0.0 <= out[0].predicted_score <= 1.0
+
+
+def test_without_the_default_in_the_experience_the_order_stands() -> None:
+    exp = experience([0.10, -0.12, 0.11, -0.10])
+    keep = [0, *range(1, len(CONFIGS))][1:]  # every configuration but the default
+    exp = Experience(
+        tasks=tuple(
+            TaskExperience(**{**t.__dict__, "X": t.X[keep], "y": t.y[keep]}) for t in exp.tasks
+        ),
+        metafeature_names=exp.metafeature_names,
+    )
+    out = GreedyPortfolio().fit(exp).suggest(np.array([0.02, 0.0]), k=2)
+    assert out[0].params != DEFAULT and "default" not in out[0].source
