@@ -93,7 +93,7 @@ def test_without_experience_the_default_then_tpe() -> None:
     from metahpo.knowledge import Experience
     from metahpo.optimizers import DEFAULT_BASE, make_meta_sampler
 
-    assert DEFAULT_BASE == "transfer"
+    assert DEFAULT_BASE == "transfer-gp"
     plan = make_meta_sampler(np.ones(2), "knn", "classification", experience=Experience((), ()))
     assert plan.sampler.warm_start == [KNN.default_config()]
     assert isinstance(plan.sampler.base_sampler, optuna.samplers.TPESampler)

@@ -37,7 +37,7 @@ def _phases(trials: list[optuna.trial.FrozenTrial]) -> str:
 def test_tune_transfer_sets_the_phase_length_and_is_a_defining_setting(
     tiny_clf: Dataset, sqlite_url: str
 ) -> None:
-    common = dict(storage=sqlite_url, study_name="s", metafeatures=NO_MF, folds=2)
+    common = dict(storage=sqlite_url, study_name="s", metafeatures=NO_MF, folds=2, base="transfer")
     result = tune(tiny_clf, "knn", optimizer="meta", warm_start=2, transfer=3, budget=12, **common)
     study = optuna.load_study(study_name="s", storage=sqlite_url)
     phases = _phases(study.get_trials(states=(TrialState.COMPLETE,)))
@@ -77,7 +77,10 @@ def test_cli_transfer(tmp_path: Path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     data = str(Path(__file__).parent / "data" / "1027_ESL")
     cli = ["tune", data, "--model", "knn", "--storage", url, "--study", "c", "--folds", "2"]
-    assert main([*cli, "--warm-start", "1", "--transfer", "2", "--budget", "5"]) == 0
+    assert (
+        main([*cli, "--warm-start", "1", "--transfer", "2", "--budget", "5", "--base", "transfer"])
+        == 0
+    )
     study = optuna.load_study(study_name="c", storage=url)
     assert _phases(study.trials) == "wtt..", _phases(study.trials)
     capsys.readouterr()
@@ -93,7 +96,7 @@ def _help(capsys) -> str:
 
 
 def test_meta_sampler_for_takes_n_transfer(tiny_clf: Dataset) -> None:
-    plan = metahpo.meta_sampler_for(tiny_clf, "knn", n_warm_start=1, n_transfer=2)
+    plan = metahpo.meta_sampler_for(tiny_clf, "knn", n_warm_start=1, n_transfer=2, base="transfer")
     space = metahpo.get_space("knn", tiny_clf.task)
     study = optuna.create_study(direction="maximize", sampler=plan.sampler)
     study.optimize(lambda t: float(suggest_config(t, space)["n_neighbors"]) % 7, n_trials=6)
@@ -109,7 +112,9 @@ def test_meta_search_cv_takes_n_transfer_and_trains_with_one_thread(tiny_clf: Da
         seen.append({int(i["num_threads"]) for i in threadpool_info()})
         return float(estimator.score(X, y))
 
-    search = MetaSearchCV("knn", n_iter=6, cv=2, warm_start=1, n_transfer=2, scoring=scorer)
+    search = MetaSearchCV(
+        "knn", n_iter=6, cv=2, warm_start=1, n_transfer=2, scoring=scorer, base="transfer"
+    )
     assert search.get_params()["n_transfer"] == 2
     assert clone(search).get_params()["n_transfer"] == 2
     with threadpool_limits(limits=2):  # what an unlimited process has on two cores

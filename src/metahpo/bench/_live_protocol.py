@@ -169,11 +169,21 @@ class LiveMethod:
         return d
 
 
+#: Revision of every metahpo method (``kind="meta"``): 2 since the library default goes first
+#: unless the similar tasks clearly favour the meta-learned best (issue 15).
+META_REVISION = 2
+
+
 def _registry() -> dict[str, LiveMethod]:
     from metahpo.optimizers import BASES
 
     m: dict[str, LiveMethod] = {
-        "meta": LiveMethod("meta", "metahpo tune's default (MetaSampler as shipped)", "meta"),
+        "meta": LiveMethod(
+            "meta",
+            "metahpo tune's default (MetaSampler as shipped)",
+            "meta",
+            revision=META_REVISION,
+        ),
         "default": LiveMethod("default", "library default first, then random", "default"),
         "random": LiveMethod("random", "Optuna RandomSampler", "optuna", "random", peer=True),
         "tpe": LiveMethod("tpe", "Optuna TPESampler (multivariate)", "optuna", "tpe", peer=True),
@@ -190,12 +200,14 @@ def _registry() -> dict[str, LiveMethod]:
             f"MetaSampler: 5 portfolio warm starts, then '{base}'",
             "meta",
             base=base,
+            revision=META_REVISION,
         )
     m["meta-gpsampler"] = LiveMethod(
         "meta-gpsampler",
         "MetaSampler: 5 portfolio warm starts, then Optuna's GPSampler",
         "meta",
         base="optuna-gp",
+        revision=META_REVISION,
     )
     return m
 

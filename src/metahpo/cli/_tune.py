@@ -61,15 +61,15 @@ def register(sub: Any) -> None:
     p.add_argument("--warm-start", type=int, default=5, help="warm-start trials (default 5)")
     p.add_argument(
         "--base",
-        default="transfer",  # metahpo.optimizers.DEFAULT_BASE (not imported: keeps --help fast)
-        help="refinement after the warm start: transfer (default: past tasks' configurations, "
-        "the tasks re-weighted by how well they rank this run's results, then TPE; see "
-        "--transfer), "
+        default="transfer-gp",  # metahpo.optimizers.DEFAULT_BASE (not imported: fast --help)
+        help="refinement after the warm start: transfer-gp (default: Bayesian optimisation "
+        "over the continuous space with a ranking-weighted GP ensemble of the most similar past "
+        "tasks and this run, RGPE; past tasks count as long as they rank this run's results "
+        "well), transfer (past tasks' configurations until trial 25, then TPE; see --transfer), "
         "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), cmaes (warm-started "
         "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
         "configurations), rl (a Q-learning search policy learned on the experience), maml (a "
-        "Reptile meta-trained neural surrogate; torch extra), transfer-gp (a ranking-weighted "
-        "GP ensemble over the most similar past tasks and this run, RGPE), random",
+        "Reptile meta-trained neural surrogate; torch extra), random",
     )
     p.add_argument(
         "--transfer",

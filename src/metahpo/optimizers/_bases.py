@@ -266,8 +266,9 @@ REGISTRY: dict[str, Base] = {
 }
 #: The names of the bases.
 BASES = tuple(REGISTRY)
-#: The refinement used unless one is chosen: measured best in the replay and live benchmarks.
-DEFAULT_BASE = "transfer"
+#: The refinement used unless one is chosen: continuous transfer BO (RGPE), whose handover
+#: from past tasks to this one follows the evidence (issue 15; measured in benchmarks/LIVE.md).
+DEFAULT_BASE = "transfer-gp"
 
 
 def get_base(name: str) -> Base:
