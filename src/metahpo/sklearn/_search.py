@@ -163,7 +163,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         from metahpo.metafeatures import compute_metafeatures
 
         self._validate_params()
-        get_family(self.family)  # a clear error for an unknown family, before any work
+        # A clear error for an unknown family or a missing extra, before any work.
+        get_family(self.family).check_available()
         check_features(X, min_samples=2)
         target = check_target(y, self.task, owner=type(self).__name__)
         data = from_frame(X, target, task=self.task, name=self.dataset_name)  # type: ignore[arg-type]
