@@ -261,3 +261,18 @@ def test_every_base_starts_from_the_default_without_experience(base: str) -> Non
     study.optimize(lambda t: -abs(suggest_config(t, space)["learning_rate"] - 0.05), n_trials=3)
     assert study.trials[0].params == space.default_config()
     assert all(space.validate(t.params) == t.params for t in study.trials)
+
+
+@pytest.mark.parametrize("family", BOOST)
+def test_scikit_learn_interfaces(family: str, tiny_clf) -> None:
+    require_family(family)
+    from sklearn.base import clone
+
+    from metahpo.sklearn import FamilyModel, MetaSearchCV
+
+    y = np.asarray([f"class {v}" for v in tiny_clf.y], dtype=object)
+    model = clone(FamilyModel(family, n_estimators=20)).fit(tiny_clf.X, y)
+    assert list(model.classes_) == sorted(set(y))
+    assert set(model.predict(tiny_clf.X)) <= set(y) and model.score(tiny_clf.X, y) > 0.5
+    search = MetaSearchCV(family, n_iter=2, cv=2, experience=load_bundled()).fit(tiny_clf.X, y)
+    assert search.meta_["out_of_distribution"] and len(search.cv_results_["params"]) == 2

@@ -45,7 +45,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
     A continuous target given to a classifier is an error, as in scikit-learn.
 
     Args:
-        family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn`` or ``mlp``.
+        family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``, or with the ``boost``
+            extra ``lgbm`` or ``xgb``.
         n_iter: Candidates to evaluate.
         scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
             As in scikit-learn's searches (``n_jobs``: candidates' folds fitted in parallel;
