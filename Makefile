@@ -34,7 +34,9 @@ test-slow: install-torch
 lint: install
 	$(BIN)/ruff check src tests && $(BIN)/ruff format --check src tests && $(BIN)/mypy
 
-## Rebuild the bundled experience from ../shared/datasets (hours on 2 cores; resumable).
+## Rebuild the bundled experience from ../shared/datasets (hours on 2 cores; resumable). Every
+## family whose library is installed (lgbm, xgb: the boost extra, in dev); the families a
+## committed shard already holds are kept, so on the current bundle this adds lgbm and xgb.
 kb-build: install
 	$(BIN)/metahpo kb build --datasets ../shared/datasets --workers 2 \
 	  --storage sqlite:///$(HOME)/.cache/metahpo-kb.db --export src/metahpo/_data/kb

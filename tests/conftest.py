@@ -41,6 +41,19 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
+def require_family(*families: str) -> None:
+    """Skip the test where a family's optional library is missing (lgbm, xgb: the boost
+    extra, which ``make test`` installs)."""
+    from metahpo.errors import SpaceError
+    from metahpo.spaces import get_family
+
+    for family in families:
+        try:
+            get_family(family).check_available()
+        except SpaceError as exc:
+            pytest.skip(str(exc))
+
+
 def dataset_folder(root: Path, *names: str) -> Path:
     """A folder in the shared datasets layout holding copies of the named test datasets."""
     root.mkdir(parents=True, exist_ok=True)

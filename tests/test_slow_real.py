@@ -15,7 +15,7 @@ from metahpo.cli import main
 from metahpo.optimizers import CLASSIC_OPTIMIZERS
 from metahpo.spaces import FAMILY_NAMES
 
-from .conftest import shared_datasets
+from .conftest import require_family, shared_datasets
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +47,7 @@ def _tune(tmp_path: Path, dataset: str, family: str, optimizer: str, budget: int
 @pytest.mark.parametrize("dataset", DATASETS)
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 def test_every_family_on_real_data(tmp_path: Path, dataset: str, family: str) -> None:
+    require_family(family)
     summary = _tune(tmp_path, dataset, family, "tpe", 3)
     assert summary["n_trials"] == 3
 

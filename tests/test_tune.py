@@ -18,7 +18,7 @@ from metahpo.optimizers import CLASSIC_OPTIMIZERS
 from metahpo.spaces import FAMILY_NAMES
 from metahpo.tuning import tune
 
-from .conftest import tune_in_parallel
+from .conftest import require_family, tune_in_parallel
 
 NO_MF: dict[str, float] = {}
 
@@ -53,6 +53,7 @@ def test_every_optimizer_tunes(optimizer: str, tiny_clf: Dataset, sqlite_url: st
 def test_every_family_tunes_on_both_tasks(
     family: str, tiny_clf: Dataset, tiny_reg: Dataset, sqlite_url: str
 ) -> None:
+    require_family(family)
     for ds in (tiny_clf, tiny_reg):
         result = tune(
             ds,

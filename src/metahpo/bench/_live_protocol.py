@@ -266,7 +266,7 @@ class LiveSettings:
                 f"{', '.join(LIVE_METHODS)}"
             )
         for f in self.families:
-            get_family(f)
+            get_family(f).check_available()
 
     def protocol(self) -> dict[str, Any]:
         """The settings every run of a method shares (part of each run's fingerprint)."""

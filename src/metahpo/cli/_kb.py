@@ -17,7 +17,12 @@ def register(sub: Any) -> None:
 
     b = kb_sub.add_parser("build", help="evaluate a shared design on a folder of datasets")
     b.add_argument("--datasets", required=True, help="folder of PMLB-style dataset folders")
-    b.add_argument("--models", nargs="+", default=None, help="families (default: all)")
+    b.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        help="families (default: all whose libraries are installed)",
+    )
     b.add_argument("--configs", type=int, default=128, help="Sobol configurations per task")
     b.add_argument("--max-rows", type=int, default=2000, help="stratified subsample size")
     b.add_argument("--folds", type=int, default=3)
@@ -61,12 +66,24 @@ def register(sub: Any) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from metahpo.errors import SpaceError
     from metahpo.knowledge import BuildReport, BuildSettings, Bundle, KnowledgeStore, build
     from metahpo.spaces import FAMILY_NAMES, get_family
 
     families = tuple(args.models) if args.models else FAMILY_NAMES
     for f in families:
         get_family(f)
+        if args.models:  # the one-line error for a missing extra, before any work
+            get_family(f).check_available()
+    if not args.models:  # every family whose library is installed, and a word on the others
+        missing: list[str] = []
+        for f in FAMILY_NAMES:
+            try:
+                get_family(f).check_available()
+            except SpaceError as exc:
+                missing.append(f)
+                err.print(f"skipping family {f}: {exc}", markup=False, soft_wrap=True)
+        families = tuple(f for f in FAMILY_NAMES if f not in missing)
     settings = BuildSettings(
         families=families,
         n_configs=args.configs,

@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from metahpo.datasets import Dataset, list_dataset_folders, load_dataset
 from metahpo.errors import DataError
 from metahpo.evaluation import (
@@ -33,7 +35,7 @@ from metahpo.evaluation import (
 from metahpo.knowledge._bundle import Bundle, ShardMeta, shard_arrays
 from metahpo.knowledge._records import TaskRecord
 from metahpo.knowledge._store import KnowledgeStore
-from metahpo.spaces import FAMILY_NAMES, get_space, sobol_design
+from metahpo.spaces import FAMILY_NAMES, get_family, get_space, sobol_design
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,9 @@ def build(
         only: Restrict to these dataset names.
         progress: Called after each written chunk with the running report and a label.
         export: A bundle folder; each dataset is exported to it as soon as all its families
-            are complete, and datasets already exported there are skipped entirely (this is
-            what lets a build resume on a new machine from committed shards).
+            are complete, and the families a dataset's shard already holds there are not
+            evaluated again (this is what lets a build resume on a new machine from committed
+            shards, and add a family to a bundle: its shards are extended with it).
         executor: Evaluate on this :class:`concurrent.futures.Executor` instead of local
             processes, for example a Dask cluster's (``Client(address).get_executor()``). Its
             workers need metahpo installed and the dataset folders at the same path; results
@@ -246,8 +249,14 @@ def build(
 
     Datasets are processed from the cheapest to the most expensive, so that complete datasets
     accumulate early. A dataset that cannot be loaded is reported, not fatal.
+
+    Raises:
+        SpaceError: A family needs a library that is not installed (``lgbm``, ``xgb``).
+        KnowledgeBaseError: ``export`` holds a bundle of other settings or spaces.
     """
     t0 = time.perf_counter()
+    for family in settings.families:
+        get_family(family).check_available()
     folders = list_dataset_folders(datasets_dir)
     if only:
         wanted = set(only)
@@ -258,7 +267,7 @@ def build(
     folders.sort(key=lambda f: (_estimated_cost(f, settings.max_rows), f.name))
     per_dataset = len(settings.families) * (settings.n_configs + 1)
     report = BuildReport(total=len(folders) * per_dataset)
-    exported: set[str] = set()
+    exported: dict[str, ShardMeta] = {}
     if export is not None:
         export.initialise(
             settings.to_dict(),
@@ -270,41 +279,58 @@ def build(
                 for f in settings.families
             },
         )
-        exported = set(export.shard_names())
+        exported = {name: export.shard_meta(name) for name in export.shard_names()}
     remaining: dict[str, int] = {}
+    evaluated: dict[str, list[str]] = {}  # folder -> the families this build evaluates
 
     def export_dataset(folder: str) -> None:
         if export is None:
             return
         ds = _prepared(folder, settings.max_rows, settings.seed)
-        trials = {f: store.trials(study_name(ds.name, f)) for f in settings.families}
+        families = evaluated[folder]
+        trials = {f: store.trials(study_name(ds.name, f)) for f in families}
         values, fit_time = shard_arrays(trials, ds.task, settings.n_configs)
+        if ds.name in exported:  # extend the shard: the families it holds stay as they are
+            old, old_values, old_time = export.read_shard(ds.name)
+            families = [*old.families, *families]
+            values = np.concatenate([old_values, values])
+            fit_time = np.concatenate([old_time, fit_time])
         meta = ShardMeta(
-            ds.name, ds.task, ds.fingerprint(), ds.n_rows, ds.n_features, settings.families
+            ds.name, ds.task, ds.fingerprint(), ds.n_rows, ds.n_features, tuple(families)
         )
         export.write_shard(meta, values, fit_time)
+        exported[ds.name] = meta
         if settings.metafeatures:
             refresh_metafeatures(export, datasets_dir, settings)
 
     def jobs() -> Iterator[tuple[str, str, list[int]]]:
         for folder in folders:
-            if folder.name in exported:
-                report.skipped += per_dataset
+            shard = exported.get(folder.name)
+            have = set(shard.families) if shard is not None else set()
+            families = [f for f in settings.families if f not in have]
+            report.skipped += (len(settings.families) - len(families)) * (settings.n_configs + 1)
+            if not families:
                 continue
             try:
                 ds = _prepared(str(folder), settings.max_rows, settings.seed)
+                if shard is not None and shard.fingerprint != ds.fingerprint():
+                    raise DataError(
+                        "its exported shard was built on other data (fingerprint differs); "
+                        "remove the shard to rebuild the dataset"
+                    )
             except DataError as exc:
                 report.bad_datasets.append((folder.name, str(exc)))
-                report.skipped += len(settings.families) * (settings.n_configs + 1)
+                report.skipped += len(families) * (settings.n_configs + 1)
                 continue
             report.datasets += 1
+            evaluated[str(folder)] = families
             mf: dict[str, float] = {}
             if settings.metafeatures:
                 from metahpo.metafeatures import compute_metafeatures
 
                 mf = compute_metafeatures(ds, seed=settings.seed)
             todo_by_family: dict[str, list[int]] = {}
-            for family in settings.families:
+            for family in families:
                 name = study_name(ds.name, family)
                 store.create_task(name, task_record(ds, family, settings, mf))
                 done = store.done_indices(name)

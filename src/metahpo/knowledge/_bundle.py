@@ -6,7 +6,9 @@ Layout of a bundle folder (the package ships one in ``metahpo/_data/kb``)::
     designs.json        the shared design: family -> task -> list of configurations
     shards/NAME.npz     one per dataset: ``values`` (families x configs x metrics, float32,
                         NaN where an evaluation failed), ``fit_time`` (families x configs) and
-                        ``meta`` (a JSON string: dataset, task, fingerprint, rows, features)
+                        ``meta`` (a JSON string: dataset, task, fingerprint, rows, features
+                        and the families, in the order of ``values``; a shard may hold fewer
+                        families than the manifest lists while a build extends the bundle)
     metafeatures.json   meta-feature names and one vector per dataset (recomputable cheaply)
 
 No pickle anywhere: shards are read with ``allow_pickle=False``.
@@ -84,7 +86,13 @@ class Bundle:
         return loaded
 
     def initialise(self, settings: Mapping[str, Any], designs: Mapping[str, Any]) -> None:
-        """Create the folder, or check that an existing one was built with the same settings."""
+        """Create the folder, or check that an existing one was built with the same settings.
+
+        An existing bundle may be extended with families it lacks (same rows, folds, seed and
+        design size; the families it has must keep their spaces and designs): the manifest
+        and ``designs.json`` then list the families of both, and each shard keeps saying which
+        families it holds until a build adds the new ones to it.
+        """
         families = list(settings["families"])
         spaces = {
             f: {t: get_space(f, t).signature for t in ("classification", "regression")}
@@ -97,22 +105,39 @@ class Bundle:
             "metrics": {k: list(v) for k, v in BUILD_METRICS.items()},
             "spaces": spaces,
         }
-        if self.exists():
-            old = self.manifest()
-            if old["settings"] != manifest["settings"] or old["spaces"] != spaces:
-                raise KnowledgeBaseError(
-                    f"{self.root} holds a bundle built with other settings or spaces; "
-                    "export to an empty folder"
-                )
-            if self.designs() != json.loads(json.dumps(designs)):
-                raise KnowledgeBaseError(
-                    f"{self.root}: the stored design differs from the one this installation "
-                    "generates (another SciPy version?); resuming would mix configurations"
-                )
+        if not self.exists():
+            (self.root / "shards").mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.root / "designs.json", json.dumps(designs).encode())
+            _atomic_write(self.manifest_path, json.dumps(manifest, indent=1).encode())
             return
-        (self.root / "shards").mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.root / "designs.json", json.dumps(designs).encode())
-        _atomic_write(self.manifest_path, json.dumps(manifest, indent=1).encode())
+        old = self.manifest()
+        old_families = list(old["settings"].get("families", []))
+        common = [f for f in families if f in old_families]
+
+        def protocol(s: Mapping[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in s.items() if k != "families"}
+
+        if protocol(old["settings"]) != protocol(settings) or any(
+            old["spaces"].get(f) != spaces[f] for f in common
+        ):
+            raise KnowledgeBaseError(
+                f"{self.root} holds a bundle built with other settings or spaces; "
+                "export to an empty folder"
+            )
+        stored = self.designs()
+        if any(stored.get(f) != json.loads(json.dumps(designs[f])) for f in common):
+            raise KnowledgeBaseError(
+                f"{self.root}: the stored design differs from the one this installation "
+                "generates (another SciPy version?); resuming would mix configurations"
+            )
+        added = [f for f in families if f not in old_families]
+        if not added:
+            return
+        stored.update(json.loads(json.dumps({f: designs[f] for f in added})))
+        old["settings"]["families"] = old_families + added
+        old["spaces"].update({f: spaces[f] for f in added})
+        _atomic_write(self.root / "designs.json", json.dumps(stored).encode())
+        _atomic_write(self.manifest_path, json.dumps(old, indent=1).encode())
 
     def shard_names(self) -> list[str]:
         folder = self.root / "shards"
@@ -131,6 +156,13 @@ class Bundle:
         )
         os.replace(tmp, path)
         return path
+
+    def shard_meta(self, dataset: str) -> ShardMeta:
+        """What the shard of ``dataset`` says about it (its families included)."""
+        with np.load(self.root / "shards" / f"{dataset}.npz", allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+        meta["families"] = tuple(meta["families"])
+        return ShardMeta(**meta)
 
     def read_shard(self, dataset: str) -> tuple[ShardMeta, np.ndarray, np.ndarray]:
         with np.load(self.root / "shards" / f"{dataset}.npz", allow_pickle=False) as z:

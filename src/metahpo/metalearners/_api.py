@@ -113,7 +113,8 @@ def suggest_for_dataset(
 
     Args:
         dataset: The new task.
-        family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``).
+        family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``; ``lgbm``,
+            ``xgb`` with the ``boost`` extra).
         k: How many distinct configurations.
         strategy: Meta-learner (``portfolio`` by default: fast, no model training).
         experience: What to learn from (default: the bundled experience). Pass

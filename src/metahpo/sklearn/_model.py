@@ -60,7 +60,8 @@ class FamilyModel(BaseEstimator):  # type: ignore[misc]
     A DataFrame is matched to the training columns by name, other input by position.
 
     Args:
-        family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn`` or ``mlp``.
+        family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``, or with the ``boost``
+            extra ``lgbm`` or ``xgb``.
         task: ``"classification"`` (default) or ``"regression"``.
         random_state: Seed of the model.
         **config: Hyperparameters of the family's space (missing ones take the default), and

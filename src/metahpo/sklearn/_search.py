@@ -45,7 +45,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
     A continuous target given to a classifier is an error, as in scikit-learn.
 
     Args:
-        family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn`` or ``mlp``.
+        family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``, or with the ``boost``
+            extra ``lgbm`` or ``xgb``.
         n_iter: Candidates to evaluate.
         scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
             As in scikit-learn's searches (``n_jobs``: candidates' folds fitted in parallel;
@@ -163,7 +164,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         from metahpo.metafeatures import compute_metafeatures
 
         self._validate_params()
-        get_family(self.family)  # a clear error for an unknown family, before any work
+        # A clear error for an unknown family or a missing extra, before any work.
+        get_family(self.family).check_available()
         check_features(X, min_samples=2)
         target = check_target(y, self.task, owner=type(self).__name__)
         data = from_frame(X, target, task=self.task, name=self.dataset_name)  # type: ignore[arg-type]

@@ -4,14 +4,13 @@ from metahpo.spaces._estimator import EstimatorSpec, PreprocessingStep, estimato
 from metahpo.spaces._families import (
     FAMILIES,
     FAMILY_NAMES,
-    BuildContext,
-    ModelFamily,
     build_estimator,
     encoded_width,
     get_family,
     get_space,
     sobol_design,
 )
+from metahpo.spaces._family import BuildContext, ModelFamily
 from metahpo.spaces._space import Param, SearchSpace
 
 __all__ = [

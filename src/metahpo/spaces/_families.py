@@ -12,12 +12,14 @@ dataset (which is what lets experience transfer):
   (0.5 is scikit-learn's ``"sqrt"`` default for classification, 1.0 its regression default).
 * ``svm.gamma_scale``: the RBF ``gamma`` is ``gamma_scale / n_features`` on standardised
   features, i.e. a multiple of scikit-learn's ``gamma="scale"`` default (1.0).
+
+``lgbm`` and ``xgb`` (LightGBM, XGBoost) live in :mod:`._boost`: they need the optional extra
+``metahpo[boost]`` to build estimators, never to read their spaces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -39,58 +41,12 @@ from sklearn.svm import SVC, SVR
 
 from metahpo.datasets import Dataset
 from metahpo.errors import SpaceError
+from metahpo.spaces._boost import LGBM, XGB
+from metahpo.spaces._family import BuildContext, ModelFamily, _c, _f, _i, _space
 from metahpo.spaces._space import Param, SearchSpace
 
 #: At most this many one-hot columns per categorical feature (rarer values share one column).
 MAX_CATEGORIES = 16
-
-
-@dataclass(frozen=True)
-class BuildContext:
-    """What an estimator factory may know about the data (the training schema only)."""
-
-    task: str
-    n_features: int
-    n_rows: int
-    seed: int
-    needs_proba: bool = False
-
-
-Factory = Callable[[Mapping[str, Any], BuildContext], BaseEstimator]
-
-
-@dataclass(frozen=True)
-class ModelFamily:
-    """A model family: one search space per task type and a factory for the estimator."""
-
-    name: str
-    description: str
-    classification: SearchSpace
-    regression: SearchSpace
-    factory: Factory
-    scale_features: bool
-    scale_target: bool
-
-    def space(self, task: str) -> SearchSpace:
-        if task == "classification":
-            return self.classification
-        if task == "regression":
-            return self.regression
-        raise SpaceError(f"unknown task {task!r}")
-
-
-def _f(
-    name: str, low: float, high: float, default: float, log: bool = True, doc: str = ""
-) -> Param:
-    return Param(name, "float", low=low, high=high, log=log, default=default, doc=doc)
-
-
-def _i(name: str, low: int, high: int, default: int, log: bool = True, doc: str = "") -> Param:
-    return Param(name, "int", low=low, high=high, log=log, default=default, doc=doc)
-
-
-def _c(name: str, choices: tuple[Any, ...], default: Any) -> Param:
-    return Param(name, "categorical", choices=choices, default=default)
 
 
 # -- hgb ---------------------------------------------------------------------------------------
@@ -227,10 +183,6 @@ def _mlp(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
     )
 
 
-def _space(family: str, task: str, params: tuple[Param, ...]) -> SearchSpace:
-    return SearchSpace(family, task, params, version=1)
-
-
 FAMILIES: dict[str, ModelFamily] = {
     "hgb": ModelFamily(
         "hgb",
@@ -298,6 +250,8 @@ FAMILIES: dict[str, ModelFamily] = {
         scale_features=True,
         scale_target=True,
     ),
+    "lgbm": LGBM,
+    "xgb": XGB,
 }
 
 FAMILY_NAMES: tuple[str, ...] = tuple(FAMILIES)
@@ -365,8 +319,13 @@ def build_estimator(
         dataset: Only its schema is used (column types, width, size), never its values' labels.
         seed: Random state of the model.
         needs_proba: Make classifiers able to ``predict_proba`` (SVC gets ``probability=True``).
+
+    Raises:
+        SpaceError: The family needs a library that is not installed (``lgbm``, ``xgb``: the
+            ``boost`` extra), or ``config`` names an argument the model does not have.
     """
     fam = get_family(family) if isinstance(family, str) else family
+    fam.check_available()
     space = fam.space(dataset.task)
     # Parameters of the built-in space take the given value or their default; any other
     # parameter (a user space may add one) is set on the model itself by name.

@@ -335,7 +335,8 @@ def tune(
 
     Args:
         dataset: The task.
-        family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``).
+        family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``; ``lgbm``,
+            ``xgb`` with the ``boost`` extra).
         metric: Objective (default balanced accuracy / R²).
         budget: COMPLETE trials wanted in the study, shared by every worker that runs it at
             the same time (start the same call in several processes or machines on one
