@@ -4,7 +4,7 @@ Runs ``metahpo``'s meta sampler with a given base for N trials on a stored task'
 (instant to evaluate, see ``surrogate_loop.py``), so every second measured is the sampler's,
 and prints the median and 95th percentile of the time per trial in windows of trials.
 
-    python benchmarks/dev/overhead.py --base transfer-gp --trials 200 --family hgb
+    python benchmarks/dev/overhead.py --base transfer-gp --trials 200 --family hgb --dataset bupa
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", default="transfer-gp")
     ap.add_argument("--family", default="hgb")
-    ap.add_argument("--dataset", default="credit-g")
+    ap.add_argument("--dataset", default="bupa")
     ap.add_argument("--trials", type=int, default=200)
     args = ap.parse_args()
     exp = load_bundled()
