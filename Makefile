@@ -19,9 +19,10 @@ install: $(BIN)/metahpo
 install-torch: install
 	$(BIN)/pip install --quiet '$(TORCH)' && $(BIN)/pip install --quiet -e '.[dev,parquet,torch]'
 
-## The main job: tune a gradient-boosting model on a small real dataset shipped in the repo.
+## The main job: tune a gradient-boosting model on a small real dataset shipped in the repo
+## (Wisconsin breast cancer, not in the bundled experience: transfer, not a look-up).
 run: install
-	$(BIN)/metahpo tune examples/data/vehicle --model hgb --budget 30 --storage sqlite:///metahpo.db --json best.json
+	$(BIN)/metahpo tune examples/data/breast_cancer --model hgb --budget 30 --storage sqlite:///metahpo.db --json best.json
 
 ## The default test run (slow tests excluded); this is what .ci/run calls.
 test: install-torch
