@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # range in pyproject.toml is already satisfied and pip never pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install install-torch run test test-slow lint bench bench-live bench-live-quick kb-build clean
+.PHONY: install install-torch run test test-slow lint bench bench-live bench-live-quick bench-live-ablation kb-build clean
 
 $(BIN)/metahpo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,18 @@ bench: install-torch
 LIVE_ARGS := --live --datasets ../shared/datasets --workers 2 --cache benchmarks/live/runs
 bench-live: install-torch
 	$(BIN)/metahpo bench $(LIVE_ARGS) --out bench-live-out \
-	  --summary benchmarks/live/summary.json --results-md benchmarks/LIVE.md
+	  --summary benchmarks/live/summary.json --results-md benchmarks/LIVE.md \
+	  --ablation benchmarks/live/ablation.json
 	$(BIN)/python benchmarks/readme_headline.py
+
+## LIVE.md's ablation (issue 15): the quick cells, metahpo's parts one by one against the
+## peers: warm starts then TPE or Optuna's GPSampler, + transfer over stored configurations,
+## + continuous transfer BO (the default, `meta`), the torch variant (maml). Writes
+## benchmarks/live/ablation.json, which `make bench-live` puts into LIVE.md.
+ABLATION := meta meta-tpe meta-gpsampler meta-transfer meta-maml random tpe gp skopt
+bench-live-ablation: install-torch
+	$(BIN)/metahpo bench $(LIVE_ARGS) --quick --out bench-live-ablation-out \
+	  --methods $(ABLATION) --summary benchmarks/live/ablation.json
 
 ## The quick loop for trying ideas (<= 20 min on 2 cores for one new method): every third
 ## held-out dataset, seed 0; baselines come from the cache. METHODS=... adds variants.

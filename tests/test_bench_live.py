@@ -321,6 +321,17 @@ def test_report_and_readme_headline_come_from_the_summary(
     md = (tmp_path / "LIVE.md").read_text()
     assert "    CMD" in md and "Win / tie / loss of `meta`" in md and "÷tpe @1" in md
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    assert "## Ablation" not in md
+    # the ablation section comes from another run's summary file, when there is one
+    write_live_report(
+        r, tmp_path / "s2.json", tmp_path / "L2.md", "CMD", ablation=tmp_path / "summary.json"
+    )
+    section = (tmp_path / "L2.md").read_text().split("## Ablation", 1)[1]
+    row = next(line for line in section.splitlines() if line.startswith("| `meta` |"))
+    assert f"{summary['methods']['meta']['mean'][0]:.3f}" in row
+    assert "CMD" in section
+    write_live_report(r, tmp_path / "s3.json", tmp_path / "L3.md", ablation=tmp_path / "none")
+    assert "## Ablation" not in (tmp_path / "L3.md").read_text()
     readme = tmp_path / "README.md"
     readme.write_text(
         "intro\n<!-- live-headline:start -->\nSTALE-TEXT\n<!-- live-headline:end -->\nend\n"

@@ -67,8 +67,43 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], right_from: int =
     ]
 
 
-def render_markdown(summary: dict[str, Any]) -> str:
-    """LIVE.md from a summary."""
+def render_ablation(ablation: dict[str, Any]) -> list[str]:
+    """The ablation section: another (smaller) live run's summary, method by method."""
+    cuts: list[int] = ablation["cutpoints"]
+    methods: dict[str, Any] = ablation["methods"]
+    want = [t for t in cuts if t in (1, 5, 10, 20, ablation["protocol"]["budget"])]
+    idx = [cuts.index(t) for t in want]
+    rows = []
+    for m, e in methods.items():
+        ratio = e.get("ratio", {}).get("gp")
+        at10 = cuts.index(10) if 10 in cuts else len(cuts) - 1
+        rows.append(
+            [
+                f"`{m}`",
+                ablation["descriptions"].get(m, ""),
+                *(_f(e["mean"][i]) for i in idx),
+                _f(ratio[at10], 2) if ratio else "",
+                _f(ratio[-1], 2) if ratio else "",
+            ]
+        )
+    head = ["method", "what it is", *(f"@{t}" for t in want), "÷gp @10", f"÷gp @{cuts[-1]}"]
+    return [
+        "## Ablation: what each part of metahpo's optimizer adds",
+        "",
+        f"A smaller live run with the same protocol ({ablation['n_cells']} complete cells on "
+        f"{ablation['n_datasets']} datasets: {', '.join(ablation['datasets'])}); mean "
+        "normalised regret over datasets, normalised over the methods of this run. Regenerate "
+        "with",
+        "",
+        f"    {ablation['command']}",
+        "",
+        *_table(head, rows, right_from=2),
+        "",
+    ]
+
+
+def render_markdown(summary: dict[str, Any], ablation: dict[str, Any] | None = None) -> str:
+    """LIVE.md from a summary (and an ablation run's summary, if given)."""
     p = summary["protocol"]
     cuts: list[int] = summary["cutpoints"]
     methods: dict[str, Any] = summary["methods"]
@@ -260,17 +295,27 @@ def render_markdown(summary: dict[str, Any]) -> str:
         lines += [f"* {d}/{f}: every evaluation scored the same" for d, f in summary["skipped"]]
         lines += [f"* {u[2]} on {u[0]}/{u[1]} seed {u[3]}: {u[4]}" for u in summary["errors"]]
         lines.append("")
+    if ablation is not None and ablation.get("methods"):
+        lines += render_ablation(ablation)
     return "\n".join(lines)
 
 
 def write_live_report(
-    result: LiveResult, summary_path: str | Path, md_path: str | Path, command: str = ""
+    result: LiveResult,
+    summary_path: str | Path,
+    md_path: str | Path,
+    command: str = "",
+    ablation: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Write ``summary.json`` and ``LIVE.md``; returns the summary."""
+    """Write ``summary.json`` and ``LIVE.md`` (with the ablation section from the summary file
+    ``ablation``, if given and present); returns the summary."""
     summary = live_summary(result, command)
+    extra = None
+    if ablation is not None and Path(ablation).exists():
+        extra = json.loads(Path(ablation).read_text(encoding="utf-8"))
     sp, mp = Path(summary_path), Path(md_path)
     sp.parent.mkdir(parents=True, exist_ok=True)
     mp.parent.mkdir(parents=True, exist_ok=True)
     sp.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    mp.write_text(render_markdown(summary), encoding="utf-8")
+    mp.write_text(render_markdown(summary, extra), encoding="utf-8")
     return summary

@@ -61,6 +61,13 @@ def add_live_arguments(p: Any) -> None:
         metavar="PATH",
         help="live mode: where summary.json goes (default OUT/summary.json)",
     )
+    p.add_argument(
+        "--ablation",
+        default=None,
+        metavar="PATH",
+        help="live mode: add LIVE.md's ablation section from this summary.json of a smaller "
+        "live run (make bench-live-ablation)",
+    )
 
 
 def _command(args: argparse.Namespace, settings: Any) -> str:
@@ -89,6 +96,8 @@ def _command(args: argparse.Namespace, settings: Any) -> str:
         parts.append(f"--summary {shlex.quote(args.summary)}")
     if args.results_md:
         parts.append(f"--results-md {shlex.quote(args.results_md)}")
+    if args.ablation:
+        parts.append(f"--ablation {shlex.quote(args.ablation)}")
     return " ".join(parts)
 
 
@@ -145,7 +154,9 @@ def run_live_command(args: argparse.Namespace) -> int:
         )
     summary_path = Path(args.summary) if args.summary else outdir / "summary.json"
     md_path = Path(args.results_md) if args.results_md else outdir / "LIVE.md"
-    summary = write_live_report(result, summary_path, md_path, _command(args, settings))
+    summary = write_live_report(
+        result, summary_path, md_path, _command(args, settings), ablation=args.ablation
+    )
     if summary["methods"]:
         cuts = [t for t in summary["cutpoints"] if t in (1, 10, settings.budget)]
         table = Table(title=f"live: mean normalised regret ({summary['n_cells']} run cells)")
