@@ -40,6 +40,8 @@ OPTION_CASES = {
     "nan_timeout": (["--timeout", "nan"], "--timeout"),
     "budget_not_a_number": (["--budget", "x"], "--budget"),
     "n_jobs_zero": (["--n-jobs", "0"], "--n-jobs"),
+    "threads_zero": (["--threads", "0"], "--threads"),
+    "n_jobs_in_memory": (["--n-jobs", "2", "--storage", "sqlite:///:memory:"], "--n-jobs"),
     "max_failures_zero": (["--max-failures", "0"], "--max-failures"),
     "negative_transfer": (["--transfer", "-1"], "--transfer"),
     "one_fold": (["--folds", "1"], "--folds"),

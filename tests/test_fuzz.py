@@ -255,7 +255,8 @@ _option_value = st.one_of(
 _options = st.lists(
     st.tuples(
         st.sampled_from(["--budget", "--folds", "--seed", "--timeout", "--trial-timeout",
-                         "--warm-start", "--n-jobs", "--max-failures", "--metric", "--strategy",
+                         "--warm-start", "--n-jobs", "--threads", "--max-failures", "--metric",
+                         "--strategy",
                          "--base", "--optimizer"]),
         _option_value,
     ),
@@ -275,6 +276,8 @@ def test_fuzz_spaces_and_options(
     for option, value in options:
         if option == "--budget":  # keep the runs small
             value = value if value in ("0", "-1", "x", "", "nan", "2.5") else "1"
+        if option == "--n-jobs":  # bad values only: worker processes take seconds to start
+            value = value if value in ("0", "x", "", "nan", "2.5", "1e9") else "1"
         if option == "--folds" and value in ("5", "4", "1e9"):
             value = "3"
         if option == "--optimizer" and value not in ("x", ""):

@@ -66,7 +66,7 @@ def test_budget_counts_completed_trials_when_some_fail(tiny_clf: Dataset, sqlite
     states = _states(sqlite_url, "s")
     assert states.get("FAIL", 0) >= 1, "the test needs failing trials"
     assert result.n_trials == states["COMPLETE"] == 6 and result.n_new == 6
-    assert result.n_new_failed == states["FAIL"] and result.stopped is None
+    assert result.n_new_failed == states["FAIL"] and result.stopped == "budget"
     failed = optuna.load_study(study_name="s", storage=sqlite_url).get_trials(
         states=(TrialState.FAIL,)
     )
@@ -192,7 +192,7 @@ def test_dead_workers_trial_is_failed_at_once_and_a_live_ones_is_kept(
     # the dead trial's configuration was retried once, and the live trial holds the last slot
     retried = [t for t in trials.values() if t.system_attrs.get("failed_trial") == dead.number]
     assert len(retried) == 1 and retried[0].state == TrialState.COMPLETE
-    assert result.n_trials == 3 and result.stopped is not None
+    assert result.n_trials == 3 and result.stopped == "timeout" and result.stop_message
     study.tell(live, 0.5)
 
 

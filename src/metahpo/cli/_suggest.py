@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from metahpo.cli._console import out
-from metahpo.cli._tune import add_data_arguments, add_n_jobs_argument
+from metahpo.cli._tune import add_data_arguments, add_threads_argument
 
 if TYPE_CHECKING:
     from metahpo.spaces import EstimatorSpec
@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
         help="print a JSON list of {params, predicted_score, confidence, neighbors, estimator, "
         "estimator_params, pipeline, ...}",
     )
-    add_n_jobs_argument(p)
+    add_threads_argument(p)
     p.set_defaults(run=_run)
 
 
@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         raise MetaHPOError(f"--seed must be in [0, {MAX_SEED}], got {args.seed}")
     if args.storage:
         require_existing(args.storage)
-    with limit_threads(args.n_jobs):
+    with limit_threads(args.threads):
         dataset = load_dataset(args.data, target=args.target, task=args.task)
         suggestions = suggest_for_dataset(
             dataset,

@@ -12,6 +12,9 @@ from typing import Any
 from metahpo.cli._console import out, progress_bar
 from metahpo.cli._predict import add_save_model_argument, save_tuned_model
 
+#: ``--budget`` when neither it nor ``--timeout`` is given (``metahpo.tuning.tune``'s default).
+DEFAULT_BUDGET = 30
+
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """``DATA``, ``--target`` and ``--task``, shared by every command that reads a dataset."""
@@ -42,9 +45,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--budget",
         type=int,
-        default=30,
-        help="completed trials wanted in the study (default 30), shared by every worker that "
-        "runs it; failed trials do not count and are followed by others (see --max-failures)",
+        default=None,
+        help=f"completed trials wanted in the study (default {DEFAULT_BUDGET}; with --timeout "
+        "alone, no limit), shared by every worker that runs it; failed trials do not count "
+        "and are followed by others (see --max-failures)",
     )
     p.add_argument(
         "--optimizer",
@@ -82,14 +86,26 @@ def register(sub: Any) -> None:
     p.add_argument("--storage", default="sqlite:///metahpo.db", help="Optuna storage URL")
     p.add_argument("--study", default=None, help="study name (same name resumes)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timeout", type=float, default=None, help="stop starting trials after SEC")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="stop starting trials after SEC (with --budget: whichever comes first)",
+    )
     p.add_argument("--trial-timeout", type=float, default=None, help="per-trial limit in SEC")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument("--space", default=None, help="custom search space (JSON file or text)")
     p.add_argument(
         "--json", dest="json_out", default=None, metavar="OUT", help="write a JSON summary"
     )
-    add_n_jobs_argument(p)
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="trials run in parallel, each in its own process on the same study, sharing the "
+        "budget (default 1; -1: one per core); needs a storage in a file or on a server",
+    )
+    add_threads_argument(p)
     add_save_model_argument(p)
     p.add_argument(
         "--max-failures",
@@ -107,23 +123,32 @@ def register(sub: Any) -> None:
     p.set_defaults(run=_run)
 
 
-def add_n_jobs_argument(p: argparse.ArgumentParser) -> None:
-    """``--n-jobs``, shared by every command that trains models."""
+def add_threads_argument(p: argparse.ArgumentParser) -> None:
+    """``--threads``, shared by every command that trains models."""
     p.add_argument(
-        "--n-jobs",
+        "--threads",
         type=int,
         default=None,
         help="native threads per trial (BLAS, OpenMP); default 1: on small data threads gain "
-        "little and oversubscribe cores shared with other workers; -1: all cores",
+        "little and oversubscribe cores shared with other workers; -1: all cores (divided "
+        "by --n-jobs)",
     )
+
+
+def _budget(args: argparse.Namespace) -> int | None:
+    """``--budget``; without it, the default, or no limit when ``--timeout`` is given."""
+    if args.budget is not None or args.timeout is not None:
+        return int(args.budget) if args.budget is not None else None
+    return DEFAULT_BUDGET
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Every option that can be checked before the data is read: one line, exit 2."""
     from metahpo.tuning._checks import check_options, check_output_path
+    from metahpo.tuning._parallel import resolve_workers, shared_storage_url
 
     check_options(
-        budget=args.budget,
+        budget=_budget(args),
         folds=args.folds,
         seed=args.seed,
         timeout=args.timeout,
@@ -132,7 +157,10 @@ def _check_arguments(args: argparse.Namespace) -> None:
         max_failures=args.max_failures,
         n_jobs=args.n_jobs,
         transfer=args.transfer,
+        threads=args.threads,
     )
+    if resolve_workers(args.n_jobs) > 1:
+        shared_storage_url(args.storage, resolve_workers(args.n_jobs))
     check_output_path(args.json_out)
     check_output_path(args.save_model, "--save-model")
 
@@ -169,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
     best: list[float] = []
 
     with progress_bar() as bar:
-        task = bar.add_task(f"tune {args.model}", total=args.budget)
+        task = bar.add_task(f"tune {args.model}", total=_budget(args))
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             if trial.state == optuna.trial.TrialState.FAIL:
@@ -194,7 +222,7 @@ def _run(args: argparse.Namespace) -> int:
                 dataset,
                 args.model,
                 metric=args.metric,
-                budget=args.budget,
+                budget=_budget(args),
                 optimizer=args.optimizer,
                 storage=args.storage,
                 study_name=args.study,
@@ -211,6 +239,7 @@ def _run(args: argparse.Namespace) -> int:
                 max_failures=args.max_failures,
                 allow_changed_settings=args.allow_changed_settings,
                 transfer=args.transfer,
+                threads=args.threads,
             )
         except MetaHPOError:
             bar.remove_task(task)  # the error is the only line on stderr
@@ -231,14 +260,17 @@ def _run(args: argparse.Namespace) -> int:
     out.print(
         f"{result.metric}: {result.best_value:.4f} ± {result.best_std:.4f} "
         f"({result.settings.folds}-fold CV) | trials {result.n_trials} ({result.n_new} new, "
-        f"{result.n_failed} failed) | {time.perf_counter() - start:.1f} s | "
-        f"study {result.study!r} in {result.storage}"
+        f"{result.n_failed} failed) | {time.perf_counter() - start:.1f} s, stopped by "
+        f"{result.stopped} | study {result.study!r} in {result.storage}"
     )
     if result.changed_settings:
         err.print(f"note: settings changed on resume: {'; '.join(result.changed_settings)}")
-    if result.stopped:
+    if result.stop_message:
         err.print(
-            f"metahpo: warning: {result.stopped}", markup=False, highlight=False, soft_wrap=True
+            f"metahpo: warning: {result.stop_message}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
     if result.meta:
         near = ", ".join(f"{d} ({s:.2f})" for d, s in result.meta["neighbors"][:3])

@@ -1,4 +1,4 @@
-"""One thread policy for everything that trains models: ``n_jobs`` native threads per trial.
+"""One thread policy for everything that trains models: ``threads`` native threads per trial.
 
 Gradient boosting (OpenMP) and linear algebra (BLAS) start as many threads as the machine has
 cores. On small tabular data they gain little, and when other work shares the cores (parallel
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from metahpo.errors import MetaHPOError
 
-#: Threads per trial when the caller does not say (``n_jobs=None``).
+#: Threads per trial when the caller does not say (``None``).
 DEFAULT_THREADS = 1
 
 
@@ -28,14 +28,18 @@ def available_cores() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def resolve_n_jobs(n_jobs: int | None, parallel: int = 1) -> int:
-    """Native threads for one trial, from scikit-learn style ``n_jobs``.
+def resolve_n_jobs(
+    n_jobs: int | None, parallel: int = 1, option: str = "--threads", unit: str = "thread"
+) -> int:
+    """Native threads for one trial (or any count of ``unit``), from scikit-learn style
+    ``n_jobs``.
 
     Args:
         n_jobs: ``None``: :data:`DEFAULT_THREADS`; a positive number: that many threads;
             ``-1``: all cores, ``-2``: all but one, and so on (shared by ``parallel``).
-        parallel: Trials running at the same time in this process; the cores that ``-1``
-            means are divided among them.
+        parallel: Trials running at the same time; the cores that ``-1`` means are divided
+            among them.
+        option, unit: Name the option and what it counts in error messages.
 
     Raises:
         MetaHPOError: For ``n_jobs == 0`` or a value that is not an integer.
@@ -43,9 +47,9 @@ def resolve_n_jobs(n_jobs: int | None, parallel: int = 1) -> int:
     if n_jobs is None:
         return DEFAULT_THREADS
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
-        raise MetaHPOError(f"--n-jobs must be an integer, got {n_jobs!r}")
+        raise MetaHPOError(f"{option} must be an integer, got {n_jobs!r}")
     if n_jobs == 0:
-        raise MetaHPOError("--n-jobs must not be 0 (1: one thread, -1: all cores)")
+        raise MetaHPOError(f"{option} must not be 0 (1: one {unit}, -1: all cores)")
     if n_jobs > 0:
         return n_jobs
     cores = available_cores() + 1 + n_jobs

@@ -30,7 +30,7 @@ def _positive(name: str, value: float | None) -> None:
 
 def check_options(
     *,
-    budget: int,
+    budget: int | None,
     folds: int,
     seed: int,
     timeout: float | None = None,
@@ -39,9 +39,10 @@ def check_options(
     max_failures: int | None = None,
     n_jobs: int | None = None,
     transfer: int | None = None,
+    threads: int | None = None,
 ) -> None:
     """Raise a one-line :class:`MetaHPOError` for the first option out of range."""
-    if budget < 1:
+    if budget is not None and budget < 1:
         raise MetaHPOError(f"--budget must be at least 1, got {budget}")
     if folds < 2:
         raise MetaHPOError(f"--folds must be at least 2, got {folds}")
@@ -55,7 +56,10 @@ def check_options(
         raise MetaHPOError(f"--transfer must be 0 or more, got {transfer}")
     if max_failures is not None and max_failures < 1:
         raise MetaHPOError(f"--max-failures must be at least 1, got {max_failures}")
-    resolve_n_jobs(n_jobs)
+    if budget is None and timeout is None:
+        raise MetaHPOError("a run without --budget needs --timeout (it runs until the timeout)")
+    resolve_n_jobs(n_jobs, option="--n-jobs", unit="process")
+    resolve_n_jobs(threads)
 
 
 def check_output_path(path: str | Path | None, option: str = "--json") -> None:

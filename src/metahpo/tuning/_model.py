@@ -159,7 +159,7 @@ def refit(
     dataset: Dataset,
     *,
     seed: int = 0,
-    n_jobs: int | None = None,
+    threads: int | None = None,
 ) -> BaseEstimator:
     """The pipeline of one configuration, as the trials built it, fitted on every row.
 
@@ -169,7 +169,7 @@ def refit(
     estimator = build_estimator(
         family, params, dataset, seed=seed, needs_proba=dataset.task == "classification"
     )
-    with limit_threads(n_jobs), warnings.catch_warnings():
+    with limit_threads(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimator.fit(dataset.X, dataset.y)
     return estimator

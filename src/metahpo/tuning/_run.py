@@ -3,9 +3,12 @@
 Budget semantics (what :func:`~metahpo.tuning.tune` promises):
 
 * ``budget`` is the number of COMPLETE trials wanted in the study, all runs and all workers
-  together. Failed trials do not count: a failed trial is followed by another one.
+  together. Failed trials do not count: a failed trial is followed by another one. Without a
+  budget (``None``) trials run until the timeout.
 * Each call gives up after ``max_failures`` failed trials of its own (default: twice the
-  budget, at least :data:`MIN_FAILURES`); its result then says so (``TuneResult.stopped``).
+  budget, at least :data:`MIN_FAILURES`; without a budget :data:`NO_BUDGET_FAILURES`); its
+  result then says so (``TuneResult.stopped``). The worker processes of one call
+  (:mod:`metahpo.tuning._parallel`) count their failures together.
   A rerun goes on with the completed trials kept.
 * Workers claim budget in the storage. Before a trial starts, a worker counts the study's
   COMPLETE and RUNNING trials: when they make the budget, the rest of the budget is running
@@ -45,6 +48,8 @@ SURPLUS_ATTR = "metahpo:surplus"
 DUPLICATE_ATTR = "metahpo:duplicate"
 #: Smallest default of ``max_failures``.
 MIN_FAILURES = 10
+#: Default ``max_failures`` of a run without a budget (it runs until its timeout).
+NO_BUDGET_FAILURES = 100
 #: Seconds between looks at the study while other workers run the last trials.
 POLL_SECONDS = 0.5
 
@@ -99,11 +104,12 @@ class RunOutcome:
         completed: Trials this call completed.
         failed: Trials of this call that failed.
         surplus: Trials of this call pruned because other workers met the budget.
-        stop: Why the call stopped: ``"budget"``, ``"timeout"``, ``"failures"`` or
+        stop: Why the call stopped: ``"budget"``, ``"timeout"``, ``"failures"``,
             ``"duplicates"`` (as many configurations evaluated already as ``max_failures``: the
-            space may be exhausted).
+            space may be exhausted) or ``"workers"`` (every worker process of the call died).
         duplicates: Trials of this call skipped as configurations evaluated already.
         last_error: Reason of this call's last failed trial.
+        lost_workers: Worker processes of the call that died (``tune(n_jobs=N)``).
     """
 
     completed: int
@@ -112,10 +118,11 @@ class RunOutcome:
     stop: str
     last_error: str | None = None
     duplicates: int = 0
+    lost_workers: int = 0
 
 
-def default_max_failures(budget: int) -> int:
-    return max(2 * budget, MIN_FAILURES)
+def default_max_failures(budget: int | None) -> int:
+    return NO_BUDGET_FAILURES if budget is None else max(2 * budget, MIN_FAILURES)
 
 
 def _duplicate(study: optuna.Study, trial: optuna.Trial, lower_only: bool) -> bool:
@@ -140,8 +147,10 @@ def skip_duplicate(study: optuna.Study, trial: optuna.Trial, lower_only: bool = 
         raise optuna.TrialPruned("configuration evaluated already")
 
 
-def admitted(study: optuna.Study, number: int, budget: int) -> bool:
+def admitted(study: optuna.Study, number: int, budget: int | None) -> bool:
     """Whether trial ``number`` is within ``budget`` (see the module)."""
+    if budget is None:
+        return True
     trials = study.get_trials(deepcopy=False, states=_ADMITTING)
     return sum(t.number < number for t in trials) < budget
 
@@ -150,16 +159,19 @@ def run_trials(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
     *,
-    budget: int,
+    budget: int | None,
     timeout: float | None = None,
     max_failures: int | None = None,
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
     grace_period: float = 15.0,
+    should_stop: Callable[[], str | None] | None = None,
 ) -> RunOutcome:
-    """Run trials of ``objective`` until the study holds ``budget`` COMPLETE trials.
+    """Run trials of ``objective`` until the study holds ``budget`` COMPLETE trials (without
+    a budget: until ``timeout``).
 
     ``objective`` raises :class:`TrialFailed` for a configuration that fails. See the module
-    for the semantics shared with other workers.
+    for the semantics shared with other workers. ``should_stop``, asked before each trial,
+    returns a reason to stop (the ``stop`` of the outcome) or ``None`` to go on.
     """
     limit = default_max_failures(budget) if max_failures is None else max_failures
     lease = current_lease()
@@ -197,7 +209,7 @@ def run_trials(
             trials = study.get_trials(deepcopy=False, states=_ADMITTING)
             complete = sum(t.state == TrialState.COMPLETE for t in trials)
             busy = sum(t.state == TrialState.RUNNING for t in trials)
-            if complete >= budget:
+            if budget is not None and complete >= budget:
                 stop = "budget"
                 break
             if timeout is not None and time.monotonic() - started >= timeout:
@@ -209,7 +221,13 @@ def run_trials(
             if counts["duplicate"] >= limit:
                 stop = "duplicates"
                 break
-            if complete + busy >= budget:  # the rest of the budget runs in other workers
+            reason = should_stop() if should_stop is not None else None
+            if reason is not None:
+                stop = reason
+                break
+            if (
+                budget is not None and complete + busy >= budget
+            ):  # the rest of the budget runs in other workers
                 time.sleep(POLL_SECONDS)
                 continue
             study.optimize(

@@ -1,0 +1,221 @@
+"""Preparing a tuning run: its settings, storage, sampler, study and objective.
+
+Shared by :func:`~metahpo.tuning.tune` and its worker processes
+(:mod:`metahpo.tuning._parallel`), which open the same study and run the same objective.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+
+from metahpo.datasets import Dataset
+from metahpo.errors import KnowledgeBaseError, MetaHPOError
+from metahpo.evaluation import Folds, evaluate
+from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, open_storage
+from metahpo.knowledge._records import (
+    RECORD_ATTR,
+    TRIAL_ERROR_ATTR,
+    TRIAL_FIT_TIME_ATTR,
+    TRIAL_FOLDS_ATTR,
+    TRIAL_METRICS_ATTR,
+)
+from metahpo.optimizers import classic_sampler
+from metahpo.spaces import SearchSpace, get_family
+from metahpo.tuning._meta import _plan, suggest_config
+from metahpo.tuning._run import TrialFailed, skip_duplicate
+from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
+from metahpo.tuning._workers import retry_stale
+
+#: Seconds between heartbeats of a running trial. A trial of a worker on another host whose
+#: heartbeat is older than :data:`GRACE_PERIOD` belongs to a dead process and is failed, then
+#: retried with the same parameters; on this host a dead worker's trial is failed at once
+#: (:mod:`metahpo.tuning._workers`).
+HEARTBEAT_INTERVAL = 5
+GRACE_PERIOD = 15
+#: Seconds a SQLite connection waits for another process's write lock (Python's default is 5;
+#: worker processes of one run write the same file).
+SQLITE_TIMEOUT = 60
+#: Trials a classic sampler plans for (grid size, population) when a run has no budget.
+PLANNED_TRIALS = 50
+
+
+def storage_with_heartbeat(url: str | BaseStorage) -> str | BaseStorage:
+    """The storage of a run: for a database URL, an RDB storage with a heartbeat (and, for
+    SQLite, a lock wait of :data:`SQLITE_TIMEOUT` seconds)."""
+    if isinstance(url, str) and "://" in url:
+        engine = {"connect_args": {"timeout": SQLITE_TIMEOUT}} if url.startswith("sqlite") else {}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return open_storage(
+                    url,
+                    heartbeat_interval=HEARTBEAT_INTERVAL,
+                    grace_period=GRACE_PERIOD,
+                    heartbeat_stale_trial_callback=retry_stale,
+                    engine_kwargs=engine,
+                )
+        except KnowledgeBaseError:  # an unusable URL: let KnowledgeStore report it in one line
+            return url
+    return url
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A run planned: what :func:`tune` stores, runs and reports on."""
+
+    settings: RunSettings
+    record: TaskRecord
+    space: SearchSpace
+    sampler: optuna.samplers.BaseSampler
+    meta: dict[str, Any] | None
+
+
+def run_settings(
+    dataset: Dataset,
+    space: SearchSpace,
+    metric: str,
+    direction: str,
+    folds: int,
+    seed: int,
+    optimizer: str | optuna.samplers.BaseSampler,
+    strategy: str,
+    base: str,
+    transfer: int | None = None,
+) -> RunSettings:
+    opt_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
+    if transfer is not None and (optimizer != "meta" or base != "transfer"):
+        raise MetaHPOError(f"--transfer applies to --base transfer only, not {base or opt_name}")
+    return RunSettings(
+        metric=metric,
+        direction=direction,
+        folds=folds,
+        seed=seed,
+        space_signature=space.signature,
+        n_rows=dataset.n_rows,
+        optimizer=opt_name,
+        base=base if optimizer == "meta" else None,
+        strategy=strategy if optimizer == "meta" else None,
+        transfer=transfer,
+    )
+
+
+def make_sampler(
+    settings: RunSettings,
+    optimizer: str | optuna.samplers.BaseSampler,
+    dataset: Dataset,
+    space: SearchSpace,
+    store: KnowledgeStore,
+    name: str,
+    budget: int | None,
+    warm_start: int,
+    metafeatures: Mapping[str, float],
+    experience: Experience | None,
+) -> tuple[optuna.samplers.BaseSampler, dict[str, Any] | None, Experience | None]:
+    """The run's sampler, what the meta-learner planned (``None``: not ``meta``) and the
+    experience it learned from."""
+    if not isinstance(optimizer, str):
+        return optimizer, None, experience
+    if optimizer != "meta":
+        planned = budget or PLANNED_TRIALS
+        return classic_sampler(optimizer, space, seed=settings.seed, budget=planned), None, None
+    assert settings.strategy is not None and settings.base is not None
+    plan, experience = _plan(
+        dataset,
+        space.family,
+        metafeatures,
+        store,
+        experience,
+        exclude=name,
+        strategy=settings.strategy,
+        n_warm_start=warm_start,
+        base=settings.base,
+        direction=settings.direction,
+        space=space,
+        seed=settings.seed,
+        n_transfer=settings.transfer,
+    )
+    meta = {
+        "strategy": settings.strategy,
+        "base": settings.base,
+        "warm_start": len(plan.sampler.warm_start),
+        "confidence": round(plan.confidence, 4),
+        "out_of_distribution": plan.out_of_distribution,
+        "neighbors": [list(n) for n in plan.suggestions[0].neighbors] if plan.suggestions else [],
+        "experience_tasks": len(experience.select(family=space.family, task=dataset.task)),
+    }
+    return plan.sampler, meta, experience
+
+
+def stored_settings(study: optuna.Study, wanted: RunSettings) -> RunSettings | None:
+    """The study's settings; for a study of an earlier version, what its task record says."""
+    raw = study.user_attrs.get(SETTINGS_ATTR)
+    if raw is not None:
+        return RunSettings.from_json(raw)
+    task = study.user_attrs.get(RECORD_ATTR)
+    if task is None or not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return None
+    old = TaskRecord.from_json(task)
+    return replace(wanted, folds=old.folds, seed=old.seed, metric=old.metric)
+
+
+def open_study(
+    store: KnowledgeStore, name: str, prepared: Prepared, allow_changes: bool
+) -> tuple[optuna.Study, list[str]]:
+    """The study of the run, created or resumed; refused when it was run with other settings."""
+    settings = prepared.settings
+    study = store.create_task(name, prepared.record)
+    if study.direction.name.lower() != settings.direction:
+        raise MetaHPOError(
+            f"study {name!r} optimises in the other direction; choose another --study"
+        )
+    changed = check_resume(name, stored_settings(study, settings), settings, allow_changes)
+    if changed or SETTINGS_ATTR not in study.user_attrs:
+        study.set_user_attr(SETTINGS_ATTR, settings.to_json())
+    study.sampler = prepared.sampler
+    return study, changed
+
+
+def make_objective(
+    dataset: Dataset,
+    family: str,
+    space: SearchSpace,
+    settings: RunSettings,
+    splits: Folds,
+    trial_time_limit: float | None,
+) -> Callable[[optuna.Trial], float]:
+    fam = get_family(family)
+
+    def objective(trial: optuna.Trial) -> float:
+        config = suggest_config(trial, space)
+        skip_duplicate(trial.study, trial)
+        ev = evaluate(
+            dataset,
+            fam,
+            config,
+            metric=settings.metric,
+            folds=splits,
+            seed=settings.seed,
+            time_limit=trial_time_limit,
+        )
+        trial.set_user_attr(
+            TRIAL_METRICS_ATTR, {k: v if math.isfinite(v) else None for k, v in ev.metrics.items()}
+        )
+        trial.set_user_attr(
+            TRIAL_FOLDS_ATTR, [v if math.isfinite(v) else None for v in ev.fold_values]
+        )
+        trial.set_user_attr(TRIAL_FIT_TIME_ATTR, round(ev.fit_time, 4))
+        if not ev.ok:
+            reason = ev.error or "failed"
+            trial.set_user_attr(TRIAL_ERROR_ATTR, reason)
+            raise TrialFailed(trial.number, reason)
+        return ev.value
+
+    return objective
