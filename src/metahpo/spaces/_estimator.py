@@ -23,7 +23,8 @@ from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 
 from metahpo.datasets import Dataset
-from metahpo.spaces._families import ModelFamily, build_estimator, get_family
+from metahpo.spaces._families import build_estimator, get_family
+from metahpo.spaces._family import ModelFamily
 
 
 @dataclass(frozen=True)
