@@ -165,7 +165,7 @@ def estimator_spec(
     for name, transformer in before:
         steps.extend(_steps(name, transformer, tuple(dataset.X.columns)))
     return EstimatorSpec(
-        fam.name, dataset.task, class_path(type(model)), _args(model), tuple(steps), target
+        fam.name, dataset.task, class_path(_public(type(model))), _args(model), tuple(steps), target
     )
 
 
@@ -201,13 +201,26 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__name__}"
 
 
+def _public(cls: type) -> type:
+    """The class a user constructs for ``cls``: itself, or the library class a metahpo wrapper
+    stands for (its ``public_class``, e.g. XGBoost's classifier behind metahpo's label
+    encoding)."""
+    return getattr(cls, "public_class", cls)
+
+
 def _args(estimator: Any) -> dict[str, Any]:
-    """The estimator's constructor arguments that differ from their defaults, in plain types."""
-    defaults = {
-        name: p.default
-        for name, p in inspect.signature(type(estimator).__init__).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
+    """The estimator's constructor arguments that differ from their defaults, in plain types
+    (defaults read from a fresh instance of its public class where that constructs, so that
+    libraries whose constructors take ``**kwargs`` report only what was set)."""
+    cls = _public(type(estimator))
+    try:
+        defaults = dict(cls().get_params(deep=False))
+    except Exception:  # a class that needs arguments: its signature's defaults
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
     out: dict[str, Any] = {}
     for name, value in estimator.get_params(deep=False).items():
         value = _native(value)

@@ -16,7 +16,13 @@ from xgboost import XGBClassifier
 
 
 class LabelEncodedXGBClassifier(XGBClassifier):
-    """``XGBClassifier`` that fits and predicts arbitrary class labels."""
+    """``XGBClassifier`` that fits and predicts arbitrary class labels.
+
+    Suggestions show it as XGBoost's own class (:attr:`public_class`), which takes the same
+    arguments; fitted directly, that one needs the labels encoded as 0..k-1.
+    """
+
+    public_class = XGBClassifier
 
     def fit(self, X: Any, y: Any, **kwargs: Any) -> LabelEncodedXGBClassifier:
         self.__dict__.pop("labels_", None)  # XGBoost checks classes_ against 0..k-1 in fit
