@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -96,11 +97,16 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     # each configuration as the scikit-learn model metahpo would fit on this dataset
-    specs = [estimator_spec(args.model, s.params, dataset, seed=args.seed) for s in suggestions]
+    missing = _missing_library(args.model)
+    specs = (
+        []
+        if missing
+        else [estimator_spec(args.model, s.params, dataset, seed=args.seed) for s in suggestions]
+    )
     if args.as_json:
         payload = [
-            {**s.to_json_dict(), **spec.to_json_dict()}
-            for s, spec in zip(suggestions, specs, strict=True)
+            {**s.to_json_dict(), **(spec.to_json_dict() if spec is not None else {})}
+            for s, spec in itertools.zip_longest(suggestions, specs)
         ]
         out.print(json.dumps(payload, indent=2), soft_wrap=True, highlight=False, markup=False)
         return 0
@@ -116,7 +122,10 @@ def _run(args: argparse.Namespace) -> int:
         config = ", ".join(f"{k}={_value(v)}" for k, v in s.params.items())
         table.add_row(str(i), config, f"{s.predicted_score:.3f}", f"{s.confidence:.2f}")
     out.print(table)
-    _print_snippets(specs)
+    if missing:
+        out.print(f"[dim]{missing}: no estimator line[/dim]")
+    else:
+        _print_snippets(specs)
     first = suggestions[0]
     if first.source == "default":
         out.print(f"no experience for {args.model} on {dataset.task} tasks: the library default")
@@ -133,6 +142,18 @@ def _run(args: argparse.Namespace) -> int:
         style="dim",
     )
     return 0
+
+
+def _missing_library(family: str) -> str | None:
+    """Why the family's estimator cannot be built here (an extra not installed), or None."""
+    from metahpo.errors import SpaceError
+    from metahpo.spaces import get_family
+
+    try:
+        get_family(family).check_available()
+    except SpaceError as exc:
+        return str(exc)
+    return None
 
 
 def _print_snippets(specs: list[EstimatorSpec]) -> None:

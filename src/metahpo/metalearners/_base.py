@@ -238,7 +238,8 @@ class MetaLearner(abc.ABC):
             return out
         tasks = self.experience_.tasks
         weights = self.task_space_.weights(d)
-        if not default_evidence(tasks, d, weights, encoded[0], x_default).favours_default:
+        evidence = default_evidence(tasks, d, weights, encoded[0], x_default, same_task=SAME_TASK)
+        if not evidence.favours_default:
             return out
         first = Suggestion(
             default,

@@ -38,16 +38,24 @@ class DefaultEvidence:
     gain: float
     lower: float
     n: int
+    same_task: bool = False
 
     @property
     def favours_default(self) -> bool:
-        """Paired evidence exists (two tasks or more) and does not clearly favour the
-        configuration. Without paired evidence the meta-learner's order stands."""
+        """Paired evidence exists (two tasks or more, or runs on this very dataset) and does
+        not clearly favour the configuration. Without paired evidence the meta-learner's
+        order stands."""
+        if self.same_task:
+            return self.lower <= 0.0
         return self.n >= 2 and self.lower <= 0.0
 
 
 def _rows(task: TaskExperience, x: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.abs(task.X - x[None, :]).max(axis=1) < 1e-7)
+
+
+def _both(task: TaskExperience, a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(len(_rows(task, a)) and len(_rows(task, b)))
 
 
 def default_evidence(
@@ -59,6 +67,7 @@ def default_evidence(
     *,
     n_tasks: int = EVIDENCE_TASKS,
     z: float | None = None,
+    same_task: float = -1.0,
 ) -> DefaultEvidence:
     """Paired evidence for the encoded ``candidate`` against the encoded ``default``.
 
@@ -69,9 +78,19 @@ def default_evidence(
         n_tasks: The nearest tasks that count.
         z: Standard errors subtracted for :attr:`DefaultEvidence.lower` (default
             :data:`DEFAULT_EVIDENCE_Z`).
+        same_task: Distance at or below which a training task is this very dataset (run
+            before): where such runs evaluated both configurations, they alone are the
+            evidence, and one suffices.
     """
     z = DEFAULT_EVIDENCE_Z if z is None else z
-    order = np.argsort(np.asarray(distances, dtype=float), kind="stable")[:n_tasks]
+    dist = np.asarray(distances, dtype=float)
+    order = np.argsort(dist, kind="stable")[:n_tasks]
+    own = [i for i in order if dist[i] <= same_task and _both(tasks[i], candidate, default)]
+    if own:
+        ev = default_evidence(
+            [tasks[i] for i in own], dist[own], np.asarray(weights)[own], candidate, default, z=z
+        )
+        return DefaultEvidence(ev.gain, ev.lower if ev.n > 1 else ev.gain, ev.n, True)
     deltas: list[float] = []
     ws: list[float] = []
     for i in order:
