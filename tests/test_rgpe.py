@@ -83,3 +83,23 @@ def test_transfer_gp_base_refines_beyond_stored_configurations_and_warm_starts()
     off_design = [x for x in later if tuple(np.round(x, 6)) not in stored]
     assert len(off_design) >= len(later) // 2  # continuous proposals, not stored points
     assert max(values[n_warm:]) > max(values[:n_warm])  # improves on the best warm start
+
+
+def test_expected_improvement_uses_the_latent_deviation_not_the_noise() -> None:
+    # A noisy study: the GP fits a noise term, which must not count as room for improvement
+    # at the points already evaluated (else EI keeps re-measuring near-copies of the best).
+    rng = np.random.default_rng(0)
+    optimum = np.array([0.5, 0.5, 0.5])
+    X, y = _task(optimum, 4, n=60)
+    y = y + 0.1 * rng.standard_normal(len(y))
+    latent = RankingWeightedEnsemble(SPACE, [], seed=0)
+    noisy = RankingWeightedEnsemble(SPACE, [], latent=False, seed=0)
+    from metahpo.optimizers._rgpe import _noise, fit_gp, standardize
+
+    gp = fit_gp(X, standardize(y))
+    assert _noise(gp) > 1e-4  # the fit did find noise
+    w = np.ones(1)
+    _, sd_latent = latent.predict(X, w, gp)
+    _, sd_noisy = noisy.predict(X, w, gp)
+    assert np.all(sd_latent < sd_noisy)
+    assert np.median(sd_latent) < np.sqrt(_noise(gp))  # below the noise at evaluated points

@@ -46,7 +46,7 @@ def _register_variants() -> None:
 
     from metahpo.optimizers import _bases, _transfer_gp
 
-    variants: dict[str, dict[str, Any]] = {}  # e.g. {"transfer-gp-k5": {"k": 5}}
+    variants: dict[str, dict[str, Any]] = {"transfer-gp-noisy": {"latent": False}}
     for name, kw in variants.items():
 
         def make(ctx: Any, kw: dict = kw) -> Any:

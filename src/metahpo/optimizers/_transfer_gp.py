@@ -33,6 +33,7 @@ class TransferGPSampler(ProposalSampler):
         distances: Per past task, its meta-feature distance to the new task.
         k: The most similar past tasks that get a model.
         n_ranked: Candidates proposed best first (several workers take the next ones).
+        latent: See :class:`~metahpo.optimizers._rgpe.RankingWeightedEnsemble`.
         then: Sampler of the parameters the experience does not know (default: random).
         seed: Random seed.
     """
@@ -47,6 +48,7 @@ class TransferGPSampler(ProposalSampler):
         *,
         k: int = 10,
         n_ranked: int = 4,
+        latent: bool = True,
         then: BaseSampler | None = None,
         seed: int | None = None,
     ) -> None:
@@ -67,7 +69,7 @@ class TransferGPSampler(ProposalSampler):
             )
             for i in order
         ]
-        self.model = RankingWeightedEnsemble(builtin, tasks, seed=seed)
+        self.model = RankingWeightedEnsemble(builtin, tasks, latent=latent, seed=seed)
         self._known = [n for n in space.names if n in set(builtin.names)]
 
     def _encode(self, params: dict[str, Any]) -> np.ndarray:
