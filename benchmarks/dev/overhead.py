@@ -67,7 +67,8 @@ def main() -> None:
         if hi <= len(s):
             w = s[lo:hi]
             print(
-                f"trials {lo + 1:3d}-{hi:3d}: median {np.median(w):.3f} s, p95 {np.percentile(w, 95):.3f} s"
+                f"trials {lo + 1:3d}-{hi:3d}: median {np.median(w):.3f} s, "
+                f"p95 {np.percentile(w, 95):.3f} s"
             )
 
 

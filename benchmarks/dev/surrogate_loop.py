@@ -23,6 +23,7 @@ import json
 import time
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -150,10 +151,9 @@ def main() -> None:
     tasks = dev_tasks(exp, args.n_datasets, args.draw_seed, args.families)
     results: dict[str, Any] = {}
     if args.out:
-        try:
-            results = json.load(open(args.out))
-        except FileNotFoundError:
-            pass
+        path = Path(args.out)
+        if path.exists():
+            results = json.loads(path.read_text())
     for task in tasks:
         for seed in range(args.seeds):
             for m in args.methods:
@@ -168,7 +168,7 @@ def main() -> None:
                     "hi": float(np.nanmax(f.y)),
                 }
                 if args.out:
-                    json.dump(results, open(args.out, "w"))
+                    Path(args.out).write_text(json.dumps(results))
         print(task.key, flush=True)
     report(results, args.methods, args.budget)
 
