@@ -107,7 +107,8 @@ def main() -> None:
             "(same folds). Gain in the metric's units (balanced accuracy, R²; a failed "
             "configuration counts as -1). Regenerate with",
             "",
-            f"    python benchmarks/zero_shot.py --strategy {args.strategy} --md benchmarks/ZERO_SHOT.md",
+            f"    python benchmarks/zero_shot.py --strategy {args.strategy} "
+            "--md benchmarks/ZERO_SHOT.md",
             "",
             "## As shipped: the default first unless the similar tasks clearly favour the top "
             "suggestion (paired gain minus one standard error > 0)",
