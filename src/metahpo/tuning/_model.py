@@ -42,8 +42,15 @@ MODEL_FORMAT_VERSION = 1
 
 #: Types skops does not trust by default that a metahpo pipeline may hold: scikit-learn's
 #: fitted trees (``rf``, ``hgb``), neighbour search trees and distances (``knn``), the
-#: optimiser state of ``mlp``, and NumPy dtypes. Nothing else is ever loaded.
+#: optimiser state of ``mlp``, NumPy dtypes, and the models of the ``boost`` extra (LightGBM's
+#: and XGBoost's estimators and boosters, metahpo's label-encoding XGBoost classifier, the
+#: ordered dictionary LightGBM keeps its parameters in). Nothing else is ever loaded.
 TRUSTED_TYPES: tuple[str, ...] = (
+    "collections.OrderedDict",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
+    "metahpo.spaces._xgb.LabelEncodedXGBClassifier",
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.metrics._dist_metrics.ChebyshevDistance64",
@@ -55,6 +62,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
     "sklearn.tree._tree.Tree",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBRegressor",
 )
 
 
