@@ -16,7 +16,7 @@ from metahpo.optimizers._view import (
     FIXED_ATTR,
     PROPOSAL_ATTR,
     StudyView,
-    fit_to,
+    fitted_or_sampled,
     plain,
     set_trial_attr,
     trial_token,
@@ -192,12 +192,12 @@ class ProposalSampler(BaseSampler, abc.ABC):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        config = self.proposal(study, trial)
-        if config is not None and param_name in config:
-            value = fit_to(config[param_name], param_distribution)
-            if value is not None:
-                return value
-        return self.then.sample_independent(study, trial, param_name, param_distribution)
+        return fitted_or_sampled(
+            self.proposal(study, trial),
+            param_name,
+            param_distribution,
+            lambda: self.then.sample_independent(study, trial, param_name, param_distribution),
+        )
 
     def after_trial(
         self,

@@ -15,7 +15,7 @@ gone) and reading every trial of a study under a pruner that hands samplers a fi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -260,6 +260,21 @@ class StudyView:
     def count(self, attr: str) -> int:
         """Trials that hold the system attribute ``attr`` (a phase's own proposals)."""
         return sum(1 for t in self.trials if attr in t.system_attrs)
+
+
+def fitted_or_sampled(
+    config: Mapping[str, Any] | None,
+    name: str,
+    distribution: BaseDistribution,
+    sample: Callable[[], Any],
+) -> Any:
+    """``config[name]`` made valid for ``distribution`` (see :func:`fit_to`), or, where the
+    configuration has no valid value for it, what ``sample()`` draws (the fallback sampler)."""
+    if config is not None and name in config:
+        value = fit_to(config[name], distribution)
+        if value is not None:
+            return value
+    return sample()
 
 
 def fit_to(value: Any, dist: BaseDistribution) -> Any:

@@ -43,7 +43,7 @@ from metahpo.optimizers._view import (
     WARM_CONFIG_ATTR,
     StudyView,
     all_trials,
-    fit_to,
+    fitted_or_sampled,
     plain,
     set_study_attr,
     set_trial_attr,
@@ -187,11 +187,14 @@ class MetaSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         record = self._assigned.get(trial_token(study, trial))
-        if record is not None and param_name in record["params"]:
-            value = fit_to(record["params"][param_name], param_distribution)
-            if value is not None:
-                return value
-        return self.base_sampler.sample_independent(study, trial, param_name, param_distribution)
+        return fitted_or_sampled(
+            record["params"] if record is not None else None,
+            param_name,
+            param_distribution,
+            lambda: self.base_sampler.sample_independent(
+                study, trial, param_name, param_distribution
+            ),
+        )
 
     def after_trial(
         self,

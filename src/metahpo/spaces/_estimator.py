@@ -218,7 +218,7 @@ def _args(estimator: Any) -> dict[str, Any]:
     except Exception:  # a class that needs arguments: its signature's defaults
         defaults = {
             name: p.default
-            for name, p in inspect.signature(cls.__init__).parameters.items()
+            for name, p in inspect.signature(cls).parameters.items()
             if p.default is not inspect.Parameter.empty
         }
     out: dict[str, Any] = {}
