@@ -107,7 +107,10 @@ def make_meta_sampler(
             Q-learning on replayed searches over the experience; see
             :class:`~metahpo.optimizers.PolicySampler`), ``maml`` (a neural surrogate
             meta-trained with Reptile, adapted to the study's trials at every step; torch
-            extra) or ``random``.
+            extra), ``transfer-gp`` (the default: a ranking-weighted GP ensemble over the most
+            similar past tasks and this study, RGPE, proposing by expected improvement over
+            the continuous space; see :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler`)
+            or ``random``.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.

@@ -60,7 +60,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         strategy: Meta-learner for the warm starts (``portfolio``, ``nearest``, ``surrogate``,
             ``mapping``).
         warm_start: Meta-learned candidates evaluated first.
-        base: Refining sampler (default ``transfer``; see
+        base: Refining sampler (default ``transfer-gp``; see
             :func:`~metahpo.optimizers.make_meta_sampler`).
         n_transfer: Proposals of the ``transfer`` base after the warm starts, before TPE
             takes over (default ``None``: 25 minus the warm starts used).

@@ -187,7 +187,7 @@ def tune(
         metafeatures: Meta-features of the dataset to store with the run (computed if ``None``).
         strategy: Meta-learner choosing the warm starts (``optimizer="meta"``).
         warm_start: Number of warm-start trials (``optimizer="meta"``).
-        base: Refining sampler after the warm start (default ``transfer``; any name in
+        base: Refining sampler after the warm start (default ``transfer-gp``; any name in
             :data:`~metahpo.optimizers.BASES`, see :func:`~metahpo.optimizers.make_meta_sampler`).
         experience: Experience to learn from (default: the bundled experience plus every run
             in ``storage``, so each finished run improves the next one).
