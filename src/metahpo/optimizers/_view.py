@@ -104,7 +104,8 @@ def trial_token(study: Study, trial: FrozenTrial) -> tuple[str, int]:
 def is_claim_free(t: FrozenTrial) -> bool:
     """Whether ``t`` neither set parameters, nor was enqueued, nor holds a metahpo claim."""
     attrs = t.system_attrs
-    return not t.params and FIXED_ATTR not in attrs and not any(a in attrs for a in CLAIM_ATTRS)
+    claims = (attrs.get(a) is not None for a in CLAIM_ATTRS)  # None: a claim withdrawn
+    return not t.params and FIXED_ATTR not in attrs and not any(claims)
 
 
 class Seen:

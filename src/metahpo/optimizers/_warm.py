@@ -50,6 +50,9 @@ from metahpo.optimizers._view import (
     trial_token,
 )
 
+#: How often a trial that lost a race for a warm start claims again (then the base decides).
+_CLAIM_TRIES = 4
+
 
 class MetaSampler(BaseSampler):
     """Evaluate meta-learned warm-start configurations first, then refine with a base sampler.
@@ -144,22 +147,38 @@ class MetaSampler(BaseSampler):
         elif (
             self.warm_start and study.study_name not in self._exhausted and not self._guarded(study)
         ):
-            memo = self._memo.setdefault(study.study_name, {})
+            self._take(study, trial, token)
+        self.base_sampler.before_trial(study, trial)
+
+    def _take(self, study: Study, trial: FrozenTrial, token: Any) -> None:
+        """Claims a free warm start for ``trial``, if any, as a proposal sampler claims.
+
+        The claim is written, then the study is read again: a worker whose trial chose the
+        same configuration at the same moment (another phase's proposal, say) cannot have
+        seen this claim, but one of the two always sees the other after writing its own, and
+        yields (both may yield, and choose again).
+        """
+        memo = self._memo.setdefault(study.study_name, {})
+        for _ in range(_CLAIM_TRIES):
             idx, none_free = self._claim(StudyView.of(study, trial, memo))
             if none_free:
                 # Evaluated and claimed configurations stay so: no warm start frees up again.
                 self._exhausted.add(study.study_name)
-            if idx is not None:
-                predicted = self.predicted[idx] if self.predicted is not None else None
-                record = {
-                    "params": {k: plain(v) for k, v in self.warm_start[idx].items()},
-                    "predicted": None if predicted is None else float(predicted),
-                }
-                # The configuration first: a trial with an index always shows what it took.
-                set_trial_attr(study, trial, WARM_CONFIG_ATTR, record)
-                set_trial_attr(study, trial, WARM_ATTR, idx)
+            if idx is None:
+                return
+            predicted = self.predicted[idx] if self.predicted is not None else None
+            record = {
+                "params": {k: plain(v) for k, v in self.warm_start[idx].items()},
+                "predicted": None if predicted is None else float(predicted),
+            }
+            # The configuration first: a trial with an index always shows what it took.
+            set_trial_attr(study, trial, WARM_CONFIG_ATTR, record)
+            set_trial_attr(study, trial, WARM_ATTR, idx)
+            if StudyView.of(study, trial, memo).is_new(self.warm_start[idx]):
                 self._assigned[token] = record
-        self.base_sampler.before_trial(study, trial)
+                return
+            set_trial_attr(study, trial, WARM_ATTR, None)  # withdrawn: lost a race
+            set_trial_attr(study, trial, WARM_CONFIG_ATTR, None)
 
     def is_warm(self, study: Study, trial: FrozenTrial) -> bool:
         return trial_token(study, trial) in self._assigned
