@@ -59,3 +59,16 @@ def test_every_optimizer_on_real_data(tmp_path: Path, dataset: str, optimizer: s
         pytest.importorskip("torch")
     summary = _tune(tmp_path, dataset, "hgb", optimizer, 12)
     assert summary["n_trials"] >= 12 or optimizer == "grid"
+
+
+@pytest.mark.parametrize("optimizer", ["meta", *sorted(CLASSIC_OPTIMIZERS)])
+@pytest.mark.parametrize("family", ["lgbm", "xgb"])
+def test_boosting_families_with_every_optimizer(
+    tmp_path: Path, family: str, optimizer: str
+) -> None:
+    require_family(family)
+    if optimizer == "gp":
+        pytest.importorskip("torch")
+    summary = _tune(tmp_path, "yeast", family, optimizer, 6)
+    assert summary["n_trials"] >= 6 or optimizer == "grid"
+    assert summary["best_value"] > 0.2  # balanced accuracy on 10 classes: chance is 0.1
