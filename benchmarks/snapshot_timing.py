@@ -28,10 +28,18 @@ def build(url: str) -> None:
     configs = sobol_design(space, N_TRIALS, seed=0)
     for i in range(N_TASKS):
         record = TaskRecord(
-            dataset=f"d{i}", fingerprint=f"f{i}", family="hgb", task="classification",
-            metric="balanced_accuracy", direction="maximize", space=space.to_dict(),
-            space_signature=space.signature, n_rows=1000, n_features=10,
-            metafeatures={f"m{j}": float(rng.normal()) for j in range(37)}, source="tune",
+            dataset=f"d{i}",
+            fingerprint=f"f{i}",
+            family="hgb",
+            task="classification",
+            metric="balanced_accuracy",
+            direction="maximize",
+            space=space.to_dict(),
+            space_signature=space.signature,
+            n_rows=1000,
+            n_features=10,
+            metafeatures={f"m{j}": float(rng.normal()) for j in range(37)},
+            source="tune",
         )
         study = store.create_task(f"task-{i}", record)
         study.add_trials(
