@@ -13,8 +13,10 @@ import optuna
 import pytest
 from optuna.storages import InMemoryStorage
 
-from metahpo.optimizers import MetaSampler, _warm
+from metahpo.optimizers import MetaSampler, RandomProposer, _view
 from metahpo.optimizers._view import PROPOSAL_ATTR, WARM_ATTR, WARM_CONFIG_ATTR
+from metahpo.spaces import get_space
+from metahpo.tuning._meta import suggest_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -36,7 +38,7 @@ def test_a_warm_start_claimed_meanwhile_is_given_up_for_the_next(
 ) -> None:
     study, storage = _study()
     rival_id = _rival(study, storage)
-    real = _warm.set_trial_attr
+    real = _view.set_trial_attr
     raced: list[bool] = []
 
     def racing(study_: optuna.Study, trial: Any, key: str, value: Any) -> None:
@@ -45,7 +47,7 @@ def test_a_warm_start_claimed_meanwhile_is_given_up_for_the_next(
             storage.set_trial_system_attr(rival_id, PROPOSAL_ATTR, {"x": 0.1})
         real(study_, trial, key, value)
 
-    monkeypatch.setattr(_warm, "set_trial_attr", racing)
+    monkeypatch.setattr(_view, "set_trial_attr", racing)
     study.sampler = MetaSampler([{"x": 0.1}, {"x": 0.5}], seed=0)
     trial = study.ask()
     x = trial.suggest_float("x", 0.0, 1.0)
@@ -61,14 +63,40 @@ def test_a_warm_start_not_raced_is_kept_on_the_first_claim(
     study, storage = _study()
     _rival(study, storage)
     writes: list[str] = []
-    real = _warm.set_trial_attr
+    real = _view.set_trial_attr
 
     def counting(study_: optuna.Study, trial: Any, key: str, value: Any) -> None:
         writes.append(key)
         real(study_, trial, key, value)
 
-    monkeypatch.setattr(_warm, "set_trial_attr", counting)
+    monkeypatch.setattr(_view, "set_trial_attr", counting)
     study.sampler = MetaSampler([{"x": 0.1}, {"x": 0.5}], seed=0)
     trial = study.ask()
     assert trial.suggest_float("x", 0.0, 1.0) == 0.1
     assert writes == [WARM_CONFIG_ATTR, WARM_ATTR]  # written once, never withdrawn
+
+
+def test_a_proposal_claimed_meanwhile_is_withdrawn_and_chosen_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    study, storage = _study()
+    rival_id = _rival(study, storage)
+    real = _view.set_trial_attr
+    writes: list[Any] = []
+
+    def racing(study_: optuna.Study, trial: Any, key: str, value: Any) -> None:
+        if key == PROPOSAL_ATTR and not writes:  # the rival claims the same, just now
+            storage.set_trial_system_attr(rival_id, PROPOSAL_ATTR, value)
+        writes.append(value)
+        real(study_, trial, key, value)
+
+    monkeypatch.setattr(_view, "set_trial_attr", racing)
+    space = get_space("knn", "classification")
+    study.sampler = RandomProposer(space, seed=0)
+    trial = study.ask()
+    params = suggest_config(trial, space)
+    lost, withdrawn, kept = writes
+    assert withdrawn is None and kept != lost  # gave up the raced claim, then chose anew
+    assert storage.get_trial(trial._trial_id).system_attrs[PROPOSAL_ATTR] == kept
+    assert storage.get_trial(rival_id).system_attrs[PROPOSAL_ATTR] == lost
+    assert params == space.validate(kept)

@@ -15,10 +15,11 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo.optimizers._view import (
     FIXED_ATTR,
     PROPOSAL_ATTR,
+    Claim,
     StudyView,
+    claim,
     fitted_or_sampled,
     plain,
-    set_trial_attr,
     trial_token,
 )
 
@@ -107,17 +108,14 @@ class ProposalSampler(BaseSampler, abc.ABC):
         if isinstance(recorded, dict):  # a retried trial keeps its proposal
             config = dict(recorded)
         elif not trial.params and FIXED_ATTR not in trial.system_attrs:
+
+            def choose(view: StudyView) -> Claim | None:
+                chosen = self._choose(view) if self._active(view) else None
+                return None if chosen is None else Claim(chosen, {self.claim_attr: chosen})
+
             memo = self._memo.setdefault(study.study_name, {})
-            for _ in range(1 + self.retries):
-                view = StudyView.of(study, trial, memo)
-                config = self._choose(view) if self._active(view) else None
-                if config is None:
-                    break
-                set_trial_attr(study, trial, self.claim_attr, config)
-                if not self._lost_race(study, trial, config, memo):
-                    break
-                config = None
-                set_trial_attr(study, trial, self.claim_attr, None)  # withdrawn
+            won = claim(study, trial, memo, choose, tries=1 + self.retries)
+            config = None if won is None else dict(won.config)
         self._proposals[token] = config
         return config
 
@@ -130,22 +128,6 @@ class ProposalSampler(BaseSampler, abc.ABC):
             proposal = self.propose(view)
             config = self._pick(view, proposal) if isinstance(proposal, Mapping) else None
         return config
-
-    @staticmethod
-    def _lost_race(
-        study: Study,
-        trial: FrozenTrial,
-        config: dict[str, Any],
-        memo: dict[Any, Any],
-    ) -> bool:
-        """Whether another worker's earlier trial claimed ``config`` at the same time.
-
-        Two workers that chose at once cannot have seen each other's claim; after recording
-        its own, each looks again and yields on any conflict (the one that looks last sees
-        the other; both may yield and choose again).
-        """
-        after = StudyView.of(study, trial, memo)
-        return not after.is_new(config)
 
     def _active(self, view: StudyView) -> bool:
         if view.n_objectives > 1 and not self.multi_objective:

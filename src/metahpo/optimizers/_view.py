@@ -263,6 +263,43 @@ class StudyView:
         return sum(1 for t in self.trials if attr in t.system_attrs)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What a trial claims: the configuration, and the trial attributes that record it (written
+    in this order, withdrawn in reverse)."""
+
+    config: Mapping[str, Any]
+    attrs: Mapping[str, Any]
+
+
+def claim(
+    study: Study,
+    trial: FrozenTrial,
+    memo: dict[Any, Any],
+    choose: Callable[[StudyView], Claim | None],
+    tries: int,
+) -> Claim | None:
+    """Claims for ``trial`` what ``choose`` picks from a fresh view, safe among workers.
+
+    Two workers that choose at the same moment cannot see each other's claim. So the claim is
+    written, then the study is read again: on any conflict the trial withdraws (its attributes
+    set to ``None``, which :func:`is_claim_free` reads as no claim) and chooses again, up to
+    ``tries`` times. The one of two racing workers that looks last always sees the other;
+    both may yield and choose again. ``None``: nothing chosen, or every try lost a race.
+    """
+    for _ in range(tries):
+        chosen = choose(StudyView.of(study, trial, memo))
+        if chosen is None:
+            return None
+        for key, value in chosen.attrs.items():
+            set_trial_attr(study, trial, key, value)
+        if StudyView.of(study, trial, memo).is_new(chosen.config):
+            return chosen
+        for key in reversed(list(chosen.attrs)):  # withdrawn: lost a race
+            set_trial_attr(study, trial, key, None)
+    return None
+
+
 def fitted_or_sampled(
     config: Mapping[str, Any] | None,
     name: str,

@@ -41,12 +41,13 @@ from metahpo.optimizers._view import (
     GUARD_ATTR,
     WARM_ATTR,
     WARM_CONFIG_ATTR,
+    Claim,
     StudyView,
     all_trials,
+    claim,
     fitted_or_sampled,
     plain,
     set_study_attr,
-    set_trial_attr,
     trial_token,
 )
 
@@ -151,34 +152,30 @@ class MetaSampler(BaseSampler):
         self.base_sampler.before_trial(study, trial)
 
     def _take(self, study: Study, trial: FrozenTrial, token: Any) -> None:
-        """Claims a free warm start for ``trial``, if any, as a proposal sampler claims.
+        """Claims a free warm start for ``trial``, if any, as a proposal sampler claims (see
+        :func:`~metahpo.optimizers._view.claim`: a warm start that another worker's trial took
+        at the same moment, as another phase's proposal say, is given up for the next)."""
 
-        The claim is written, then the study is read again: a worker whose trial chose the
-        same configuration at the same moment (another phase's proposal, say) cannot have
-        seen this claim, but one of the two always sees the other after writing its own, and
-        yields (both may yield, and choose again).
-        """
-        memo = self._memo.setdefault(study.study_name, {})
-        for _ in range(_CLAIM_TRIES):
-            idx, none_free = self._claim(StudyView.of(study, trial, memo))
+        def choose(view: StudyView) -> Claim | None:
+            idx, none_free = self._claim(view)
             if none_free:
                 # Evaluated and claimed configurations stay so: no warm start frees up again.
                 self._exhausted.add(study.study_name)
             if idx is None:
-                return
+                return None
             predicted = self.predicted[idx] if self.predicted is not None else None
             record = {
                 "params": {k: plain(v) for k, v in self.warm_start[idx].items()},
                 "predicted": None if predicted is None else float(predicted),
             }
             # The configuration first: a trial with an index always shows what it took.
-            set_trial_attr(study, trial, WARM_CONFIG_ATTR, record)
-            set_trial_attr(study, trial, WARM_ATTR, idx)
-            if StudyView.of(study, trial, memo).is_new(self.warm_start[idx]):
-                self._assigned[token] = record
-                return
-            set_trial_attr(study, trial, WARM_ATTR, None)  # withdrawn: lost a race
-            set_trial_attr(study, trial, WARM_CONFIG_ATTR, None)
+            attrs = {WARM_CONFIG_ATTR: record, WARM_ATTR: idx}
+            return Claim(self.warm_start[idx], attrs)
+
+        memo = self._memo.setdefault(study.study_name, {})
+        won = claim(study, trial, memo, choose, tries=_CLAIM_TRIES)
+        if won is not None:
+            self._assigned[token] = won.attrs[WARM_CONFIG_ATTR]
 
     def is_warm(self, study: Study, trial: FrozenTrial) -> bool:
         return trial_token(study, trial) in self._assigned
