@@ -103,3 +103,22 @@ def test_expected_improvement_uses_the_latent_deviation_not_the_noise() -> None:
     _, sd_noisy = noisy.predict(X, w, gp)
     assert np.all(sd_latent < sd_noisy)
     assert np.median(sd_latent) < np.sqrt(_noise(gp))  # below the noise at evaluated points
+
+
+def test_local_search_never_lowers_the_acquisition_of_the_proposal() -> None:
+    optimum = np.array([0.62, 0.41, 0.33])
+    past = [(*_task(optimum + 0.05, s), 1.0) for s in range(2)]
+    X, _ = _task(optimum, 7, n=6)
+    y = _objective(X, optimum)
+    plain = RankingWeightedEnsemble(SPACE, past, seed=3)
+    local = RankingWeightedEnsemble(SPACE, past, seed=3, local_scales=(0.1, 0.03))
+    a, b = plain.propose(X, y), local.propose(X, y)
+    # Same seed: the same weights and candidates; the local search only adds candidates.
+    w = RankingWeightedEnsemble(SPACE, past, seed=3).weights(X, y)  # the weights both used
+    from metahpo.optimizers._rgpe import fit_gp, standardize
+
+    target = fit_gp(X, standardize(y))
+    acq = plain._acquisition(np.vstack([a, b]), X, y, w, target)
+    assert acq[1] >= acq[0] - 1e-12
+    assert np.abs(X - b).sum(axis=1).min() > 1e-9  # never an evaluated point
+    assert SPACE.encode(SPACE.decode(b)).tolist() == b.tolist()  # a valid configuration

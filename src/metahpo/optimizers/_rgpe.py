@@ -78,6 +78,9 @@ class RankingWeightedEnsemble:
         n_samples: Posterior samples for the weights.
         latent: Expected improvement on the latent score (observation noise left out of the
             deviation); ``False`` reproduces revision 2 of the live benchmark.
+        local_scales: After scoring the candidates, perturb the best few by the acquisition at
+            each of these scales in turn (unit-cube deviations) and score those too: a local
+            search that refines the acquisition's maximiser (empty: none).
         seed: Random seed (weights, candidates).
     """
 
@@ -88,10 +91,12 @@ class RankingWeightedEnsemble:
         *,
         n_samples: int = 64,
         latent: bool = True,
+        local_scales: Sequence[float] = (),
         seed: int | None = 0,
     ) -> None:
         self.space = space
         self.latent = latent
+        self.local_scales = tuple(local_scales)
         self.n_samples = n_samples
         self.rng = np.random.default_rng(seed)
         self.bases: list[GaussianProcessRegressor] = []
@@ -178,6 +183,23 @@ class RankingWeightedEnsemble:
                 var += wi**2 * np.maximum(s**2 - (_noise(gp) if self.latent else 0.0), 0.0)
         return mu, np.sqrt(np.maximum(var, 1e-12))
 
+    def _acquisition(
+        self,
+        C: np.ndarray,
+        X: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray,
+        target: GaussianProcessRegressor | None,
+    ) -> np.ndarray:
+        """Expected improvement at ``C`` over the best ensemble prediction at an evaluated point
+        (before any result: the ensemble's mean, its best guess)."""
+        mu, sd = self.predict(C, w, target)
+        if len(y) == 0:
+            return mu
+        best = float(self.predict(X, w, target)[0].max())
+        z = (mu - best) / sd
+        return np.asarray((mu - best) * norm.cdf(z) + sd * norm.pdf(z))
+
     def rank(
         self, X: np.ndarray, y: np.ndarray, n: int = 1, exclude: np.ndarray | None = None
     ) -> np.ndarray:
@@ -188,13 +210,13 @@ class RankingWeightedEnsemble:
         w = self.weights(X, y)
         target = fit_gp(X, standardize(y)) if len(y) >= 2 and w[-1] > 0 else None
         C = self.candidates(X, y, w)
-        mu, sd = self.predict(C, w, target)
-        if len(y) == 0:
-            acq = mu  # nothing observed: the ensemble's best guess
-        else:
-            best = float(self.predict(X, w, target)[0].max())
-            z = (mu - best) / sd
-            acq = (mu - best) * norm.cdf(z) + sd * norm.pdf(z)
+        acq = self._acquisition(C, X, y, w, target)
+        for scale in self.local_scales:
+            top = C[np.argsort(-acq, kind="stable")[:8]]
+            noise = scale * self.rng.standard_normal((len(top) * 16, top.shape[1]))
+            P = self._snap(np.clip(np.repeat(top, 16, axis=0) + noise, 0.0, 1.0))
+            C = np.vstack([C, P])
+            acq = np.concatenate([acq, self._acquisition(P, X, y, w, target)])
         taken = X if exclude is None else np.vstack([X, np.asarray(exclude, dtype=float)])
         if len(taken):
             dist = np.abs(C[:, None, :] - taken[None, :, :]).sum(axis=2).min(axis=1)
