@@ -39,6 +39,18 @@ from metahpo.bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, 
 #:   non-negative least-squares slope) does not explain, with its own deviation: hgb, seeds
 #:   0-1, 19 cells: 0.087 against the default's 0.088 (gp 0.117); svm, seed 0, 10 cells:
 #:   0.035 against the default's 0.005 (gp 0.154).
+#:
+#: Tried on 2026-11-28 (session 9) and not adopted:
+#:
+#: * ``ls`` (kept registered, ``local_scales`` stays off by default): a local search on the
+#:   expected improvement, perturbing its 8 best candidates at unit-cube scales 0.1, 0.03 and
+#:   0.01 (16 each) before choosing. hgb, seed 0, 10 cells, normalised over gp, meta and
+#:   meta-ls: regret @10/@20/@30 0.267/0.158/0.107 against the default's 0.286/0.103/0.096
+#:   and gp's 0.255/0.112/0.087. It won clearly on 3 cells (294_satellite_image @30 0.000 vs
+#:   0.553, magic 0.073 vs 0.245, texture 0.056 vs 0.117) and lost on 4 (authorship,
+#:   backache, hepatitis, sleep): single-seed differences between two near-identical
+#:   refinements are as large as the differences between methods, so 10 cells cannot rank
+#:   them; a candidate needs 2+ seeds and 20+ cells before it is worth a grid revision.
 VARIANTS: dict[str, dict[str, Any]] = {"ls": {"local_scales": (0.1, 0.03, 0.01)}}
 
 
