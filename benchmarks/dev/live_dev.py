@@ -40,7 +40,7 @@ from metahpo.bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, 
 #:   0-1, 19 cells: 0.087 against the default's 0.088 (gp 0.117); svm, seed 0, 10 cells:
 #:   0.035 against the default's 0.005 (gp 0.154).
 #:
-#: Tried on 2026-11-28 (session 9) and not adopted:
+#: Tried later on 2026-11-27 (session 9) and not adopted:
 #:
 #: * ``ls`` (kept registered, ``local_scales`` stays off by default): a local search on the
 #:   expected improvement, perturbing its 8 best candidates at unit-cube scales 0.1, 0.03 and
