@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from metahpo.optimizers._rgpe import RankingWeightedEnsemble, ranking_losses
 from metahpo.spaces import get_space
@@ -122,3 +123,24 @@ def test_local_search_never_lowers_the_acquisition_of_the_proposal() -> None:
     assert acq[1] >= acq[0] - 1e-12
     assert np.abs(X - b).sum(axis=1).min() > 1e-9  # never an evaluated point
     assert SPACE.encode(SPACE.decode(b)).tolist() == b.tolist()  # a valid configuration
+
+
+def test_transfer_acquisition_refines_to_the_optimum_beyond_the_stored_points() -> None:
+    optimum = np.array([0.62, 0.41, 0.33])
+    past = [(*_task(optimum + 0.05, s), 1.0) for s in range(3)]  # near, not at, the optimum
+    model = RankingWeightedEnsemble(SPACE, past, acquisition="taf", seed=0)
+    stored = np.vstack([x for x, _, _ in past])
+    X = [model.propose(np.zeros((0, 3)), np.zeros(0))]
+    for _ in range(14):
+        Xa = np.asarray(X)
+        X.append(model.propose(Xa, _objective(Xa, optimum)))
+    Xa = np.asarray(X)
+    y = _objective(Xa, optimum)
+    assert len({tuple(np.round(x, 9)) for x in Xa}) == len(Xa)
+    assert sum(np.abs(stored - x).sum(axis=1).min() > 1e-6 for x in Xa) >= 10
+    assert y.max() > y[0] and -y.max() < 0.005
+
+
+def test_an_unknown_acquisition_is_refused() -> None:
+    with pytest.raises(ValueError, match="acquisition"):
+        RankingWeightedEnsemble(SPACE, [], acquisition="ucb")

@@ -59,6 +59,23 @@ def _register_variants() -> None:
                 _transfer_gp.TransferGPSampler = original  # type: ignore
 
         _bases.REGISTRY[name] = _bases.Base(make)
+    from metahpo.optimizers import _rgpe
+
+    ensemble: dict[str, dict[str, Any]] = {
+        "transfer-gp-taf": {"acquisition": "taf"},
+        "transfer-gp-ls": {"local_scales": (0.1, 0.03, 0.01)},
+    }
+    for name, kw in ensemble.items():
+
+        def make_e(ctx: Any, kw: dict = kw) -> Any:
+            original = _rgpe.RankingWeightedEnsemble
+            _transfer_gp.RankingWeightedEnsemble = functools.partial(original, **kw)  # type: ignore
+            try:
+                return _bases._transfer_gp(ctx)
+            finally:
+                _transfer_gp.RankingWeightedEnsemble = original  # type: ignore
+
+        _bases.REGISTRY[name] = _bases.Base(make_e)
 
 
 _register_variants()

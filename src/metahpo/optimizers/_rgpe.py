@@ -81,6 +81,11 @@ class RankingWeightedEnsemble:
         local_scales: After scoring the candidates, perturb the best few by the acquisition at
             each of these scales in turn (unit-cube deviations) and score those too: a local
             search that refines the acquisition's maximiser (empty: none).
+        acquisition: ``"ei"``: expected improvement under the ensemble. ``"taf"``: the
+            transfer acquisition function (Wistuba, Schilling and Schmidt-Thieme, 2018) with
+            the ranking weights, ``w_t EI_t(x) + sum_i w_i max(mu_i(x) - mu_i(x_best), 0)``:
+            this study's GP contributes its own expected improvement, with its own deviation,
+            and each past task the improvement it predicts over the study's best result.
         seed: Random seed (weights, candidates).
     """
 
@@ -92,11 +97,15 @@ class RankingWeightedEnsemble:
         n_samples: int = 64,
         latent: bool = True,
         local_scales: Sequence[float] = (),
+        acquisition: str = "ei",
         seed: int | None = 0,
     ) -> None:
+        if acquisition not in ("ei", "taf"):
+            raise ValueError(f"acquisition must be 'ei' or 'taf'; got {acquisition!r}")
         self.space = space
         self.latent = latent
         self.local_scales = tuple(local_scales)
+        self.acquisition = acquisition
         self.n_samples = n_samples
         self.rng = np.random.default_rng(seed)
         self.bases: list[GaussianProcessRegressor] = []
@@ -193,12 +202,36 @@ class RankingWeightedEnsemble:
     ) -> np.ndarray:
         """Expected improvement at ``C`` over the best ensemble prediction at an evaluated point
         (before any result: the ensemble's mean, its best guess)."""
+        if self.acquisition == "taf" and len(y) > 0:
+            return self._taf(C, X, y, w, target)
         mu, sd = self.predict(C, w, target)
         if len(y) == 0:
             return mu
         best = float(self.predict(X, w, target)[0].max())
         z = (mu - best) / sd
         return np.asarray((mu - best) * norm.cdf(z) + sd * norm.pdf(z))
+
+    def _taf(
+        self,
+        C: np.ndarray,
+        X: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray,
+        target: GaussianProcessRegressor | None,
+    ) -> np.ndarray:
+        x_best = X[int(np.argmax(y))][None]
+        acq = np.zeros(len(C))
+        with threadpool_limits(1):
+            for wi, gp in zip(w[:-1], self.bases, strict=True):
+                if wi > 0:
+                    acq += wi * np.maximum(gp.predict(C) - float(gp.predict(x_best)[0]), 0.0)
+            if target is not None and w[-1] > 0:
+                m, s = target.predict(C, return_std=True)
+                sd = np.sqrt(np.maximum(s**2 - (_noise(target) if self.latent else 0.0), 1e-12))
+                best = float(target.predict(X).max())
+                z = (m - best) / sd
+                acq += w[-1] * ((m - best) * norm.cdf(z) + sd * norm.pdf(z))
+        return acq
 
     def rank(
         self, X: np.ndarray, y: np.ndarray, n: int = 1, exclude: np.ndarray | None = None
