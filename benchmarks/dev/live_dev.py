@@ -51,7 +51,10 @@ from metahpo.bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, 
 #:   backache, hepatitis, sleep): single-seed differences between two near-identical
 #:   refinements are as large as the differences between methods, so 10 cells cannot rank
 #:   them; a candidate needs 2+ seeds and 20+ cells before it is worth a grid revision.
-VARIANTS: dict[str, dict[str, Any]] = {"ls": {"local_scales": (0.1, 0.03, 0.01)}}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "ls": {"local_scales": (0.1, 0.03, 0.01)},
+    "taf": {"acquisition": "taf"},
+}
 
 
 def _register() -> None:

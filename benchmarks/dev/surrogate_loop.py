@@ -14,6 +14,14 @@ generator family, as in the live benchmark.
 
 Regret per task is normalised by the best and worst of (the stored scores, every value any
 method found). Prints mean regret at 1/5/10/20/30 per method and per family.
+
+Tried on 2026-11-27 (session 9), ``--n-datasets 8 --seeds 2`` (68 cells, results in
+``results/2026-11-27-surrogate-taf.json.gz``), mean regret @1/@10/@20/@30: gp 0.173 / 0.052
+/ 0.021 / 0.015; the default ``meta-transfer-gp`` 0.083 / 0.038 / 0.025 / 0.015; with the
+transfer acquisition function (``meta-transfer-gp-taf``) 0.083 / 0.039 / 0.025 / 0.015. No
+difference worth a live revision. On these surrogates the default already ties gp at 30; the
+live grid's weaker late refinement (its proposals after trial 10 stay 2-5 times closer to
+the incumbent than GPSampler's) does not show here, so this loop cannot rank fixes for it.
 """
 
 from __future__ import annotations
