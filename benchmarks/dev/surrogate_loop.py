@@ -20,7 +20,7 @@ Tried on 2026-11-27 (session 9), ``--n-datasets 8 --seeds 2`` (68 cells, results
 / 0.021 / 0.015; the default ``meta-transfer-gp`` 0.083 / 0.038 / 0.025 / 0.015; with the
 transfer acquisition function (``meta-transfer-gp-taf``) 0.083 / 0.039 / 0.025 / 0.015. No
 difference worth a live revision. On these surrogates the default already ties gp at 30; the
-live grid's weaker late refinement (its proposals after trial 10 stay 2-5 times closer to
+live grid's weaker late refinement (its proposals after trial 10 stay 2-6 times closer to
 the incumbent than GPSampler's) does not show here, so this loop cannot rank fixes for it.
 """
 
