@@ -53,37 +53,36 @@ def _register_variants() -> None:
     """Dev-only variants of bases, as ``meta-<name>``: keyword overrides of a base's sampler."""
     import functools
 
-    from metahpo.optimizers import _bases, _transfer_gp
+    from metahpo.optimizers import _bases, _rgpe, _transfer_gp
 
-    variants: dict[str, dict[str, Any]] = {"transfer-gp-noisy": {"latent": False}}
-    for name, kw in variants.items():
+    # (what is patched in _transfer_gp, the original, keyword overrides) per variant
+    variants: dict[str, tuple[str, Any, dict[str, Any]]] = {
+        "transfer-gp-noisy": (
+            "TransferGPSampler",
+            _transfer_gp.TransferGPSampler,
+            {"latent": False},
+        ),
+        "transfer-gp-taf": (
+            "RankingWeightedEnsemble",
+            _rgpe.RankingWeightedEnsemble,
+            {"acquisition": "taf"},
+        ),
+        "transfer-gp-ls": (
+            "RankingWeightedEnsemble",
+            _rgpe.RankingWeightedEnsemble,
+            {"local_scales": (0.1, 0.03, 0.01)},
+        ),
+    }
+    for name, (attr, original, kw) in variants.items():
 
-        def make(ctx: Any, kw: dict = kw) -> Any:
-            original = _transfer_gp.TransferGPSampler
-            _transfer_gp.TransferGPSampler = functools.partial(original, **kw)  # type: ignore
+        def make(ctx: Any, attr: str = attr, original: Any = original, kw: dict = kw) -> Any:
+            setattr(_transfer_gp, attr, functools.partial(original, **kw))
             try:
                 return _bases._transfer_gp(ctx)
             finally:
-                _transfer_gp.TransferGPSampler = original  # type: ignore
+                setattr(_transfer_gp, attr, original)
 
         _bases.REGISTRY[name] = _bases.Base(make)
-    from metahpo.optimizers import _rgpe
-
-    ensemble: dict[str, dict[str, Any]] = {
-        "transfer-gp-taf": {"acquisition": "taf"},
-        "transfer-gp-ls": {"local_scales": (0.1, 0.03, 0.01)},
-    }
-    for name, kw in ensemble.items():
-
-        def make_e(ctx: Any, kw: dict = kw) -> Any:
-            original = _rgpe.RankingWeightedEnsemble
-            _transfer_gp.RankingWeightedEnsemble = functools.partial(original, **kw)  # type: ignore
-            try:
-                return _bases._transfer_gp(ctx)
-            finally:
-                _transfer_gp.RankingWeightedEnsemble = original  # type: ignore
-
-        _bases.REGISTRY[name] = _bases.Base(make_e)
 
 
 _register_variants()

@@ -61,6 +61,12 @@ def standardize(y: np.ndarray) -> np.ndarray:
     return (y - float(np.mean(y))) / (s if s > 1e-12 else 1.0)
 
 
+def expected_improvement(mu: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
+    """Expected improvement over ``best`` of a Gaussian with mean ``mu`` and deviation ``sd``."""
+    z = (mu - best) / sd
+    return np.asarray((mu - best) * norm.cdf(z) + sd * norm.pdf(z))
+
+
 def ranking_losses(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Misordered pairs of each sample column against ``y``: shape ``(n_samples,)``."""
     i, j = np.triu_indices(len(y), 1)
@@ -207,9 +213,7 @@ class RankingWeightedEnsemble:
         mu, sd = self.predict(C, w, target)
         if len(y) == 0:
             return mu
-        best = float(self.predict(X, w, target)[0].max())
-        z = (mu - best) / sd
-        return np.asarray((mu - best) * norm.cdf(z) + sd * norm.pdf(z))
+        return expected_improvement(mu, sd, float(self.predict(X, w, target)[0].max()))
 
     def _taf(
         self,
@@ -228,9 +232,7 @@ class RankingWeightedEnsemble:
             if target is not None and w[-1] > 0:
                 m, s = target.predict(C, return_std=True)
                 sd = np.sqrt(np.maximum(s**2 - (_noise(target) if self.latent else 0.0), 1e-12))
-                best = float(target.predict(X).max())
-                z = (m - best) / sd
-                acq += w[-1] * ((m - best) * norm.cdf(z) + sd * norm.pdf(z))
+                acq += w[-1] * expected_improvement(m, sd, float(target.predict(X).max()))
         return acq
 
     def rank(
