@@ -41,6 +41,7 @@ def headline(summary: dict[str, Any]) -> str:
             ratio = f" (×{me['mean'][k] / v:.2f})" if v > 0 else ""
             cells.append(f"{v:.3f}{ratio}")
         rows.append(cells)
+    cpu_h = sum(float(m.get("seconds_total", 0.0)) for m in methods.values()) / 3600
     lines = [
         "| " + " | ".join(head) + " |",
         "| --- | " + " | ".join("--:" for _ in head[1:]) + " |",
@@ -51,7 +52,8 @@ def headline(summary: dict[str, Any]) -> str:
         f"{p['cv_folds']}-fold CV on at most {p['max_rows']} rows; 0 = the best score any method "
         "found, 1 = the worst); in brackets metahpo's regret divided by the peer's "
         f"(below 1: metahpo is better). Coverage: {summary['runs_total']} of "
-        f"{summary['runs_expected']} runs of the grid.",
+        f"{summary['runs_expected']} runs of the grid; cost of the runs so far: "
+        f"{cpu_h:.1f} CPU-hours of training and optimizer time.",
     ]
     if summary["runs_total"] < summary["runs_expected"]:
         lines.insert(
