@@ -125,13 +125,10 @@ def test_local_search_never_lowers_the_acquisition_of_the_proposal() -> None:
     assert SPACE.encode(SPACE.decode(b)).tolist() == b.tolist()  # a valid configuration
 
 
-@pytest.mark.parametrize(
-    "options", [{"acquisition": "taf"}, {"choice": "own"}, {"choice": "sample"}], ids=str
-)
-def test_variants_refine_to_the_optimum_beyond_the_stored_points(options: dict[str, str]) -> None:
+def test_transfer_acquisition_refines_to_the_optimum_beyond_the_stored_points() -> None:
     optimum = np.array([0.62, 0.41, 0.33])
     past = [(*_task(optimum + 0.05, s), 1.0) for s in range(3)]  # near, not at, the optimum
-    model = RankingWeightedEnsemble(SPACE, past, seed=0, **options)  # type: ignore[arg-type]
+    model = RankingWeightedEnsemble(SPACE, past, acquisition="taf", seed=0)
     stored = np.vstack([x for x, _, _ in past])
     X = [model.propose(np.zeros((0, 3)), np.zeros(0))]
     for _ in range(14):
@@ -144,24 +141,6 @@ def test_variants_refine_to_the_optimum_beyond_the_stored_points(options: dict[s
     assert y.max() > y[0] and -y.max() < 0.005
 
 
-def test_an_unknown_acquisition_or_choice_is_refused() -> None:
+def test_an_unknown_acquisition_is_refused() -> None:
     with pytest.raises(ValueError, match="acquisition"):
         RankingWeightedEnsemble(SPACE, [], acquisition="ucb")
-    with pytest.raises(ValueError, match="choice"):
-        RankingWeightedEnsemble(SPACE, [], choice="best")
-
-
-@pytest.mark.parametrize("choice", ["own", "sample"])
-def test_the_chosen_model_follows_the_weights(choice: str) -> None:
-    model = RankingWeightedEnsemble(SPACE, [], choice=choice, seed=0)
-    w = np.array([0.5, 0.2, 0.3])
-    picks = np.array([model._chosen(w, 5) for _ in range(3000)])
-    own = (picks == np.eye(3)[2]).all(axis=1).mean()
-    assert abs(own - 0.3) < 0.04  # this study's own model, as often as its weight says
-    if choice == "own":  # otherwise the ensemble itself, never a single past task
-        assert ((picks == w).all(axis=1) | (picks == np.eye(3)[2]).all(axis=1)).all()
-    else:  # one model each time, each as often as its weight
-        assert np.allclose(picks.sum(axis=1), 1.0) and abs(picks[:, 0].mean() - 0.5) < 0.04
-    assert model._chosen(w, 1).tolist() == w.tolist()  # before two results: the ensemble
-    default = RankingWeightedEnsemble(SPACE, [], seed=0)
-    assert default._chosen(w, 5).tolist() == w.tolist()

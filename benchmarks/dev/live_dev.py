@@ -54,8 +54,6 @@ from metahpo.bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, 
 VARIANTS: dict[str, dict[str, Any]] = {
     "ls": {"local_scales": (0.1, 0.03, 0.01)},
     "taf": {"acquisition": "taf"},
-    "own": {"choice": "own"},
-    "sample": {"choice": "sample"},
 }
 
 

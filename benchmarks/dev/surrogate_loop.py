@@ -72,16 +72,6 @@ def _register_variants() -> None:
             _rgpe.RankingWeightedEnsemble,
             {"local_scales": (0.1, 0.03, 0.01)},
         ),
-        "transfer-gp-own": (
-            "RankingWeightedEnsemble",
-            _rgpe.RankingWeightedEnsemble,
-            {"choice": "own"},
-        ),
-        "transfer-gp-sample": (
-            "RankingWeightedEnsemble",
-            _rgpe.RankingWeightedEnsemble,
-            {"choice": "sample"},
-        ),
     }
     for name, (attr, original, kw) in variants.items():
 

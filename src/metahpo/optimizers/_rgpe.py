@@ -92,12 +92,6 @@ class RankingWeightedEnsemble:
             the ranking weights, ``w_t EI_t(x) + sum_i w_i max(mu_i(x) - mu_i(x_best), 0)``:
             this study's GP contributes its own expected improvement, with its own deviation,
             and each past task the improvement it predicts over the study's best result.
-        choice: Which model the acquisition uses at each proposal. ``"ensemble"``: the
-            weighted ensemble. ``"own"``: with probability the study's own weight, this
-            study's GP alone with its own deviation (plain GP-BO), otherwise the ensemble.
-            ``"sample"``: one model drawn by the weights, with its own deviation (probability
-            matching over the ensemble). The weights are each model's posterior probability of
-            ranking the results best, so both hand over to the data as the evidence grows.
         seed: Random seed (weights, candidates).
     """
 
@@ -110,14 +104,10 @@ class RankingWeightedEnsemble:
         latent: bool = True,
         local_scales: Sequence[float] = (),
         acquisition: str = "ei",
-        choice: str = "ensemble",
         seed: int | None = 0,
     ) -> None:
         if acquisition not in ("ei", "taf"):
             raise ValueError(f"acquisition must be 'ei' or 'taf'; got {acquisition!r}")
-        if choice not in ("ensemble", "own", "sample"):
-            raise ValueError(f"choice must be 'ensemble', 'own' or 'sample'; got {choice!r}")
-        self.choice = choice
         self.space = space
         self.latent = latent
         self.local_scales = tuple(local_scales)
@@ -245,16 +235,6 @@ class RankingWeightedEnsemble:
                 acq += w[-1] * expected_improvement(m, sd, float(target.predict(X).max()))
         return acq
 
-    def _chosen(self, w: np.ndarray, n: int) -> np.ndarray:
-        """The weights the acquisition uses: ``w``, or one model's (see ``choice``)."""
-        if self.choice == "ensemble" or n < 2:
-            return w
-        if self.choice == "own":
-            pick = len(w) - 1 if self.rng.random() < w[-1] else -1
-        else:
-            pick = int(self.rng.choice(len(w), p=w / w.sum()))
-        return w if pick < 0 else np.eye(len(w))[pick]
-
     def rank(
         self, X: np.ndarray, y: np.ndarray, n: int = 1, exclude: np.ndarray | None = None
     ) -> np.ndarray:
@@ -262,7 +242,7 @@ class RankingWeightedEnsemble:
         results ``X`` / ``y`` (gains; failures left out), never one of ``X`` or ``exclude``."""
         X = np.asarray(X, dtype=float).reshape(len(y), self.space.encoded_dim)
         y = np.asarray(y, dtype=float)
-        w = self._chosen(self.weights(X, y), len(y))
+        w = self.weights(X, y)
         target = fit_gp(X, standardize(y)) if len(y) >= 2 and w[-1] > 0 else None
         C = self.candidates(X, y, w)
         acq = self._acquisition(C, X, y, w, target)
