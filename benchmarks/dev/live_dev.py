@@ -51,6 +51,18 @@ from metahpo.bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, 
 #:   backache, hepatitis, sleep): single-seed differences between two near-identical
 #:   refinements are as large as the differences between methods, so 10 cells cannot rank
 #:   them; a candidate needs 2+ seeds and 20+ cells before it is worth a grid revision.
+#:
+#: Tried on 2026-11-28 (session 10) and rejected, then removed from ``src`` (results in
+#: ``results/2026-11-28-choice-variants.json``; 2 seeds, 20 cells per family, normalised over
+#: gp, meta and the variants), for the late over-exploitation the held-out grid shows:
+#:
+#: * ``own``: at each proposal, with probability the study's own ranking weight, expected
+#:   improvement under this study's GP alone (its full deviation, plain GP-BO), otherwise the
+#:   ensemble. @10/@20/@30: hgb 0.268/0.170/0.115 against the default's 0.278/0.132/0.083 and
+#:   gp's 0.298/0.165/0.131; svm 0.093/0.051/0.030 against 0.057/0.036/0.029 (gp 0.128 @30).
+#:   The study's own scikit-learn GP refines worse than the ensemble, even late.
+#: * ``sample``: one model drawn by the weights (probability matching), with its own
+#:   deviation. svm: 0.072/0.059/0.053 against the default's 0.057/0.036/0.029.
 VARIANTS: dict[str, dict[str, Any]] = {
     "ls": {"local_scales": (0.1, 0.03, 0.01)},
     "taf": {"acquisition": "taf"},
