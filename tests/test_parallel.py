@@ -70,7 +70,14 @@ def test_a_killed_worker_does_not_make_the_budget_overshoot(
     tiny_clf: Dataset, sqlite_url: str
 ) -> None:
     """The worker running a trial is killed (SIGKILL) after the first trial finishes: the other
-    fails its trial, retries the configuration, and the study ends with exactly the budget."""
+    fails its trial, retries the configuration, and the study ends with exactly the budget.
+
+    Random forests of 384-512 trees (about a second per trial): with a model that trains in
+    milliseconds, on a quiet machine both workers could finish the whole budget before the
+    first callback, leaving no trial to kill."""
+    base = get_space("rf", "classification")
+    slow = Param("n_estimators", "int", low=384, high=512, default=400)
+    space = SearchSpace("rf", "classification", (slow, *base.params[1:]))
     killed: list[int] = []
 
     def kill_one(study: optuna.Study, _: FrozenTrial) -> None:
@@ -85,8 +92,8 @@ def test_a_killed_worker_does_not_make_the_budget_overshoot(
             time.sleep(0.01)
 
     result = tune(
-        tiny_clf, "knn", budget=6, optimizer="random", storage=sqlite_url, study_name="k",
-        folds=2, metafeatures=NO_MF, n_jobs=2, callbacks=[kill_one],
+        tiny_clf, "rf", budget=6, optimizer="random", storage=sqlite_url, study_name="k",
+        folds=2, space=space, metafeatures=NO_MF, n_jobs=2, callbacks=[kill_one],
     )  # fmt: skip
     assert killed, "the test needs a worker killed in a trial"
     trials = _trials(sqlite_url, "k")
