@@ -99,3 +99,24 @@ def test_runs_on_this_very_dataset_are_the_evidence() -> None:
     assert won[0].params == BOLD
     lost = learner.suggest(np.array([0.03, 0.0]), k=2)  # t3: the default won there
     assert lost[0].params == DEFAULT
+
+
+@pytest.mark.parametrize("learner", [GreedyPortfolio, NearestTasks])
+def test_a_reliable_smaller_gain_beats_an_unreliable_top_suggestion(learner: type) -> None:
+    # BOLD: +0.15 or -0.05 against the default, task by task; SAFE: +0.01 on every task
+    deltas = [0.15, -0.05, 0.15, -0.05, 0.15, -0.05]
+    exp = experience(deltas)
+    safe = OTHERS[2]
+    tasks = []
+    for t in exp.tasks:
+        y = t.y.copy()
+        y[CONFIGS.index(safe)] = 0.81
+        tasks.append(TaskExperience(**{**t.__dict__, "y": y}))
+    exp = Experience(tasks=tuple(tasks), metafeature_names=exp.metafeature_names)
+    fitted = learner().fit(exp)
+    mf = np.array([0.021, 0.0])
+    assert fitted._suggest(mf, fitted.task_space_.distances(mf), 1)[0][0] == BOLD
+    out = fitted.suggest(mf, k=3)
+    assert out[0].params == safe and "best bet" in out[0].source
+    assert out[1].params == BOLD  # the learner's own top-1 is still second
+    assert len({str(s.params) for s in out}) == 3

@@ -171,8 +171,10 @@ class LiveMethod:
 
 #: Revision of every metahpo method (``kind="meta"``): 2 since the library default goes first
 #: unless the similar tasks clearly favour the meta-learned best (issue 15); 3 since
-#: ``transfer-gp``'s expected improvement uses the latent deviation, without observation noise.
-META_REVISION = 3
+#: ``transfer-gp``'s expected improvement uses the latent deviation, without observation noise;
+#: 4 since the first suggestion is the best loss-averse bet against the library default among
+#: the meta-learner's top ten (or the default).
+META_REVISION = 4
 
 
 def _registry() -> dict[str, LiveMethod]:

@@ -210,8 +210,10 @@ class MetaLearner(abc.ABC):
         d = self.task_space_.distances(mf)
         neighbors = self.neighbors(d)
         conf = self.task_space_.confidence(d)
+        from metahpo.metalearners._default_first import CANDIDATES
+
         out = []
-        for params, score in self._suggest(mf, d, k):
+        for params, score in self._suggest(mf, d, max(k, CANDIDATES)):
             out.append(Suggestion(params, float(score), conf, neighbors, self.name))
         return self._default_first(out, d, conf, neighbors)[:k]
 
@@ -222,9 +224,13 @@ class MetaLearner(abc.ABC):
         conf: float,
         neighbors: tuple[tuple[str, float], ...],
     ) -> list[Suggestion]:
-        """The library default first unless the similar tasks clearly favour the top
-        suggestion over it (see :mod:`metahpo.metalearners._default_first`)."""
-        from metahpo.metalearners._default_first import default_evidence, default_score
+        """The best bet against the library default first, or the default where no candidate
+        is one (see :mod:`metahpo.metalearners._default_first`)."""
+        from metahpo.metalearners._default_first import (
+            CANDIDATES,
+            default_evidence,
+            default_score,
+        )
 
         assert self.experience_ is not None and self.task_space_ is not None
         assert self.space_ is not None
@@ -238,9 +244,24 @@ class MetaLearner(abc.ABC):
             return out
         tasks = self.experience_.tasks
         weights = self.task_space_.weights(d)
-        evidence = default_evidence(tasks, d, weights, encoded[0], x_default, same_task=SAME_TASK)
-        if not evidence.favours_default:
-            return out
+        evidence = {
+            i: default_evidence(tasks, d, weights, encoded[i], x_default, same_task=SAME_TASK)
+            for i in range(min(CANDIDATES, len(out)))
+            if np.abs(encoded[i] - x_default).max() >= 1e-7
+        }
+        if evidence[0].n < 2 and not evidence[0].same_task:
+            return out  # no paired evidence for the top suggestion: the learner's order stands
+        bets = [
+            i
+            for i, ev in evidence.items()
+            if (ev.n >= 2 or ev.same_task) and not ev.favours_default
+        ]
+        if bets:
+            best = max(bets, key=lambda i: (evidence[i].score, -i))
+            if best == 0:
+                return out
+            chosen = replace(out[best], source=f"{self.name}, best bet against the default")
+            return [chosen, *(s for i, s in enumerate(out) if i != best)]
         first = Suggestion(
             default,
             default_score(tasks, d, weights, x_default),

@@ -2,13 +2,20 @@
 
 A meta-learner's best configuration is a bet that what worked on similar tasks works here.
 The library default is the alternative a user already has, and for some families (a random
-forest, say) it is strong. The bet is taken only when the similar tasks say clearly that it
-pays: over the nearest training tasks that evaluated both the suggestion and the default, the
-similarity-weighted mean of the paired gain (suggestion minus default, in the metric's own
-units) minus ``z`` standard errors must be above zero. Otherwise the default goes first and
-the suggestion second, so the best of the first two evaluations is still the better of both.
-Where fewer than two similar tasks evaluated both (experience that is not a shared design,
-say), there is no paired evidence and the meta-learner's order stands.
+forest, say) it is strong. The bet is judged by what it would have paid on the nearest training
+tasks that evaluated both it and the default (the paired gain, in the metric's own units),
+valued *loss-aversely*: a loss counts ``1 + LOSS_AVERSION`` times, a gain once. Among the
+meta-learner's top :data:`CANDIDATES` the configuration of the highest such utility goes first,
+if that utility is above zero; otherwise the default goes first and the meta-learner's order
+follows, so the best of the first two evaluations is still at least the default's and the
+top suggestion's. Where fewer than two similar tasks evaluated both (experience that is not a
+shared design, say), there is no paired evidence and the meta-learner's order stands; runs on
+this very dataset, where they exist, are the evidence alone.
+
+The aversion trades mean gain for a short tail of losses; ``benchmarks/ZERO_SHOT.md`` measures
+the whole curve leave-datasets-out on the bundle (at 10: the share of classification tasks
+that lose more than 0.02 to the default falls from 12 % to about 2 %, the mean gain from
++0.021 to about +0.009).
 """
 
 from __future__ import annotations
@@ -20,8 +27,13 @@ import numpy as np
 
 from metahpo.knowledge import TaskExperience
 
-#: Standard errors the paired gain over the default must clear (one-sided, about 84 %).
+#: Standard errors subtracted for :attr:`DefaultEvidence.lower` (one-sided, about 84 %); the
+#: bound decides for runs on this very dataset.
 DEFAULT_EVIDENCE_Z = 1.0
+#: How much more a loss against the default weighs than a gain of the same size, beyond 1.
+LOSS_AVERSION = 10.0
+#: The meta-learner's top suggestions among which the best bet is chosen.
+CANDIDATES = 10
 #: Nearest training tasks that give evidence.
 EVIDENCE_TASKS = 25
 
@@ -33,21 +45,30 @@ class DefaultEvidence:
     Attributes:
         gain: Similarity-weighted mean of (configuration - default), metric units, larger
             is better. lower: ``gain`` minus ``z`` standard errors. n: Tasks with both.
+        utility: ``gain`` minus :data:`LOSS_AVERSION` times the weighted mean loss.
+        same_task: The evidence is runs on this very dataset.
     """
 
     gain: float
     lower: float
     n: int
     same_task: bool = False
+    utility: float = -np.inf
+
+    @property
+    def score(self) -> float:
+        """What the choice among candidates maximises: the bound on this dataset's own runs,
+        the loss-averse utility on similar tasks' evidence."""
+        return self.lower if self.same_task else self.utility
 
     @property
     def favours_default(self) -> bool:
         """Paired evidence exists (two tasks or more, or runs on this very dataset) and does
-        not clearly favour the configuration. Without paired evidence the meta-learner's
-        order stands."""
+        not favour the configuration. Without paired evidence the meta-learner's order
+        stands."""
         if self.same_task:
             return self.lower <= 0.0
-        return self.n >= 2 and self.lower <= 0.0
+        return self.n >= 2 and self.utility <= 0.0
 
 
 def _rows(task: TaskExperience, x: np.ndarray) -> np.ndarray:
@@ -68,6 +89,7 @@ def default_evidence(
     n_tasks: int = EVIDENCE_TASKS,
     z: float | None = None,
     same_task: float = -1.0,
+    aversion: float | None = None,
 ) -> DefaultEvidence:
     """Paired evidence for the encoded ``candidate`` against the encoded ``default``.
 
@@ -78,19 +100,28 @@ def default_evidence(
         n_tasks: The nearest tasks that count.
         z: Standard errors subtracted for :attr:`DefaultEvidence.lower` (default
             :data:`DEFAULT_EVIDENCE_Z`).
+        aversion: Extra weight of a loss in :attr:`DefaultEvidence.utility` (default
+            :data:`LOSS_AVERSION`).
         same_task: Distance at or below which a training task is this very dataset (run
             before): where such runs evaluated both configurations, they alone are the
             evidence, and one suffices.
     """
     z = DEFAULT_EVIDENCE_Z if z is None else z
+    aversion = LOSS_AVERSION if aversion is None else aversion
     dist = np.asarray(distances, dtype=float)
     order = np.argsort(dist, kind="stable")[:n_tasks]
     own = [i for i in order if dist[i] <= same_task and _both(tasks[i], candidate, default)]
     if own:
         ev = default_evidence(
-            [tasks[i] for i in own], dist[own], np.asarray(weights)[own], candidate, default, z=z
+            [tasks[i] for i in own],
+            dist[own],
+            np.asarray(weights)[own],
+            candidate,
+            default,
+            z=z,
+            aversion=aversion,
         )
-        return DefaultEvidence(ev.gain, ev.lower if ev.n > 1 else ev.gain, ev.n, True)
+        return DefaultEvidence(ev.gain, ev.lower if ev.n > 1 else ev.gain, ev.n, True, ev.utility)
     deltas: list[float] = []
     ws: list[float] = []
     for i in order:
@@ -116,7 +147,8 @@ def default_evidence(
     n_eff = 1.0 / float(np.sum(w**2))
     sd = float(np.sqrt(np.sum(w * (d - mean) ** 2)))
     se = sd / np.sqrt(max(n_eff, 1.0))
-    return DefaultEvidence(mean, mean - z * se, len(d))
+    utility = mean - aversion * float(np.sum(w * np.maximum(-d, 0.0)))
+    return DefaultEvidence(mean, mean - z * se, len(d), utility=utility)
 
 
 def default_score(
