@@ -27,11 +27,15 @@ from metahpo.bench._live_protocol import group_key
 from metahpo.knowledge import load_bundled
 from metahpo.metalearners import _default_first, get_strategy
 from metahpo.metalearners._api import with_metafeatures
+from metahpo.metalearners._base import SAME_TASK
 from metahpo.spaces import get_space
 
 #: Loss aversions measured for the curve (the shipped one, ``_default_first.LOSS_AVERSION``,
-#: among them); ``None``: the rule off, the meta-learner's own top-1.
-AVERSIONS: tuple[float | None, ...] = (None, 0.0, 3.0, 10.0, 30.0)
+#: among them); ``None``: the rule off, the meta-learner's own top-1; ``-1``: the rule shipped
+#: before (until META_REVISION 3): the top-1 unless its paired gain minus one standard error
+#: is not above zero.
+AVERSIONS: tuple[float | None, ...] = (None, -1.0, 0.0, 3.0, 10.0, 30.0)
+PREVIOUS = -1.0
 
 
 def top1_gains(
@@ -57,10 +61,22 @@ def top1_gains(
                 mf = np.asarray(t.metafeatures, dtype=float)
                 assert learner.task_space_ is not None
                 for aversion in aversions:
-                    if aversion is None:
+                    if aversion is None or aversion == PREVIOUS:
                         d = learner.task_space_.distances(mf)
                         params = learner._suggest(mf, d, 1)[0][0]
                         confidence = learner.task_space_.confidence(d)
+                        x = space.encode(space.transfer(params)[0])
+                        if aversion == PREVIOUS and np.abs(x - default).max() >= 1e-7:
+                            ev = _default_first.default_evidence(
+                                learner.experience_.tasks,  # type: ignore[union-attr]
+                                d,
+                                learner.task_space_.weights(d),
+                                x,
+                                default,
+                                same_task=SAME_TASK,
+                            )
+                            if ev.n >= 2 and ev.lower <= 0.0:
+                                params = space.default_config()
                     else:
                         _default_first.LOSS_AVERSION = aversion
                         s = learner.suggest(mf, k=1)[0]
@@ -95,6 +111,8 @@ def curve(rows: dict[float | None, list[dict[str, Any]]]) -> str:
     ]
     for aversion, rs in rows.items():
         name = "rule off" if aversion is None else f"{aversion:g}"
+        if aversion == PREVIOUS:
+            name = "previous rule (gain - 1 SE > 0)"
         if aversion == _default_first.LOSS_AVERSION:
             name += " (shipped)"
         for tt in ("classification", "regression"):

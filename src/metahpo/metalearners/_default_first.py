@@ -13,9 +13,7 @@ shared design, say), there is no paired evidence and the meta-learner's order st
 this very dataset, where they exist, are the evidence alone.
 
 The aversion trades mean gain for a short tail of losses; ``benchmarks/ZERO_SHOT.md`` measures
-the whole curve leave-datasets-out on the bundle (at 10: the share of classification tasks
-that lose more than 0.02 to the default falls from 12 % to about 2 %, the mean gain from
-+0.021 to about +0.009).
+the whole curve, leave-datasets-out on the bundle (``benchmarks/zero_shot.py``).
 """
 
 from __future__ import annotations
