@@ -329,7 +329,14 @@ def test_report_and_readme_headline_come_from_the_summary(
     section = (tmp_path / "L2.md").read_text().split("## Ablation", 1)[1]
     row = next(line for line in section.splitlines() if line.startswith("| `meta` |"))
     assert f"{summary['methods']['meta']['mean'][0]:.3f}" in row
-    assert "CMD" in section
+    assert "CMD" in section and "revision" not in section  # same revision: no warning
+    stale = {k: v for k, v in summary.items() if k != "meta_revision"}  # made before the field
+    (tmp_path / "old.json").write_text(json.dumps(stale))
+    write_live_report(r, tmp_path / "s4.json", tmp_path / "L4.md", ablation=tmp_path / "old.json")
+    section = (tmp_path / "L4.md").read_text().split("## Ablation", 1)[1]
+    revision = summary["meta_revision"]
+    expect = f"an earlier revision of metahpo's proposals, the table above's of revision {revision}"
+    assert expect in " ".join(section.split())
     write_live_report(r, tmp_path / "s3.json", tmp_path / "L3.md", ablation=tmp_path / "none")
     assert "## Ablation" not in (tmp_path / "L3.md").read_text()
     readme = tmp_path / "README.md"

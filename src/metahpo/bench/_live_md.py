@@ -21,6 +21,7 @@ from metahpo.bench._live_protocol import (
     HOLDOUT_MAX_FEATURES,
     HOLDOUT_SEED,
     LIVE_METHODS,
+    META_REVISION,
 )
 from metahpo.bench._live_stats import summarize
 
@@ -45,6 +46,7 @@ def live_summary(result: LiveResult, command: str = "") -> dict[str, Any]:
         "holdout": list(result.holdout),
         "excluded_from_experience": {k: list(v) for k, v in result.excluded.items()},
         "experience_version": result.experience_version,
+        "meta_revision": META_REVISION,
         "descriptions": {m: LIVE_METHODS[m].description for m in s.methods},
         "errors": [[*u, msg] for u, msg in result.errors],
         "runs_total": len(result.runs),
@@ -67,8 +69,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], right_from: int =
     ]
 
 
-def render_ablation(ablation: dict[str, Any]) -> list[str]:
-    """The ablation section: another (smaller) live run's summary, method by method."""
+def render_ablation(ablation: dict[str, Any], meta_revision: int | None = None) -> list[str]:
+    """The ablation section: another (smaller) live run's summary, method by method; says so
+    when its metahpo runs are of another revision than ``meta_revision`` (the main table's)."""
     cuts: list[int] = ablation["cutpoints"]
     methods: dict[str, Any] = ablation["methods"]
     want = [t for t in cuts if t in (1, 5, 10, 20, ablation["protocol"]["budget"])]
@@ -97,7 +100,19 @@ def render_ablation(ablation: dict[str, Any]) -> list[str]:
         "",
         f"    {ablation['command']}",
         "",
+        *_stale_note(ablation.get("meta_revision"), meta_revision),
         *_table(head, rows, right_from=2),
+        "",
+    ]
+
+
+def _stale_note(revision: int | None, current: int | None) -> list[str]:
+    if current is None or revision == current:
+        return []
+    which = f"revision {revision}" if revision is not None else "an earlier revision"
+    return [
+        f"Its metahpo runs are of {which} of metahpo's proposals, the table above's of "
+        f"revision {current} (`META_REVISION`); the command above brings it up to date.",
         "",
     ]
 
@@ -296,7 +311,7 @@ def render_markdown(summary: dict[str, Any], ablation: dict[str, Any] | None = N
         lines += [f"* {u[2]} on {u[0]}/{u[1]} seed {u[3]}: {u[4]}" for u in summary["errors"]]
         lines.append("")
     if ablation is not None and ablation.get("methods"):
-        lines += render_ablation(ablation)
+        lines += render_ablation(ablation, summary.get("meta_revision"))
     return "\n".join(lines)
 
 
