@@ -174,7 +174,7 @@ def main() -> None:
         with gzip.open(args.load, "rt") as fh:
             recs = json.load(fh)
     rules: dict[str, Rule] = {"shipped z=1": shipped(1.0), "top-1 always": shipped(-1e12)}
-    for z in (1.0, 2.0):
+    for z in (1.0, 2.0, 3.0):
         for k in (3, 10):
             rules[f"best lower z={z} k={k}"] = best_lower(z, k)
     for lam in (1.0, 3.0, 10.0):
