@@ -249,13 +249,9 @@ class MetaLearner(abc.ABC):
             for i in range(min(CANDIDATES, len(out)))
             if np.abs(encoded[i] - x_default).max() >= 1e-7
         }
-        if evidence[0].n < 2 and not evidence[0].same_task:
+        if not evidence[0].paired:
             return out  # no paired evidence for the top suggestion: the learner's order stands
-        bets = [
-            i
-            for i, ev in evidence.items()
-            if (ev.n >= 2 or ev.same_task) and not ev.favours_default
-        ]
+        bets = [i for i, ev in evidence.items() if ev.is_bet]
         if bets:
             best = max(bets, key=lambda i: (evidence[i].score, -i))
             if best == 0:

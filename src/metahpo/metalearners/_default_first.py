@@ -60,13 +60,20 @@ class DefaultEvidence:
         return self.lower if self.same_task else self.utility
 
     @property
+    def paired(self) -> bool:
+        """Paired evidence exists: two similar tasks or more, or runs on this very dataset.
+        Without it the meta-learner's order stands."""
+        return self.same_task or self.n >= 2
+
+    @property
     def favours_default(self) -> bool:
-        """Paired evidence exists (two tasks or more, or runs on this very dataset) and does
-        not favour the configuration. Without paired evidence the meta-learner's order
-        stands."""
-        if self.same_task:
-            return self.lower <= 0.0
-        return self.n >= 2 and self.utility <= 0.0
+        """Paired evidence that does not favour the configuration."""
+        return self.paired and self.score <= 0.0
+
+    @property
+    def is_bet(self) -> bool:
+        """Paired evidence that favours the configuration over the default."""
+        return self.paired and self.score > 0.0
 
 
 def _rows(task: TaskExperience, x: np.ndarray) -> np.ndarray:
