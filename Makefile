@@ -64,7 +64,7 @@ bench-live: install-torch
 ## peers: warm starts then TPE or Optuna's GPSampler, + transfer over stored configurations,
 ## + continuous transfer BO (the default, `meta`), the torch variant (maml). Writes
 ## benchmarks/live/ablation.json, which `make bench-live` puts into LIVE.md.
-ABLATION := meta meta-tpe meta-gpsampler meta-transfer meta-maml random tpe gp skopt
+ABLATION := meta meta-tpe meta-gpsampler meta-transfer meta-maml meta-fsbo random tpe gp skopt
 bench-live-ablation: install-torch
 	$(BIN)/metahpo bench $(LIVE_ARGS) --quick --out bench-live-ablation-out \
 	  --methods $(ABLATION) --summary benchmarks/live/ablation.json

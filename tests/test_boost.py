@@ -271,6 +271,8 @@ def test_nothing_else_breaks_without_the_extra(
 def test_every_base_starts_from_the_default_without_experience(base: str) -> None:
     if base == "maml":
         pytest.importorskip("torch")
+    if base == "fsbo":
+        pytest.importorskip("gpytorch")
     exp = _without_boost()
     space = get_space("lgbm", "regression")
     vector = np.zeros(len(exp.metafeature_names))

@@ -429,6 +429,7 @@ def test_every_base_runs_after_the_warm_start(experience: Experience, base: str)
         "transfer-gp": "TransferGPSampler",
         "rl": "PolicySampler",
         "maml": "MAMLSampler",
+        "fsbo": "DeepKernelSampler",
         "random": "RandomSampler",
     }
     assert type(plan.sampler.base_sampler).__name__ == expected[base]

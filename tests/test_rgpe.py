@@ -144,3 +144,42 @@ def test_transfer_acquisition_refines_to_the_optimum_beyond_the_stored_points() 
 def test_an_unknown_acquisition_is_refused() -> None:
     with pytest.raises(ValueError, match="acquisition"):
         RankingWeightedEnsemble(SPACE, [], acquisition="ucb")
+
+
+def test_handover_gives_the_trials_the_studys_own_model_leads_to_the_then_sampler() -> None:
+    import optuna
+
+    from metahpo.optimizers._transfer_gp import TransferGPSampler
+    from metahpo.tuning import suggest_config
+
+    optima = [np.array([0.2, 0.8, 0.5]), np.array([0.8, 0.2, 0.5])]
+    past = [_task(o, s) for s, o in enumerate(optima)]
+    X, scores = [p[0] for p in past], [p[1] for p in past]
+
+    class Recording(optuna.samplers.RandomSampler):
+        calls = 0
+
+        def sample_independent(self, *args: object, **kwargs: object) -> object:
+            Recording.calls += 1
+            return super().sample_independent(*args, **kwargs)  # type: ignore[arg-type]
+
+    def run(handover: float | None) -> optuna.Study:
+        sampler = TransferGPSampler(
+            SPACE, SPACE, X, scores, np.ones(2), then=Recording(seed=0), handover=handover, seed=0
+        )
+        # the evidence, made plain: this study's own model ranks its results best
+        sampler.model.weights = lambda X, y: np.array([0.0, 0.0, 1.0])  # type: ignore[method-assign]
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(
+            lambda t: float(_objective(SPACE.encode(suggest_config(t, SPACE)), optima[0])[0]),
+            n_trials=8,
+        )
+        return study
+
+    Recording.calls = 0
+    run(None)
+    assert Recording.calls == 0  # no handover: the ensemble proposes every trial
+    run(0.5)  # from the third result on, ``then`` takes each trial
+    assert Recording.calls == 5 * SPACE.dim
+    with pytest.raises(ValueError, match="handover"):
+        TransferGPSampler(SPACE, SPACE, X, scores, np.ones(2), handover=0.0)

@@ -27,6 +27,8 @@ from metahpo.optimizers import (
     BASES,
     DEFAULT_BASE,
     REGISTRY,
+    DeepKernelGP,
+    DeepKernelSampler,
     MAMLSampler,
     MetaTrainedSurrogate,
     PolicySampler,
@@ -51,7 +53,7 @@ X = np.vstack([KNN.encode(c) for c in DESIGN])
 
 def _plan(base: str, space: SearchSpace = KNN) -> Factory:
     def make(seed: int) -> BaseSampler:
-        model = _surrogate() if base == "maml" else None  # a small one: fast
+        model = {"maml": _surrogate, "fsbo": _deep_kernel}.get(base, lambda: None)()  # small
         return make_meta_sampler(
             np.array([0.3, 0.0]),
             "knn",
@@ -92,6 +94,20 @@ def _maml(seed: int) -> BaseSampler:
     return MAMLSampler(KNN, _surrogate(), n_candidates=32, seed=seed)
 
 
+_DEEP_KERNEL: list[DeepKernelGP] = []
+
+
+def _deep_kernel() -> DeepKernelGP:
+    if not _DEEP_KERNEL:
+        model = DeepKernelGP(hidden=8, meta_iterations=5, fine_tune_steps=5)
+        _DEEP_KERNEL.append(model.fit(TINY, KNN))
+    return _DEEP_KERNEL[0]
+
+
+def _fsbo(seed: int) -> BaseSampler:
+    return DeepKernelSampler(KNN, _deep_kernel(), n_candidates=32, seed=seed)
+
+
 PROPOSERS: dict[str, Factory] = {
     "RandomProposer": lambda seed: RandomProposer(KNN, seed=seed),
     "RandomProposer-ranked": lambda seed: RandomProposer(KNN, best_first=4, seed=seed),
@@ -102,6 +118,7 @@ PROPOSERS: dict[str, Factory] = {
     ),
     "PolicySampler": lambda seed: PolicySampler(KNN, QPolicy(), DESIGN[:3], seed=seed),
     "MAMLSampler": _maml,
+    "DeepKernelSampler": _fsbo,
 }
 SAMPLERS: dict[str, Factory] = {**{f"base-{b}": _plan(b) for b in BASES}, **PROPOSERS}
 
@@ -110,6 +127,8 @@ SAMPLERS: dict[str, Factory] = {**{f"base-{b}": _plan(b) for b in BASES}, **PROP
 def factory(request: pytest.FixtureRequest) -> Factory:
     if request.param.endswith("maml") or request.param == "MAMLSampler":
         pytest.importorskip("torch")
+    if request.param.endswith("fsbo") or request.param == "DeepKernelSampler":
+        pytest.importorskip("gpytorch")
     return SAMPLERS[request.param]
 
 
@@ -290,6 +309,9 @@ CUSTOM = SearchSpace(
 
 @pytest.mark.parametrize("base", [b for b in BASES if b != "maml"])
 def test_a_parameter_the_custom_space_adds_is_varied_from_the_start(base: str) -> None:
+    if base == "fsbo":
+        pytest.importorskip("gpytorch")
+
     def objective(trial: Trial) -> float:
         value = knn(trial)
         trial.suggest_categorical("algorithm", ["auto", "kd_tree", "brute"])

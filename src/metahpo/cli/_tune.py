@@ -73,7 +73,8 @@ def register(sub: Any) -> None:
         "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), cmaes (warm-started "
         "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
         "configurations), rl (a Q-learning search policy learned on the experience), maml (a "
-        "Reptile meta-trained neural surrogate; torch extra), random",
+        "Reptile meta-trained neural surrogate; torch extra), fsbo (a deep-kernel GP "
+        "meta-trained on the experience, fine-tuned on this run; torch extra), random",
     )
     p.add_argument(
         "--transfer",

@@ -12,6 +12,7 @@
 from metahpo.optimizers._bases import BASES, DEFAULT_BASE, REGISTRY, Base, BaseContext
 from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
 from metahpo.optimizers._evolution import SeededEvolutionSampler
+from metahpo.optimizers._fsbo import DeepKernelGP, DeepKernelSampler
 from metahpo.optimizers._gp import GPEISampler
 from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 from metahpo.optimizers._meta import MetaPlan, make_meta_sampler, meta_train_base
@@ -31,6 +32,8 @@ __all__ = [
     "REGISTRY",
     "Base",
     "BaseContext",
+    "DeepKernelGP",
+    "DeepKernelSampler",
     "GPEISampler",
     "MAMLSampler",
     "MetaPlan",

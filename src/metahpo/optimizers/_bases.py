@@ -240,6 +240,27 @@ def _maml(ctx: BaseContext) -> tuple[BaseSampler, None]:
     return MAMLSampler(ctx.space, model, seed=ctx.seed), None
 
 
+def _train_fsbo(experience: Any, builtin: SearchSpace, seed: int) -> Any:
+    from metahpo.optimizers._fsbo import DeepKernelGP
+
+    return DeepKernelGP(seed=seed).fit(experience, builtin)
+
+
+def _fsbo(ctx: BaseContext) -> tuple[BaseSampler, None]:
+    from metahpo.optimizers._fsbo import DeepKernelGP, DeepKernelSampler
+
+    model = ctx.model
+    if model is None:  # no experience to meta-train on: an untrained deep kernel, fine-tuned
+        model = DeepKernelGP(seed=ctx.seed or 0).fit(None, ctx.builtin)
+    return DeepKernelSampler(ctx.space, model, seed=ctx.seed), None
+
+
+def _deep_kernel() -> type:
+    from metahpo.optimizers._fsbo import DeepKernelGP
+
+    return DeepKernelGP
+
+
 def _qpolicy() -> type:
     from metahpo.optimizers._policy import QPolicy
 
@@ -262,6 +283,7 @@ REGISTRY: dict[str, Base] = {
     "transfer-gp": Base(_transfer_gp),
     "rl": Base(_rl, train=_train_rl, model_type=_qpolicy),
     "maml": Base(_maml, train=_train_maml, model_type=_surrogate),
+    "fsbo": Base(_fsbo, train=_train_fsbo, model_type=_deep_kernel),
     "random": Base(_random),
 }
 #: The names of the bases.

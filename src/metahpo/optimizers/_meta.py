@@ -107,7 +107,9 @@ def make_meta_sampler(
             Q-learning on replayed searches over the experience; see
             :class:`~metahpo.optimizers.PolicySampler`), ``maml`` (a neural surrogate
             meta-trained with Reptile, adapted to the study's trials at every step; torch
-            extra), ``transfer-gp`` (the default: a ranking-weighted GP ensemble over the most
+            extra), ``fsbo`` (a deep-kernel GP meta-trained on the experience, fine-tuned on the
+            study, expected improvement; see :class:`~metahpo.optimizers.DeepKernelSampler`;
+            torch extra), ``transfer-gp`` (the default: a ranking-weighted GP ensemble over the most
             similar past tasks and this study, RGPE, proposing by expected improvement over
             the continuous space; see :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler`)
             or ``random``.
@@ -117,7 +119,7 @@ def make_meta_sampler(
         seed: Seed of the base sampler.
         guard_level: Significance level of the negative-transfer guard (see
             :class:`MetaSampler`).
-        base_model: For ``rl`` and ``maml``: the policy or meta-trained surrogate, already
+        base_model: For ``rl``, ``maml`` and ``fsbo``: the policy or meta-trained model, already
             trained on this experience by :func:`meta_train_base`, to reuse across runs
             instead of training one for this call.
         learner: A meta-learner of ``strategy`` already fitted on this experience's tasks of
@@ -228,7 +230,8 @@ def _warm_starts(
 def meta_train_base(experience: Any, family: str, task: str, base: str, seed: int = 0) -> Any:
     """The meta-trained part of a base sampler, trained on the experience of one family and
     task type: a :class:`~metahpo.optimizers.QPolicy` for ``rl``, a
-    :class:`~metahpo.optimizers.MetaTrainedSurrogate` for ``maml`` (torch extra), ``None`` for
+    :class:`~metahpo.optimizers.MetaTrainedSurrogate` for ``maml``, a
+    :class:`~metahpo.optimizers.DeepKernelGP` for ``fsbo`` (torch extra), ``None`` for
     the other bases. Train once, pass it to :func:`make_meta_sampler` as ``base_model`` for
     every run on that experience.
     """

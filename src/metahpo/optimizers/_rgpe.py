@@ -236,13 +236,19 @@ class RankingWeightedEnsemble:
         return acq
 
     def rank(
-        self, X: np.ndarray, y: np.ndarray, n: int = 1, exclude: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        n: int = 1,
+        exclude: np.ndarray | None = None,
+        w: np.ndarray | None = None,
     ) -> np.ndarray:
         """The ``n`` best next encoded configurations, best first, given the study's encoded
-        results ``X`` / ``y`` (gains; failures left out), never one of ``X`` or ``exclude``."""
+        results ``X`` / ``y`` (gains; failures left out), never one of ``X`` or ``exclude``;
+        ``w``: the :meth:`weights` for these results, if already computed."""
         X = np.asarray(X, dtype=float).reshape(len(y), self.space.encoded_dim)
         y = np.asarray(y, dtype=float)
-        w = self.weights(X, y)
+        w = self.weights(X, y) if w is None else np.asarray(w, dtype=float)
         target = fit_gp(X, standardize(y)) if len(y) >= 2 and w[-1] > 0 else None
         C = self.candidates(X, y, w)
         acq = self._acquisition(C, X, y, w, target)
