@@ -116,6 +116,24 @@ def risk(c: dict[str, Any], w: list[float], lam: float, tol: float) -> float:
 Rule = Callable[[dict[str, Any]], float]  # true gain of the chosen configuration
 
 
+def best_guarded(lam: float, worst: float, k: int) -> Rule:
+    """The shipped utility, among only the candidates that lost no more than ``worst`` on any
+    of the nearest training tasks with paired evidence (a minimax guard on the evidence)."""
+
+    def rule(rec: dict[str, Any]) -> float:
+        best, true = -np.inf, 0.0
+        for c in rec["cands"][:k]:
+            d, _ = _stats(c, rec["w"])
+            if len(d) < 2 or float(d.min()) < -worst:
+                continue
+            u = risk(c, rec["w"], lam, 0.0)
+            if u > best:
+                best, true = u, float(c["true"])
+        return true if best > 0 else 0.0
+
+    return rule
+
+
 def shipped(z: float) -> Rule:
     def rule(rec: dict[str, Any]) -> float:
         c = rec["cands"][0]
@@ -180,6 +198,8 @@ def main() -> None:
     for lam in (1.0, 3.0, 10.0):
         for tol in (0.0, 0.01):
             rules[f"risk lam={lam} tol={tol} k=10"] = best_risk(lam, tol, 10)
+    for worst in (0.005, 0.01, 0.015, 0.02, 0.03, 0.05):
+        rules[f"guarded lam=10 worst={worst} k=10"] = best_guarded(10.0, worst, 10)
     print(table(recs, rules))
 
 
