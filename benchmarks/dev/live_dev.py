@@ -68,6 +68,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "taf": {"acquisition": "taf"},
 }
 
+#: Variants of :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler` itself, as
+#: ``meta-<name>``. Session 12: ``handover``: a trial for which this study's own GP has at least
+#: half the ranking weight goes to Optuna's GPSampler (the late refinement that the live
+#: ablation measures best), the others to the ensemble.
+SAMPLER_VARIANTS: dict[str, dict[str, Any]] = {
+    "handover": {"handover": 0.5, "then": "optuna-gp"},
+    # the same, GPSampler modelling from the first trial after the warm starts (its default
+    # samples the first ten trials of the study at random)
+    "handover-startup": {"handover": 0.5, "then": "optuna-gp-startup"},
+}
+
 
 def _register() -> None:
     """Each variant as a base ``transfer-gp-<name>`` and a live method ``meta-<name>``."""
@@ -87,6 +98,33 @@ def _register() -> None:
                 _transfer_gp.RankingWeightedEnsemble = original  # type: ignore
 
         _bases.REGISTRY[f"transfer-gp-{name}"] = _bases.Base(make)
+        LIVE_METHODS[f"meta-{name}"] = replace(
+            LIVE_METHODS["meta"], name=f"meta-{name}", base=f"transfer-gp-{name}"
+        )
+    sampler_class = _transfer_gp.TransferGPSampler
+    for name, kw in SAMPLER_VARIANTS.items():
+
+        def make_sampler(ctx: Any, kw: dict[str, Any] = kw) -> Any:
+            def patched(*args: Any, **kwargs: Any) -> Any:
+                extra = dict(kw)
+                if str(extra.get("then")).startswith("optuna-gp"):
+                    import optuna
+
+                    startup = {"n_startup_trials": max(len(ctx.warm), 2)}
+                    extra["then"] = optuna.samplers.GPSampler(
+                        seed=ctx.seed,
+                        warn_independent_sampling=False,
+                        **(startup if extra["then"].endswith("startup") else {}),
+                    )
+                return sampler_class(*args, **kwargs, **extra)
+
+            _transfer_gp.TransferGPSampler = patched  # type: ignore[misc, assignment]
+            try:
+                return _bases._transfer_gp(ctx)
+            finally:
+                _transfer_gp.TransferGPSampler = sampler_class  # type: ignore[misc]
+
+        _bases.REGISTRY[f"transfer-gp-{name}"] = _bases.Base(make_sampler)
         LIVE_METHODS[f"meta-{name}"] = replace(
             LIVE_METHODS["meta"], name=f"meta-{name}", base=f"transfer-gp-{name}"
         )
