@@ -71,7 +71,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
 #: Variants of :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler` itself, as
 #: ``meta-<name>``. Session 12: ``handover``: a trial for which this study's own GP has at least
 #: half the ranking weight goes to Optuna's GPSampler (the late refinement that the live
-#: ablation measures best), the others to the ensemble.
+#: ablation measures best), the others to the ensemble. Not adopted (results in
+#: ``results/2026-11-28-handover.json``; draw seed 11, normalised over gp, meta and the
+#: variants; mean regret @10/@20/@30): svm, 2 seeds, 20 cells: 0.037/0.025/0.011 against the
+#: default's 0.058/0.043/0.024; hgb, 20 cells: 0.290/0.117/0.081 against 0.254/0.174/0.102;
+#: mlp, 1 seed, 10 cells: 0.187/0.135/0.092 against 0.214/0.171/0.140; but rf, 20 cells:
+#: 0.171/0.110/0.097 against 0.149/0.106/0.025. ``handover-startup`` (hgb, 20 cells):
+#: 0.234/0.169/0.131. Better late on three families, much worse on rf: no consistent win.
 SAMPLER_VARIANTS: dict[str, dict[str, Any]] = {
     "handover": {"handover": 0.5, "then": "optuna-gp"},
     # the same, GPSampler modelling from the first trial after the warm starts (its default
