@@ -24,7 +24,7 @@ from metahpo.errors import MetaHPOError
 from metahpo.metalearners._torch import _torch, one_thread
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._rgpe import expected_improvement, standardize
-from metahpo.optimizers._unit import to_unit
+from metahpo.optimizers._unit import candidates_around
 from metahpo.optimizers._view import StudyView
 from metahpo.spaces import SearchSpace
 
@@ -225,13 +225,11 @@ class DeepKernelSampler(ProposalSampler):
         done = [t for t in view.completed_with(self.space.names) if np.isfinite(view.gain(t))]
         if len(done) < 2:
             return None
-        d = self.space.dim
-        units = list(self.rng.rand(self.n_candidates, d))
+        best = [t.params for t in sorted(done, key=lambda t: -view.gain(t))[:5]]
         per = max(self.n_candidates // 15, 1)
-        for t in sorted(done, key=lambda t: -view.gain(t))[:5]:
-            u = to_unit(self.space, t.params)
-            for scale in (0.03, 0.1, 0.25):
-                units.extend(np.clip(u + self.rng.normal(0.0, scale, size=(per, d)), 0.0, 1.0))
+        units = candidates_around(
+            self.rng, self.space, best, self.n_candidates, (0.03, 0.1, 0.25), per
+        )
         configs = [self.space.from_unit(u) for u in units]
         C = np.vstack([self._encode(c) for c in configs])
         Xd = np.vstack([self._encode(dict(t.params)) for t in done])

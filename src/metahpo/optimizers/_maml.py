@@ -16,7 +16,7 @@ import numpy as np
 
 from metahpo.metalearners._torch import one_thread
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
-from metahpo.optimizers._unit import to_unit
+from metahpo.optimizers._unit import candidates_around
 from metahpo.optimizers._view import StudyView
 from metahpo.spaces import SearchSpace
 
@@ -186,12 +186,9 @@ class MAMLSampler(ProposalSampler):
         if self.surrogate.net_ is None:
             return None
         done = view.completed_with(self.space.names)
-        d = self.space.dim
-        units = list(self.rng.rand(self.n_candidates, d))
-        for t in sorted(done, key=lambda t: -view.gain(t))[:4]:
-            u = to_unit(self.space, t.params)
-            noise = self.rng.normal(0.0, 0.05, size=(self.n_candidates // 4, d))
-            units.extend(np.clip(u + noise, 0.0, 1.0))
+        best = [t.params for t in sorted(done, key=lambda t: -view.gain(t))[:4]]
+        n = self.n_candidates
+        units = candidates_around(self.rng, self.space, best, n, (0.05,), n // 4)
         configs = [self.space.from_unit(u) for u in units]
         X = np.vstack([self._encode(c) for c in configs])
         if len(done) >= 2:

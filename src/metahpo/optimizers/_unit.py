@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,24 @@ def to_unit(space: SearchSpace, config: Mapping[str, Any]) -> np.ndarray:
     return np.array(
         [unit_value(p, config.get(p.name, p.default)) for p in space.params], dtype=float
     )
+
+
+def candidates_around(
+    rng: np.random.RandomState,
+    space: SearchSpace,
+    best: Sequence[Mapping[str, Any]],
+    n_random: int,
+    scales: Sequence[float],
+    per: int,
+) -> list[np.ndarray]:
+    """Unit-cube candidates: ``n_random`` uniform points, then for each of the ``best``
+    configurations ``per`` Gaussian perturbations at each of the ``scales`` (clipped)."""
+    units = list(rng.rand(n_random, space.dim))
+    for config in best:
+        u = to_unit(space, config)
+        for scale in scales:
+            units.extend(np.clip(u + rng.normal(0.0, scale, size=(per, space.dim)), 0.0, 1.0))
+    return units
 
 
 def categorical_mask(space: SearchSpace) -> np.ndarray:
