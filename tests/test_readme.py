@@ -5,10 +5,10 @@ they name (``examples/data/breast_cancer``, ``tests/data/vehicle``). Console blo
 ``$ COMMAND`` followed by its output) run each command there with ``metahpo`` on the path, and
 the output (standard output, then standard error for a command that reports there) must match
 the block token by token, except ``...`` (any text, the README's elisions) and durations
-(``12.3 s``). ``make run`` is run as the Makefile's command and compared
-with the quickstart's output block and its prose. Blocks that take long are in the slow suite;
-the fast suite checks that every block is accounted for and that the names the Python blocks
-use exist.
+(``12.3 s``). ``make run`` is run as the Makefile's command and compared with the quickstart's
+output block and its prose; the synopsis is not run, but the options it names must exist.
+Blocks that take long are in the slow suite; the fast suite checks that every block is
+accounted for and that the names the Python blocks use exist.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def readme_blocks(text: str = README) -> list[Block]:
 HOW = {
     "make run    # creates .venv": "test_quickstart (slow): the Makefile's command",
     "best hgb on breast_cancer": "test_quickstart (slow): the output of make run",
-    "metahpo tune DATA [--target COL]": "not run: the synopsis of every command",
+    "metahpo tune DATA [--target COL]": "test_the_synopsis_names_only_options_that_exist",
     "$ metahpo tune examples/data/breast_cancer --model lgbm": "test_console_block",
     "$ metahpo suggest tests/data/vehicle --model svm": "test_console_block",
     "$ metahpo tune tests/data/vehicle --model hgb": "test_console_block (slow)",
@@ -284,3 +284,27 @@ def test_quickstart(tmp_path: Path) -> None:
     assert f"{trials[1].value:.4f}" == first.group(2)
     assert f"{study.best_value:.4f}" == best.group(1)
     assert study.best_trial.number + 1 == int(best.group(2))
+
+
+def test_the_synopsis_names_only_options_that_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    """The command-line synopsis is not run, but every option it names is in that command's
+    ``--help``."""
+    from metahpo.cli import main
+
+    synopsis = next(b for b in readme_blocks() if how(b) == "metahpo tune DATA [--target COL]")
+    commands: dict[tuple[str, ...], set[str]] = {}
+    current: tuple[str, ...] = ()
+    for line in synopsis.text.splitlines():
+        words = line.split()
+        if line.startswith("metahpo "):
+            current = tuple(w for w in words[1:3] if re.fullmatch(r"[a-z]+", w))
+            if current[:1] != ("kb",):
+                current = current[:1]
+            commands.setdefault(current, set())
+        commands[current] |= set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-k)\b", line))
+    assert len(commands) >= 8
+    for command, options in commands.items():
+        assert main([*command, "--help"]) == 0
+        shown = capsys.readouterr().out
+        for option in options:
+            assert re.search(rf"(?<![\w-]){re.escape(option)}\b", shown), (command, option)
