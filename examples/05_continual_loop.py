@@ -45,10 +45,18 @@ datasets = [
 settings = dict(budget=10, folds=3, warm_start=3, seed=0)  # small, to keep the example quick
 
 
-def trial_values(result: metahpo.TuneResult) -> list[float]:
-    """The study's completed trial values in order (the run is a plain Optuna study)."""
+def trials(result: metahpo.TuneResult) -> list[optuna.trial.FrozenTrial]:
+    """The study's completed trials in order (the run is a plain Optuna study)."""
     study = optuna.load_study(study_name=result.study, storage=result.storage)
-    return [t.value for t in study.trials if t.value is not None]
+    return [t for t in study.trials if t.value is not None]
+
+
+DEFAULT = metahpo.get_space("knn", "classification").default_config()
+
+
+def short(params: dict) -> str:
+    marker = " (default)" if params == DEFAULT else ""
+    return f"k={params['n_neighbors']} {params['weights']} p={params['p']}{marker}"
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -58,21 +66,32 @@ with tempfile.TemporaryDirectory() as tmp:
         print(
             f"{data.name}: best balanced accuracy {result.best_value:.4f} with {result.best_params}"
         )
-    with_experience = trial_values(result)
+    with_experience = trials(result)
 
     # Dataset 3 again, in an empty storage: only the bundled experience to learn from.
     fresh = metahpo.tune(
         datasets[2], "knn", storage=f"sqlite:///{Path(tmp) / 'empty.db'}", **settings
     )
-    without_experience = trial_values(fresh)
+    without_experience = trials(fresh)
 
-print(f"\n{datasets[2].name}, balanced accuracy (3-fold CV), best so far")
+runs = {"with runs 1-2": with_experience, "bundled only": without_experience}
+print(f"\n{datasets[2].name}: the first three trials (configuration, balanced accuracy, 3-fold CV)")
+for label, run in runs.items():
+    print(f"{label:<13} " + " | ".join(f"{short(t.params)} {t.value:.4f}" for t in run[:3]))
+
+print(f"\n{datasets[2].name}, best so far")
 print("after trial      1       3      10")
-for label, values in [("with runs 1-2", with_experience), ("bundled only", without_experience)]:
-    best = np.maximum.accumulate(values)
-    print(f"{label:<13} {best[0]:7.4f} {best[2]:7.4f} {best[-1]:7.4f}")
-gain = with_experience[0] - without_experience[0]
-if gain > 0:
-    print(f"The experience of runs 1-2 made the first trial better by {gain:.4f} (one seed).")
-else:
-    print(f"The experience of runs 1-2 did not make the first trial better ({gain:+.4f}).")
+best = {label: np.maximum.accumulate([t.value for t in run]) for label, run in runs.items()}
+for label, values in best.items():
+    print(f"{label:<13} {values[0]:7.4f} {values[2]:7.4f} {values[-1]:7.4f}")
+gains = [best["with runs 1-2"][i] - best["bundled only"][i] for i in (0, 2, -1)]
+print(
+    "with minus without runs 1-2 after trial 1 / 3 / 10: " + " / ".join(f"{g:+.4f}" for g in gains)
+)
+
+# How soon each run reached the best score either found: the measure of a warm start.
+top = max(values[-1] for values in best.values())
+for label, values in best.items():
+    reached = [i + 1 for i, v in enumerate(values) if v >= top]
+    when = f"at trial {reached[0]}" if reached else f"not in {len(values)} trials"
+    print(f"{label} reached the best score of both runs ({top:.4f}) {when}")

@@ -143,6 +143,11 @@ for i in (1, 3, 5, N_TRIALS):
     print(f"{i:>5}  {best['MetaSampler'][i - 1]:11.3f}  {best['TPE'][i - 1]:6.3f}")
 if sampler.guard_message:
     print("guard:", sampler.guard_message)
+for label, study in studies.items():
+    n = study.best_trial.number + 1
+    from_lines = label == "MetaSampler" and n <= len(warm)
+    note = f" (a warm start: the lines study's rank-{n} configuration)" if from_lines else ""
+    print(f"{label}'s best: trial {n}{note}")
 
 # What the meta-learning itself buys: the tuned Reptile against the same network adapted
 # from a random initialisation (no meta-training) with the same inner steps.

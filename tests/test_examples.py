@@ -1,17 +1,20 @@
-"""The example scripts run end to end and print what examples/README.md says they print.
+"""The example scripts run end to end and print exactly what examples/README.md shows.
 
-Each script runs in its own subprocess (slow: 20-60 s each on 2 busy cores); the fast tests
-check that every script is listed in the README and has an expected-output pattern here, and
-that the dataset of ``make run`` is not one the bundled experience already holds.
+examples/README.md holds each script's output between ``<!-- example-output:NAME:... -->``
+markers, copied from the script's own run by ``examples/update_readme.py``. Each script runs in
+its own subprocess (slow: 10-60 s each on 2 busy cores) and must print its block (lines that
+report a duration excepted) and the lines below; the fast tests check that every script has a
+block, that the blocks show those lines, that the updater keeps a block in step, and that the
+dataset of ``make run`` is not one the bundled experience already holds.
 """
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import re
-import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -19,17 +22,31 @@ from metahpo import load_bundled, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
-#: Seconds one script may take: well above the measured 20-60 s, for a loaded machine.
-TIMEOUT = 300
+SCRIPTS = sorted(p.name for p in EXAMPLES.glob("[0-9][0-9]_*.py"))
+
+
+def _updater() -> ModuleType:
+    """``examples/update_readme.py``, imported from its path (it is not a package module)."""
+    spec = importlib.util.spec_from_file_location("update_readme", EXAMPLES / "update_readme.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("update_readme", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+UPDATER = _updater()
+README = (EXAMPLES / "README.md").read_text(encoding="utf-8")
 
 #: Lines each script must print (regular expressions searched in its standard output).
 EXPECTED = {
     "01_optuna_meta_sampler.py": [
         r"nearest past tasks:",
+        r"^warm starts: (library default|meta-learned)(, (library default|meta-learned))*$",
         r"trial  MetaSampler  TPE",
         r"^\s+10\s+0\.\d{4}\s+0\.\d{4}$",
         r"best configuration \(MetaSampler\): \{'learning_rate'",
+        r"after 10 trials, MetaSampler minus TPE: [+-]\d\.\d{4}, (within|beyond) the folds' spread",
     ],
     "02_metasearchcv_pipeline.py": [
         r"SVR with defaults\s+R2 -?\d\.\d{3} ± \d\.\d{3}",
@@ -41,24 +58,31 @@ EXPECTED = {
         r"^width +\d+ x depth \d .*predicted \d\.\d\d$",
         r"default MLP\s+balanced accuracy 0\.\d{4}",
         r"zero-shot MLP\s+balanced accuracy 0\.\d{4}",
-        r"zero-shot minus default: [+-]\d\.\d{4} .*(within|beyond) noise",
+        r"zero-shot minus default: [+-]\d\.\d{4} .*; (within noise|the same on every fold|"
+        r"beyond noise: (better|worse) than the default)\)$",
     ],
     "04_warm_start_from_your_study.py": [
         r"imported 15 trials as hgb experience",
         r"bundled \+ your study\s+nearest tasks: breast_cancer_mean \(",
         r"bundled only\s+nearest tasks: ",
+        r"^ +warm starts: .*your study's best",
         r"best after 1 / 3 / 6: 0\.\d{4} / 0\.\d{4} / 0\.\d{4}",
+        r"^with minus without your study, best after 1 / 3 / 6: [+-]\d\.\d{4} / [+-]\d\.\d{4}"
+        r" / [+-]\d\.\d{4}$",
     ],
     "05_continual_loop.py": [
         r"board1: best balanced accuracy 0\.\d{4}",
         r"board3: best balanced accuracy 0\.\d{4}",
-        r"with runs 1-2\s+0\.\d{4}",
-        r"bundled only\s+0\.\d{4}",
-        r"The experience of runs 1-2 (made|did not make) the first trial better",
+        r"^with runs 1-2 +k=\d+ (uniform|distance) p=[12]",
+        r"^with runs 1-2\s+0\.\d{4}",
+        r"^bundled only\s+0\.\d{4}",
+        r"^with minus without runs 1-2 after trial 1 / 3 / 10: [+-]\d\.\d{4} / ",
+        r"^with runs 1-2 reached the best score of both runs \(0\.\d{4}\) (at trial \d+|not in)",
     ],
     "06_reptile_meta_learner.py": [
         r"earlier study \(lines\): best meta-test MSE \d+\.\d{3}",
         r"trial  MetaSampler     TPE",
+        r"^MetaSampler's best: trial \d+",
         r"meta-learned initialisation, adapted:\s+MSE \d+\.\d{3}",
         r"predicting 0 everywhere:\s+MSE \d+\.\d{3}",
     ],
@@ -68,9 +92,67 @@ EXPECTED = {
 def test_every_example_has_expectations_and_a_readme_entry() -> None:
     assert SCRIPTS, "no example scripts found"
     assert sorted(EXPECTED) == SCRIPTS
-    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    assert [f"{n}.py" for n in UPDATER.scripts()] == SCRIPTS
     for name in SCRIPTS:
-        assert f"`{name}`" in readme, f"{name} is not described in examples/README.md"
+        assert f"`{name}`" in README, f"{name} is not described in examples/README.md"
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_readme_block_shows_the_expected_lines(name: str) -> None:
+    """Each script's block in examples/README.md is there and shows what the script must print
+    (the slow test checks that the script prints exactly that block)."""
+    shown = UPDATER.block(README, name.removesuffix(".py"))
+    for pattern in EXPECTED[name]:
+        assert re.search(pattern, shown, re.MULTILINE), (name, pattern, shown)
+    assert re.search(rf"^\| `{re.escape(name)}` \|.*\| \d+ s \|$", README, re.MULTILINE)
+
+
+def check_claims(name: str, output: str) -> None:
+    """What an example says about its own numbers holds in its output."""
+    if name == "03_mlp_zero_shot.py":
+        first = next(line for line in output.splitlines() if line.startswith("width"))
+        if first.endswith("(the library default)"):
+            assert "The first suggestion is the library default" in output
+            # ... and the comparison is not the default against itself.
+            widths = [line for line in output.splitlines() if line.startswith("width")]
+            assert any(not line.endswith("(the library default)") for line in widths)
+    if name == "05_continual_loop.py":
+        table = re.findall(
+            r"^(with runs 1-2|bundled only) +(0\.\d{4}) +(0\.\d{4}) +(0\.\d{4})$",
+            output,
+            re.MULTILINE,
+        )
+        assert len(table) == 2
+        diff = re.search(r"after trial 1 / 3 / 10: (\S+) / (\S+) / (\S+)$", output, re.MULTILINE)
+        assert diff is not None
+        for k in range(3):  # the printed difference is the difference of the printed columns
+            gap = float(table[0][k + 1]) - float(table[1][k + 1])
+            assert abs(float(diff.group(k + 1)) - gap) <= 1.5e-4
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_readme_block_backs_its_claims(name: str) -> None:
+    check_claims(name, UPDATER.block(README, name.removesuffix(".py")))
+
+
+def test_the_updater_replaces_a_block_and_ignores_durations() -> None:
+    name = "01_optuna_meta_sampler"
+    output = "line one   \nsecond line 0.5000\n\n"
+    text = UPDATER.replace_block(README, name, output)
+    assert UPDATER.block(text, name) == "line one\nsecond line 0.5000\n"
+    assert text.count(UPDATER.markers(name)[0]) == 1
+    # Every other block is left alone.
+    for other in SCRIPTS[1:]:
+        stem = other.removesuffix(".py")
+        assert UPDATER.block(text, stem) == UPDATER.block(README, stem)
+    # A line that reports a duration does not make a block stale; any other difference does.
+    assert UPDATER.normalised("a 0.5\ntook 12.3 s\n") == UPDATER.normalised("a 0.5\n")
+    assert UPDATER.normalised("a 0.5\n") != UPDATER.normalised("a 0.6\n")
+    timed = UPDATER.replace_time(README, name, 42.4)
+    assert f"| `{name}.py` |" in timed
+    assert re.search(rf"^\| `{name}\.py` \|.*\| 42 s \|$", timed, re.MULTILINE)
+    with pytest.raises(ValueError, match="exactly one"):
+        UPDATER.block("no markers here", name)
 
 
 def test_the_main_job_dataset_is_not_in_the_bundled_experience() -> None:
@@ -88,22 +170,15 @@ def test_the_main_job_dataset_is_not_in_the_bundled_experience() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_example_runs(name: str) -> None:
-    env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
-    )
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    done, _ = UPDATER.run_example(name.removesuffix(".py"))
     assert done.returncode == 0, done.stderr[-3000:]
     for pattern in EXPECTED[name]:
         assert re.search(pattern, done.stdout, re.MULTILINE), (pattern, done.stdout)
     assert "Traceback" not in done.stderr
+    check_claims(name, done.stdout)
+    # What examples/README.md shows is what the script prints today.
+    shown = UPDATER.block(README, name.removesuffix(".py"))
+    assert UPDATER.normalised(done.stdout) == UPDATER.normalised(shown), (
+        f"examples/README.md is out of date for {name}: run python examples/update_readme.py "
+        f"{name[:2]}\n--- printed ---\n{done.stdout}"
+    )
