@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
     import sklearn
 
     from metahpo.cli._console import err
-    from metahpo.datasets import read_table
+    from metahpo.datasets import read_table_notes
     from metahpo.errors import MetaHPOError
     from metahpo.tuning import load_model
     from metahpo.tuning._checks import check_output_path
@@ -78,10 +78,14 @@ def _run(args: argparse.Namespace) -> int:
     info = model.info
     if args.proba and info.task != "classification":
         raise MetaHPOError(f"--proba: {args.model} is a {info.task} model (no classes)")
-    frame, _, _ = read_table(args.data)
+    frame, _, _, notes = read_table_notes(args.data)
     if len(frame) == 0:
         raise MetaHPOError(f"{args.data}: the table has no rows")
+    # Validated as tune validates its data: the same errors, the same notes.
+    notes += model.check(frame)[1]
     table = _predictions(model, frame, args.proba)
+    for note in notes:
+        err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     if info.sklearn_version != sklearn.__version__:
         err.print(
             f"note: the model was saved with scikit-learn {info.sklearn_version}, "

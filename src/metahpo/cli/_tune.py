@@ -284,6 +284,8 @@ def _run(args: argparse.Namespace) -> int:
             out.print(f"guard: {result.meta['guard']}")
     for col, why in dataset.dropped:
         out.print(f"note: dropped column {col!r} ({why})")
+    for note in dataset.notes:
+        out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     if args.json_out:
         try:
             Path(args.json_out).write_text(json.dumps(result.to_json_dict(), indent=2))

@@ -2,20 +2,27 @@
 
 from metahpo.datasets._dataset import MISSING_CATEGORY, TASK_TYPES, Dataset, TaskType
 from metahpo.datasets._load import (
+    EXTRA_NA_VALUES,
     class_labels,
-    conform,
     from_frame,
     infer_task,
     list_dataset_folders,
     load_dataset,
     read_table,
+    read_table_notes,
 )
+from metahpo.datasets._rows import check_rows, conform
+from metahpo.datasets._validate import MAX_MAGNITUDE, check_magnitudes
 
 __all__ = [
+    "EXTRA_NA_VALUES",
+    "MAX_MAGNITUDE",
     "MISSING_CATEGORY",
     "TASK_TYPES",
     "Dataset",
     "TaskType",
+    "check_magnitudes",
+    "check_rows",
     "class_labels",
     "conform",
     "from_frame",
@@ -23,4 +30,5 @@ __all__ = [
     "list_dataset_folders",
     "load_dataset",
     "read_table",
+    "read_table_notes",
 ]

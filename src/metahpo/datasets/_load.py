@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,15 @@ import numpy as np
 import pandas as pd
 
 from metahpo.datasets._dataset import MISSING_CATEGORY, TASK_TYPES, Dataset, TaskType
+from metahpo.datasets._validate import (
+    check_load_arguments,
+    decimal_comma_note,
+    declared_columns,
+    drop_infinite,
+    header_names,
+    read_decimal_commas,
+    refuse_repeated,
+)
 from metahpo.errors import DataError
 
 #: A numeric target with at most this many distinct integer values is treated as class labels.
@@ -58,12 +68,23 @@ def _sniff_separator(path: Path) -> str:
         return "\t" if "\t" in head else ","
 
 
-def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any], str]:
+def read_table(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any], str]:
     """Read a CSV / TSV (optionally gzipped), Parquet file or PMLB-style folder.
 
     Returns:
         The raw table, the folder's ``metadata.yaml`` (empty if none) and a dataset name.
+
+    Raises:
+        DataError: For an unreadable file, and for a header that repeats a column name.
     """
+    frame, meta, name, _ = read_table_notes(path)
+    return frame, meta, name
+
+
+def read_table_notes(
+    path: str | os.PathLike[str],
+) -> tuple[pd.DataFrame, dict[str, Any], str, list[str]]:
+    """:func:`read_table`, and notes on what reading converted (decimal commas)."""
     p = Path(path)
     if not p.exists():
         raise DataError(f"{p}: no such file or directory")
@@ -82,27 +103,37 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any], str]:
         if p.parent.joinpath("metadata.yaml").exists():
             meta = _read_metadata(p.parent)
         name = p.name.split(".")[0]
-    suffixes = _suffixes(p)
     if p.stat().st_size == 0:
         raise DataError(f"{p}: the file is empty")
+    declared = declared_columns(meta)
+    frame, notes = _parse(p, declared)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    refuse_repeated(list(frame.columns), str(p), declared=declared)
+    return frame, meta, name, notes
+
+
+def _parse(p: Path, declared: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    suffixes = _suffixes(p)
     try:
         if ".parquet" in suffixes or ".pq" in suffixes:
             try:
-                frame = pd.read_parquet(p)
+                return pd.read_parquet(p), []
             except ImportError:
                 raise DataError(
                     "reading Parquet needs pyarrow: pip install 'metahpo[parquet]'"
                 ) from None
-        else:
-            sep = _sniff_separator(p)
-            frame = pd.read_csv(
-                p,
-                sep=sep,
-                na_values=EXTRA_NA_VALUES,
-                keep_default_na=True,
-                skipinitialspace=True,
-                low_memory=False,
-            )
+        sep = _sniff_separator(p)
+        frame = pd.read_csv(
+            p,
+            sep=sep,
+            na_values=EXTRA_NA_VALUES,
+            keep_default_na=True,
+            skipinitialspace=True,
+            low_memory=False,
+        )
+        # pandas renames a repeated name ``a`` to ``a.1``: the header as written tells.
+        refuse_repeated(header_names(p, sep), str(p), declared=declared)
+        return read_decimal_commas(frame, sep)
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -110,11 +141,6 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any], str]:
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{p}: cannot be parsed as a table ({first})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.columns.duplicated().any():
-        dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
-        raise DataError(f"{p}: duplicate column names {dupes}")
-    return frame, meta, name
 
 
 def _as_numeric_if_mostly(col: pd.Series) -> pd.Series | None:
@@ -140,7 +166,7 @@ def _clean_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, 
         elif isinstance(col.dtype, pd.CategoricalDtype):
             col = col.astype(object).where(col.notna(), None)
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            values = col.astype("float64").replace([np.inf, -np.inf], np.nan)
+            values = drop_infinite(col.astype("float64"), name, notes)
             kind = "numeric"
         elif pd.api.types.is_datetime64_any_dtype(col):
             values = col.astype("int64").astype("float64").where(col.notna(), np.nan)
@@ -148,8 +174,10 @@ def _clean_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, 
         else:
             as_num = _as_numeric_if_mostly(col)
             if as_num is not None:
-                values, kind = as_num, "numeric"
-                notes.append(f"column {name!r}: text parsed as numbers")
+                lost = int(col.notna().sum() - as_num.notna().sum())
+                extra = f" ({lost} other value{'s' if lost > 1 else ''} read as missing)"
+                notes.append(f"column {name!r}: text parsed as numbers{extra if lost else ''}")
+                values, kind = drop_infinite(as_num, name, notes), "numeric"
             else:
                 lowered = col.dropna().astype(str).str.strip().str.lower()
                 if not lowered.empty and set(lowered.unique()) <= {"true", "false"}:
@@ -211,7 +239,7 @@ def _class_labels(y: pd.Series) -> np.ndarray:
 
 
 def load_dataset(
-    path: str | Path,
+    data: str | os.PathLike[str] | pd.DataFrame,
     target: str | None = None,
     task: TaskType | None = None,
     *,
@@ -220,24 +248,52 @@ def load_dataset(
     """Load and clean a tabular dataset.
 
     Args:
-        path: A ``.csv``, ``.tsv`` (either optionally ``.gz``) or ``.parquet`` file, or a
-            PMLB-style folder ``NAME/`` holding ``NAME.tsv.gz`` and ``metadata.yaml``.
+        data: A ``.csv``, ``.tsv`` (either optionally ``.gz``) or ``.parquet`` file, or a
+            PMLB-style folder ``NAME/`` holding ``NAME.tsv.gz`` and ``metadata.yaml``; or a
+            pandas DataFrame holding the features and the target (cleaned as a file is).
         target: Column to predict. Default: a column named ``target``.
         task: ``"classification"`` or ``"regression"``. Default: ``metadata.yaml``'s task if
             present, else inferred from the target (text or at most 20 distinct integers means
             classification).
-        name: Dataset name; default the file or folder name.
+        name: Dataset name; default the file or folder name (``"dataframe"`` for a DataFrame).
 
     Raises:
-        DataError: With a one-line message for every unusable input.
+        DataError: With a one-line message for every unusable input, a wrong type of argument
+            included.
+
+    What cleaning changed (rows without a target dropped, text read as numbers, infinite
+    values read as missing, decimal commas) is listed in the dataset's ``notes``; columns
+    removed are in ``dropped``.
     """
+    column = check_load_arguments(data, target, name)
     if task is not None and task not in TASK_TYPES:
         raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASK_TYPES)}")
-    frame, meta, default_name = read_table(path)
+    if isinstance(data, pd.DataFrame):
+        frame = data.copy()
+        frame.columns = [str(c).strip() for c in frame.columns]
+        refuse_repeated(list(frame.columns), "load_dataset", header=False)
+        if frame.shape[1] == 0 or frame.shape[0] == 0:
+            raise DataError("load_dataset: the DataFrame has no rows")
+        return _from_table(
+            frame.reset_index(drop=True),
+            column,
+            task,
+            None,
+            name=name or "dataframe",
+            source="<DataFrame>",
+            notes=decimal_comma_note(frame),
+        )
+    frame, meta, default_name, notes = read_table_notes(data)
     if frame.shape[1] == 0 or frame.shape[0] == 0:
-        raise DataError(f"{path}: the table has no rows")
+        raise DataError(f"{data}: the table has no rows")
     return _from_table(
-        frame, target, task, meta.get("task"), name=name or default_name, source=str(path)
+        frame,
+        column,
+        task,
+        meta.get("task"),
+        name=name or default_name,
+        source=str(data),
+        notes=notes,
     )
 
 
@@ -273,6 +329,7 @@ def _as_frame(X: Any) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
         frame = X.copy()
         frame.columns = [str(c) for c in frame.columns]
+        refuse_repeated(list(frame.columns), "X", header=False)
         return frame
     array = np.asarray(X)
     if array.ndim == 1:
@@ -280,62 +337,6 @@ def _as_frame(X: Any) -> pd.DataFrame:
     if array.ndim != 2:
         raise DataError(f"X must be a two-dimensional table; got {array.ndim} dimensions")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-
-
-def conform(dataset: Dataset, X: Any) -> pd.DataFrame:
-    """New rows with the columns and types of ``dataset.X`` (for predicting on unseen data).
-
-    Columns are matched by name (by position for arrays, as when the dataset was made);
-    numeric columns are parsed as numbers (anything else becomes missing), categorical ones as
-    text with :data:`MISSING_CATEGORY` for missing values. A missing column is an error.
-    """
-    frame = _as_frame(X)
-    missing = [c for c in dataset.X.columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"X lacks the column(s) {', '.join(map(str, missing[:10]))}")
-    numeric = set(dataset.numeric_columns)
-    out: dict[str, pd.Series] = {}
-    for name in dataset.X.columns:
-        col = frame[name]
-        if name in numeric:
-            out[name] = _as_float(col).replace([np.inf, -np.inf], np.nan)
-        else:
-            out[name] = _as_text(col)
-    return pd.DataFrame(out, index=frame.index)
-
-
-def _as_float(col: pd.Series) -> pd.Series:
-    """A column of a numeric feature as ``float64``, converted as :func:`load_dataset` does:
-    booleans and ``true`` / ``false`` text are 1 and 0, dates their nanoseconds, other text
-    parsed as a number (anything else is missing)."""
-    if pd.api.types.is_bool_dtype(col):
-        return col.astype("float64")
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return col.astype("int64").astype("float64").where(col.notna(), np.nan)
-    if pd.api.types.is_numeric_dtype(col):
-        return col.astype("float64")
-    text = col.astype("string").str.strip()
-    text = text.str.lower().map({"true": "1", "false": "0"}).fillna(text)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
-
-
-def _as_text(col: pd.Series) -> pd.Series:
-    """A column of a categorical feature as text, :data:`MISSING_CATEGORY` for missing values.
-
-    A column read as floats (numbers with gaps, where the training file also had text) writes
-    whole numbers as the integers its text had: ``3.0`` is the category ``"3"``.
-    """
-    values = col.astype(object).where(col.notna(), None)
-    whole = pd.api.types.is_float_dtype(col)
-
-    def text(v: Any) -> str:
-        if v is None:
-            return MISSING_CATEGORY
-        if whole and np.isfinite(v) and float(v) == int(v):
-            return str(int(v))
-        return str(v).strip()
-
-    return values.map(text)
 
 
 def _from_table(
@@ -346,22 +347,25 @@ def _from_table(
     *,
     name: str,
     source: str,
+    notes: list[str] | None = None,
 ) -> Dataset:
     path = source
     column = target if target is not None else "target"
     if column not in frame.columns:
         shown = ", ".join(frame.columns[:25]) + (" ..." if frame.shape[1] > 25 else "")
-        hint = "" if target is not None else " (no column named 'target'; pass --target COL)"
+        option = "target='COL'" if source == "<DataFrame>" else "--target COL"
+        hint = "" if target is not None else f" (no column named 'target'; pass {option})"
         raise DataError(f"target column {column!r} not found{hint}; columns: {shown}")
     y_raw = frame[column]
     if y_raw.dtype == object or pd.api.types.is_string_dtype(y_raw):
         y_raw = y_raw.where(~y_raw.astype("string").str.strip().isin(EXTRA_NA_VALUES), None)
     keep = y_raw.notna().to_numpy()
-    notes: list[str] = []
+    notes = list(notes or [])
     if not keep.any():
         raise DataError(f"target column {column!r} has no values (all missing)")
     if not keep.all():
-        notes.append(f"dropped {int((~keep).sum())} rows with a missing target")
+        lost = int((~keep).sum())
+        notes.append(f"dropped {lost} of {len(keep)} rows with a missing target {column!r}")
     frame = frame.loc[keep].reset_index(drop=True)
     y_raw = y_raw.loc[keep].reset_index(drop=True)
     if len(frame) < 2:

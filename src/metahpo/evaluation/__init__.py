@@ -1,6 +1,6 @@
 """Evaluation layer: seeded cross-validation of one configuration, with several metrics."""
 
-from metahpo.evaluation._cv import Evaluation, Folds, evaluate, make_folds
+from metahpo.evaluation._cv import Evaluation, Folds, check_class_folds, evaluate, make_folds
 from metahpo.evaluation._metrics import (
     BUILD_METRICS,
     DEFAULT_METRIC,
@@ -18,6 +18,7 @@ __all__ = [
     "Folds",
     "Metric",
     "available_cores",
+    "check_class_folds",
     "evaluate",
     "get_metric",
     "limit_threads",

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from metahpo.datasets import Dataset
-from metahpo.errors import MetaHPOError
+from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation._metrics import Metric, get_metric
 from metahpo.spaces import ModelFamily, build_estimator
 
@@ -70,6 +70,45 @@ def make_folds(dataset: Dataset, n_folds: int = 5, seed: int = 0) -> Folds:
                 return [(tr, te) for tr, te in splitter.split(idx, dataset.y)]
     splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
     return [(tr, te) for tr, te in splitter.split(idx)]
+
+
+def check_class_folds(dataset: Dataset, n_folds: int) -> None:
+    """Refuse classes with fewer rows than folds: some test folds would lack them.
+
+    A fold without a class is scored as if the class did not exist (balanced accuracy over
+    the other classes; a majority predictor scores 1.0 on a fold holding one class), so the
+    mean over folds would not measure the task. :func:`make_folds` itself still splits such
+    data (the experience build keeps its folds); a tuning run refuses it up front.
+
+    Raises:
+        DataError: Naming the classes, their row counts and the number of folds.
+    """
+    if dataset.task != "classification":
+        return
+    labels, counts = np.unique(dataset.y, return_counts=True)
+    small = np.flatnonzero(counts < n_folds)
+    if not small.size:
+        return
+    order = small[np.argsort(counts[small], kind="stable")]
+    shown = ", ".join(
+        f"{labels[i]!r} ({counts[i]} row{'s' if counts[i] > 1 else ''})" for i in order[:10]
+    )
+    more = f" and {len(order) - 10} more" if len(order) > 10 else ""
+    smallest = int(counts[order[0]])
+    them = "that class" if len(order) == 1 else "those classes"
+    fix = (
+        f"use --folds {smallest} or fewer, or remove or merge {them}"
+        if smallest >= 2
+        else f"remove or merge {them} (a class of one row cannot be cross-validated)"
+    )
+    which = (
+        f"class {shown} has fewer rows than the {n_folds} folds"
+        if len(order) == 1
+        else f"{len(order)} classes have fewer rows than the {n_folds} folds: {shown}{more}"
+    )
+    raise DataError(
+        f"{which}; test folds without a class would be scored as if it did not exist: {fix}"
+    )
 
 
 def _scores(

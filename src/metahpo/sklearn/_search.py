@@ -159,7 +159,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         Raises:
             ValueError: For invalid parameters (scikit-learn's message), for input
                 scikit-learn rejects (see :mod:`metahpo.sklearn`), and as
-                :class:`~metahpo.errors.DataError` for a table metahpo cannot use.
+                :class:`~metahpo.errors.DataError` for a table metahpo cannot use and for
+                missing labels (``Input y contains NaN``, as scikit-learn's searches).
         """
         from metahpo.metafeatures import compute_metafeatures
 
@@ -167,7 +168,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         # A clear error for an unknown family or a missing extra, before any work.
         get_family(self.family).check_available()
         check_features(X, min_samples=2)
-        target = check_target(y, self.task, owner=type(self).__name__)
+        # Missing labels are an error here (a fold would score them as a class of their own).
+        target = check_target(y, self.task, owner=type(self).__name__, allow_missing=False)
         data = from_frame(X, target, task=self.task, name=self.dataset_name)  # type: ignore[arg-type]
         # What _run_search needs besides the candidates' scores; not kept after fit.
         self._input = (data, compute_metafeatures(data, seed=self.random_state))

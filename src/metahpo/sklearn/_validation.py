@@ -17,6 +17,9 @@ import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import type_of_target
 
+from metahpo.datasets import EXTRA_NA_VALUES
+from metahpo.errors import DataError
+
 _RESHAPE = (
     "Reshape your data either using array.reshape(-1, 1) if your data has a single feature or "
     "array.reshape(1, -1) if it contains a single sample."
@@ -60,15 +63,18 @@ def check_features(X: Any, *, min_samples: int = 1) -> tuple[int, int]:
     return n_samples, n_features
 
 
-def check_target(y: Any, task: str, *, owner: str) -> np.ndarray:
+def check_target(y: Any, task: str, *, owner: str, allow_missing: bool = True) -> np.ndarray:
     """``y`` as a one-dimensional array, checked for ``task`` as scikit-learn checks it.
 
     A column vector is flattened with scikit-learn's ``DataConversionWarning``.
 
     Raises:
         ValueError: Where ``y`` is missing, has several columns, or (classification) holds
-            continuous values, with scikit-learn's messages. Missing labels and labels of mixed
-            types pass: metahpo drops the former and reads the latter as text.
+            continuous values, with scikit-learn's messages. Labels of mixed types pass
+            (metahpo reads them as text); so do missing labels (``NaN``, ``None``, ``"?"``
+            ...: an estimator drops their rows when it is fitted) unless ``allow_missing`` is
+            false: then they are a :class:`~metahpo.errors.DataError`, as scikit-learn's
+            ``Input y contains NaN`` (a search scores every row it is given).
     """
     if y is None:
         raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
@@ -83,12 +89,30 @@ def check_target(y: Any, task: str, *, owner: str) -> np.ndarray:
         values = values.ravel()
     if values.ndim != 1:
         raise ValueError(f"y should be a 1d array, got an array of shape {values.shape} instead.")
+    if not allow_missing:
+        missing = int(missing_labels(values).sum())
+        if missing:
+            raise DataError(
+                f"Input y contains NaN: {missing} of {len(values)} labels are missing (NaN, "
+                f"None or a missing-value marker such as '?'); {owner} scores every row it is "
+                "given: drop the rows without a label first"
+            )
     if task == "classification" and _kind_of_target(values) == "continuous":
         raise ValueError(
             "Unknown label type: continuous. A classifier expects discrete classes; for a "
             "regression target pass task='regression'."
         )
     return values
+
+
+def missing_labels(values: np.ndarray) -> np.ndarray:
+    """Where ``values`` is missing, as metahpo reads a target (``NaN``, ``None``, ``"?"`` ...)."""
+    series = pd.Series(values)
+    missing: np.ndarray = series.isna().to_numpy(dtype=bool)
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        text = series.astype("string").str.strip()
+        missing = missing | text.isin(EXTRA_NA_VALUES).fillna(False).to_numpy(dtype=bool)
+    return missing
 
 
 def _kind_of_target(values: np.ndarray) -> str:

@@ -12,13 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from metahpo.datasets import Dataset
+from metahpo.datasets import MAX_MAGNITUDE, Dataset, check_magnitudes
 from metahpo.errors import DataError, MetaHPOError
-from metahpo.evaluation import resolve_n_jobs
+from metahpo.evaluation import check_class_folds, resolve_n_jobs
 
-#: Largest magnitude of a feature or regression target: models square values (variances,
-#: distances), and past about 1e154 the square of a float64 overflows to infinity.
-MAX_MAGNITUDE = 1e150
 #: Largest seed numpy accepts.
 MAX_SEED = 2**32 - 1
 
@@ -83,19 +80,14 @@ def check_folds(splits: Sequence[tuple[np.ndarray, np.ndarray]], metric: str) ->
         )
 
 
-def check_data(dataset: Dataset) -> None:
-    """Data that would make every trial fail, or succeed with a meaningless score."""
-    numeric = dataset.X.select_dtypes(include="number")
-    if numeric.shape[1]:
-        values = np.abs(numeric.to_numpy(dtype=float, na_value=np.nan))
-        with np.errstate(invalid="ignore"):
-            big = np.nanmax(np.where(np.isfinite(values), values, 0.0), axis=0, initial=0.0)
-        for col, top in zip(numeric.columns, big, strict=True):
-            if top > MAX_MAGNITUDE:
-                raise DataError(
-                    f"column {col!r} has values up to {top:.3g}; values beyond "
-                    f"{MAX_MAGNITUDE:.0e} overflow when models square them: rescale it"
-                )
+def check_data(dataset: Dataset, folds: int | None = None) -> None:
+    """Data that would make every trial fail, or succeed with a meaningless score.
+
+    The same checks of feature values run on the rows ``metahpo predict`` reads
+    (:func:`~metahpo.datasets.check_rows`); with ``folds``, classes with fewer rows than
+    folds are refused (:func:`~metahpo.evaluation.check_class_folds`).
+    """
+    check_magnitudes(dataset.X)
     y = np.asarray(dataset.y)
     if dataset.task == "regression":
         top = float(np.nanmax(np.abs(y.astype(float)))) if y.size else 0.0
@@ -113,3 +105,5 @@ def check_data(dataset: Dataset) -> None:
             "have a single row): no model can learn them by cross-validation; is it an "
             "identifier, or a numeric target (--task regression)?"
         )
+    if folds is not None:
+        check_class_folds(dataset, folds)

@@ -27,7 +27,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from metahpo._version import __version__
-from metahpo.datasets import Dataset, conform
+from metahpo.datasets import Dataset, check_rows
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation import limit_threads
 from metahpo.spaces import build_estimator
@@ -126,15 +126,27 @@ class SavedModel:
     """A fitted metahpo pipeline and its :class:`ModelInfo` (what :func:`load_model` returns).
 
     ``predict`` and ``predict_proba`` take a raw table (as read from a file): its columns are
-    matched by name and cleaned as the training data was (:func:`~metahpo.datasets.conform`);
-    other columns, the target included, are ignored.
+    matched by name, cleaned and validated as the training data was
+    (:func:`~metahpo.datasets.check_rows`: the same one-line errors for overflowing values,
+    repeated column names, text where numbers are read); other columns, the target included,
+    are ignored.
     """
 
     estimator: BaseEstimator
     info: ModelInfo
 
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The rows the pipeline reads; a missing feature column is a :class:`DataError`."""
+        """The rows the pipeline reads; unusable rows are a :class:`DataError`."""
+        return self.check(X)[0]
+
+    def check(self, X: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        """The rows the pipeline reads, and notes on what was read as missing (infinite
+        values, text that is not a number), worded as ``load_dataset``'s notes.
+
+        Raises:
+            DataError: For a missing feature column, repeated column names, a numeric column
+                holding text, or values that overflow (the messages ``tune`` gives).
+        """
         missing = [c for c in self.info.features if c not in X.columns]
         if missing:
             shown = ", ".join(missing[:10]) + (
@@ -143,7 +155,7 @@ class SavedModel:
             raise DataError(
                 f"the data lacks {len(missing)} feature column(s) of the model: {shown}"
             )
-        return conform(self.info.schema(), X)
+        return check_rows(self.info.schema(), X)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predicted class labels (text) or values, one per row of ``X``."""

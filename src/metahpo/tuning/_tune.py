@@ -223,7 +223,7 @@ def tune(
     space = space or fam.space(dataset.task)
     if space.task != dataset.task:
         raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
-    check_data(dataset)
+    check_data(dataset, folds)
     m = get_metric(metric, dataset.task)
     splits = make_folds(dataset, folds, seed)
     check_folds(splits, m.name)
