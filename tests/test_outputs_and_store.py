@@ -176,6 +176,7 @@ def test_every_user_file_goes_through_the_one_atomic_writer() -> None:
         src / "report" / "_html.py",
         src / "tuning" / "_model.py",
         src / "knowledge" / "_bundle.py",
+        src / "metalearners" / "_persist.py",
     ]
     for path in writers:
         text = path.read_text()
