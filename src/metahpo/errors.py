@@ -6,7 +6,7 @@ as one line on stderr and exits with status 2, never with a traceback.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "KnowledgeBaseError", "MetaHPOError", "SpaceError"]
+__all__ = ["DataError", "KnowledgeBaseError", "MetaHPOError", "MetaHPOWarning", "SpaceError"]
 
 
 class MetaHPOError(Exception):
@@ -23,3 +23,8 @@ class SpaceError(MetaHPOError, ValueError):
 
 class KnowledgeBaseError(MetaHPOError):
     """The experience store is missing, outdated or inconsistent."""
+
+
+class MetaHPOWarning(UserWarning):
+    """A note for the user while work goes on (e.g. waiting for a locked storage); the CLI
+    prints it as one ``metahpo:`` line on stderr."""

@@ -103,7 +103,15 @@ def _run(args: argparse.Namespace) -> int:
         write_report,
     )
     from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
+    from metahpo.knowledge._files import atomic_write, check_outputs
 
+    live = {"--cache": args.cache, "--summary": args.summary} if args.live else {}
+    check_outputs(
+        {"--out": args.out, "--results-md": args.results_md, **live},
+        inputs={"the --datasets": args.datasets, "the --bundle": args.bundle},
+        folders=("--out", "--cache"),
+        writable=False,  # bench makes its folders
+    )
     if args.live:
         return run_live_command(args)
     args.budget = 50 if args.budget is None else args.budget
@@ -152,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.results_md:
         target = Path(args.results_md)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(written["markdown"].read_text(encoding="utf-8"), encoding="utf-8")
+        atomic_write(target, written["markdown"].read_bytes())
         written["results_md"] = target
     import json
 

@@ -28,7 +28,9 @@ def _run(args: argparse.Namespace) -> int:
 
     from metahpo.datasets import load_dataset
     from metahpo.metafeatures import METAFEATURE_FAMILIES, compute_metafeatures
+    from metahpo.tuning._checks import check_seed
 
+    check_seed(args.seed)
     dataset = load_dataset(args.data, target=args.target, task=args.task)
     values = compute_metafeatures(dataset, seed=args.seed)
     if args.as_json:

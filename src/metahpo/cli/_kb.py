@@ -65,11 +65,36 @@ def register(sub: Any) -> None:
     m.set_defaults(run=_import)
 
 
+def _check_build(args: argparse.Namespace) -> None:
+    """``kb build``'s numbers and paths, before any work: one line, exit 2."""
+    from metahpo.knowledge._files import check_outputs
+    from metahpo.tuning._checks import check_seed
+
+    if args.configs < 1:
+        raise MetaHPOError(f"--configs must be at least 1, got {args.configs}")
+    if args.folds < 2:
+        raise MetaHPOError(f"--folds must be at least 2, got {args.folds}")
+    if args.max_rows < args.folds:
+        raise MetaHPOError(
+            f"--max-rows must be at least --folds ({args.folds}), got {args.max_rows}"
+        )
+    check_seed(args.seed)
+    if args.workers < 1:
+        raise MetaHPOError(f"--workers must be at least 1, got {args.workers}")
+    check_outputs(
+        {"--export": args.export},
+        inputs={"the --datasets": args.datasets},
+        storage=args.storage,
+        folders=("--export",),
+    )
+
+
 def _build(args: argparse.Namespace) -> int:
     from metahpo.errors import SpaceError
     from metahpo.knowledge import BuildReport, BuildSettings, Bundle, KnowledgeStore, build
     from metahpo.spaces import FAMILY_NAMES, get_family
 
+    _check_build(args)
     families = tuple(args.models) if args.models else FAMILY_NAMES
     for f in families:
         get_family(f)

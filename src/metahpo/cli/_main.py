@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
-from metahpo.errors import MetaHPOError
+from metahpo.errors import MetaHPOError, MetaHPOWarning
 
 #: Exit status for bad input (a :class:`MetaHPOError`).
 EXIT_USAGE = 2
@@ -39,6 +42,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _notes_on_stderr() -> Iterator[None]:
+    """Show each :class:`MetaHPOWarning` (e.g. waiting for a locked storage) as one
+    ``metahpo:`` line on stderr; other warnings as Python shows them. A background thread that
+    fails on a locked storage stays quiet (the command's own error says it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MetaHPOWarning)
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+            if issubclass(category, MetaHPOWarning):
+                print(f"metahpo: {message}", file=sys.stderr, flush=True)
+            else:
+                shown(message, category, *args, **kw)
+
+        warnings.showwarning = show
+        hook = threading.excepthook
+
+        def quiet_locks(info: threading.ExceptHookArgs) -> None:
+            from metahpo.knowledge._locks import lock_failure
+
+            # Optuna's heartbeat thread meets a locked storage too: the run's one-line error
+            # says it, without that thread's traceback
+            if info.exc_value is None or lock_failure(info.exc_value) is None:
+                hook(info)
+
+        threading.excepthook = quiet_locks
+        try:
+            yield
+        finally:
+            threading.excepthook = hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
     import optuna
@@ -50,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (printed already)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        status: int = args.run(args)
+        with _notes_on_stderr():
+            status: int = args.run(args)
         return status
     except MetaHPOError as exc:
         print(f"metahpo: error: {exc}", file=sys.stderr)
@@ -58,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("metahpo: interrupted; finished work is kept", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        from metahpo.knowledge._locks import lock_failure
+
+        locked = lock_failure(exc)  # a storage locked mid-run: Optuna's errors, in one line
+        if locked is None:
+            raise
+        print(f"metahpo: error: {locked}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

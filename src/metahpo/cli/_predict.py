@@ -70,10 +70,10 @@ def _run(args: argparse.Namespace) -> int:
     from metahpo.cli._console import err
     from metahpo.datasets import read_table_notes
     from metahpo.errors import MetaHPOError
+    from metahpo.knowledge._files import atomic_write, check_outputs
     from metahpo.tuning import load_model
-    from metahpo.tuning._checks import check_output_path
 
-    check_output_path(args.out, "--out")
+    check_outputs({"--out": args.out}, inputs={"the model": args.model, "the data": args.data})
     model = load_model(args.model)
     info = model.info
     if args.proba and info.task != "classification":
@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     try:
-        table.to_csv(args.out, index=False)
+        atomic_write(args.out, table.to_csv(index=False))
     except OSError as exc:
         raise MetaHPOError(f"--out {args.out}: cannot write ({exc.strerror})") from None
     err.print(

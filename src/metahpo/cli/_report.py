@@ -35,12 +35,12 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from metahpo.knowledge._files import check_outputs
     from metahpo.knowledge._store import require_existing
     from metahpo.report import write_report
-    from metahpo.tuning._checks import check_output_path
 
     require_existing(args.storage)
-    check_output_path(args.out, "--out")
+    check_outputs({"--out": args.out}, storage=args.storage)
     path = write_report(args.storage, args.out, args.study)
     out.print(f"report written to {path}")
     return 0

@@ -78,12 +78,11 @@ def _run(args: argparse.Namespace) -> int:
     from metahpo.knowledge._store import require_existing
     from metahpo.metalearners import suggest_for_dataset
     from metahpo.spaces import estimator_spec
-    from metahpo.tuning._checks import MAX_SEED
+    from metahpo.tuning._checks import check_seed
 
     if args.k < 1:
         raise MetaHPOError(f"-k must be at least 1, got {args.k}")
-    if not 0 <= args.seed <= MAX_SEED:
-        raise MetaHPOError(f"--seed must be in [0, {MAX_SEED}], got {args.seed}")
+    check_seed(args.seed)
     if args.storage:
         require_existing(args.storage)
     with limit_threads(args.threads):

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from metahpo.cli._console import out, progress_bar
@@ -145,7 +144,8 @@ def _budget(args: argparse.Namespace) -> int | None:
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Every option that can be checked before the data is read: one line, exit 2."""
-    from metahpo.tuning._checks import check_options, check_output_path
+    from metahpo.knowledge._files import check_outputs
+    from metahpo.tuning._checks import check_options
     from metahpo.tuning._parallel import resolve_workers, shared_storage_url
 
     check_options(
@@ -162,8 +162,11 @@ def _check_arguments(args: argparse.Namespace) -> None:
     )
     if resolve_workers(args.n_jobs) > 1:
         shared_storage_url(args.storage, resolve_workers(args.n_jobs))
-    check_output_path(args.json_out)
-    check_output_path(args.save_model, "--save-model")
+    check_outputs(
+        {"--json": args.json_out, "--save-model": args.save_model},
+        inputs={"the data": args.data, "the --space file": args.space},  # or --space JSON text
+        storage=args.storage,
+    )
 
 
 def _read_space(text: str | None) -> Any:
@@ -287,8 +290,10 @@ def _run(args: argparse.Namespace) -> int:
     for note in dataset.notes:
         out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     if args.json_out:
+        from metahpo.knowledge._files import atomic_write
+
         try:
-            Path(args.json_out).write_text(json.dumps(result.to_json_dict(), indent=2))
+            atomic_write(args.json_out, json.dumps(result.to_json_dict(), indent=2))
         except OSError as exc:
             raise MetaHPOError(f"--json {args.json_out}: cannot write ({exc.strerror})") from None
     save_tuned_model(args, result, dataset)

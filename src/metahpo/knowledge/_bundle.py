@@ -17,7 +17,6 @@ No pickle anywhere: shards are read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from metahpo.errors import KnowledgeBaseError
 from metahpo.evaluation import BUILD_METRICS
+from metahpo.knowledge._files import atomic_write
 from metahpo.knowledge._records import TRIAL_FIT_TIME_ATTR, TRIAL_INDEX_ATTR, TRIAL_METRICS_ATTR
 from metahpo.spaces import get_space
 
@@ -36,9 +36,7 @@ DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "_data" / "kb"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, data)
 
 
 @dataclass(frozen=True)
@@ -147,14 +145,16 @@ class Bundle:
 
     def write_shard(self, meta: ShardMeta, values: np.ndarray, fit_time: np.ndarray) -> Path:
         path = self.root / "shards" / f"{meta.dataset}.npz"
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(
-            tmp,
-            values=values.astype(np.float32),
-            fit_time=fit_time.astype(np.float32),
-            meta=np.array(json.dumps(meta.__dict__ | {"families": list(meta.families)})),
+        text = np.array(json.dumps(meta.__dict__ | {"families": list(meta.families)}))
+        atomic_write(
+            path,
+            lambda fh: np.savez_compressed(
+                fh,
+                values=values.astype(np.float32),
+                fit_time=fit_time.astype(np.float32),
+                meta=text,
+            ),
         )
-        os.replace(tmp, path)
         return path
 
     def shard_meta(self, dataset: str) -> ShardMeta:

@@ -38,6 +38,27 @@ def match_family(param_names: set[str], task: str) -> tuple[str, int]:
     return best, len(param_names & set(get_space(best, task).names))
 
 
+def _refuse_own_record(study_name: str, raw: object) -> None:
+    """A study whose task record metahpo wrote itself (a tune, build or ``MetaSearchCV`` run)
+    is experience already; rewriting its record would make that run impossible to resume."""
+    if raw is None:
+        return
+    try:
+        old = TaskRecord.from_json(str(raw))
+    except (ValueError, TypeError):  # unreadable: refuse rather than overwrite it
+        raise KnowledgeBaseError(
+            f"study {study_name!r} already holds a metahpo task record (unreadable); it is "
+            "left as it is"
+        ) from None
+    if old.source == "import":
+        return  # an earlier import: importing again replaces it
+    raise KnowledgeBaseError(
+        f"study {study_name!r} is a metahpo {old.source} run ({old.family} on {old.dataset}, "
+        f"{old.task}, {old.folds}-fold {old.metric}): it is experience already and its record "
+        "is left as it is; kb import is for studies made without metahpo"
+    )
+
+
 def import_study(
     store: KnowledgeStore,
     study_name: str,
@@ -49,7 +70,9 @@ def import_study(
 ) -> ImportReport:
     """Attach a task record to an existing single-objective study, making it experience.
 
-    The study and its trials are left as they are; only a study user attribute is added.
+    The study and its trials are left as they are; only a study user attribute is added. A
+    study that metahpo ran itself (its record written by a tune, a build or ``MetaSearchCV``)
+    is refused: it is experience already, and its record is what resuming it checks.
     Parameters are matched to a family's space by name (the family is chosen by the best match
     unless given); unmatched parameters are reported, and space parameters the study lacks
     take their default when the experience is read.
@@ -61,6 +84,7 @@ def import_study(
         raise KnowledgeBaseError(
             f"no study {study_name!r} in the storage; studies: {names}"
         ) from None
+    _refuse_own_record(study_name, study.user_attrs.get(RECORD_ATTR))
     if len(study.directions) != 1:
         raise KnowledgeBaseError(
             f"study {study_name!r} is multi-objective; only single-objective studies can be "

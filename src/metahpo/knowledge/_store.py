@@ -19,6 +19,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.errors import KnowledgeBaseError
 from metahpo.evaluation import Evaluation
+from metahpo.knowledge._files import storage_file
+from metahpo.knowledge._locks import lock_timeout, locked_error, wait_for_lock
 from metahpo.knowledge._records import (
     RECORD_ATTR,
     TRIAL_ERROR_ATTR,
@@ -41,18 +43,21 @@ _SCHEMA_RACE = ("already exists", "duplicate key", "database is locked", "unique
 
 def _rdb_storage(url: str, attempts: int = 8, **kwargs: Any) -> optuna.storages.RDBStorage:
     """``RDBStorage(url, **kwargs)`` (no heartbeat unless given), retried while several
-    processes race to create Optuna's schema in a new database."""
+    processes race to create Optuna's schema in a new database, for at most
+    :func:`lock_timeout` seconds in all."""
     import random
     import time
 
     from sqlalchemy.exc import DBAPIError
 
     kwargs.setdefault("heartbeat_interval", None)
+    deadline = time.monotonic() + lock_timeout()
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
         except DBAPIError as exc:
-            if attempt == attempts - 1 or not any(m in str(exc).lower() for m in _SCHEMA_RACE):
+            last = attempt == attempts - 1 or time.monotonic() > deadline
+            if last or not any(m in str(exc).lower() for m in _SCHEMA_RACE):
                 raise
             time.sleep(0.1 * (attempt + 1) + random.random() * 0.2)
     raise AssertionError("unreachable")
@@ -63,6 +68,9 @@ def open_storage(url: str | BaseStorage, **rdb_options: Any) -> BaseStorage:
 
     ``rdb_options`` go to :class:`optuna.storages.RDBStorage` for database URLs (e.g. a
     heartbeat); opening is retried while several processes create a new database's schema.
+    A SQLite file locked by another process is waited for at most :func:`lock_timeout` seconds
+    (a :class:`~metahpo.errors.MetaHPOWarning` says so after :data:`LOCK_NOTICE_AFTER`
+    seconds), then refused in one line; its connections wait as long for each later lock.
     """
     if isinstance(url, BaseStorage):
         return url
@@ -70,6 +78,11 @@ def open_storage(url: str | BaseStorage, **rdb_options: Any) -> BaseStorage:
         from optuna.storages.journal import JournalFileBackend
 
         return optuna.storages.JournalStorage(JournalFileBackend(url))
+    if url.startswith("sqlite"):
+        wait_for_lock(url)
+        engine = dict(rdb_options.pop("engine_kwargs", None) or {})
+        engine["connect_args"] = {"timeout": lock_timeout(), **engine.get("connect_args", {})}
+        rdb_options["engine_kwargs"] = engine
     try:
         return _rdb_storage(url, **rdb_options)
     except (ValueError, ImportError) as exc:
@@ -81,17 +94,9 @@ def open_storage(url: str | BaseStorage, **rdb_options: Any) -> BaseStorage:
                 f"storage {url!r} was made by another Optuna version; upgrade it with: "
                 f"optuna storage upgrade --storage {url}"
             ) from None
+        if "database is locked" in first.lower():
+            raise locked_error(url) from None
         raise KnowledgeBaseError(f"cannot open storage {url!r}: {first}") from None
-
-
-def _local_path(url: str) -> str | None:
-    """The file behind a SQLite URL or journal path (``None``: in memory, or a server)."""
-    if url.endswith((".log", ".jsonl")) and "://" not in url:
-        return url
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :].split("?", 1)[0]
-        return path if path and path != ":memory:" else None
-    return None
 
 
 def require_existing(url: str | BaseStorage) -> None:
@@ -101,7 +106,7 @@ def require_existing(url: str | BaseStorage) -> None:
 
     if isinstance(url, BaseStorage):
         return
-    path = _local_path(url)
+    path = storage_file(url)
     if path is not None and not os.path.isfile(path):
         raise KnowledgeBaseError(f"no store at {url!r}: file {path} does not exist")
 

@@ -16,7 +16,6 @@ The experience is saved with the model so that a loaded learner can explain its 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from metahpo.errors import KnowledgeBaseError
 from metahpo.knowledge import Experience, TaskExperience
+from metahpo.knowledge._files import atomic_write
 
 FORMAT = "metahpo-metalearner"
 FORMAT_VERSION = 1
@@ -95,14 +95,9 @@ def write_folder(path: str | Path, meta: dict[str, Any], arrays: dict[str, np.nd
     for name, a in arrays.items():
         if np.asarray(a).dtype == object:
             raise KnowledgeBaseError(f"array {name!r} holds Python objects; cannot save it")
-    tmp = folder / (ARRAYS_FILE + ".tmp")
     payload: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **payload)
-    os.replace(tmp, folder / ARRAYS_FILE)
-    tmp_meta = folder / (META_FILE + ".tmp")
-    tmp_meta.write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp_meta, folder / META_FILE)
+    atomic_write(folder / ARRAYS_FILE, lambda fh: np.savez_compressed(fh, **payload))
+    atomic_write(folder / META_FILE, json.dumps(meta, indent=1, sort_keys=True))
     return folder
 
 

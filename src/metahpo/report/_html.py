@@ -26,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo._version import __version__
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import KnowledgeStore, TaskRecord
+from metahpo.knowledge._files import atomic_write, check_outputs
 from metahpo.knowledge._records import RECORD_ATTR, TRIAL_ERROR_ATTR
 from metahpo.knowledge._store import require_existing
 from metahpo.optimizers._meta import WARM_ATTR, guard_message
@@ -278,9 +279,11 @@ def write_report(
         studies: Study names (default: all, the :data:`MAX_STUDIES` most recent).
 
     Raises:
-        MetaHPOError: An unreadable storage, an empty one, or an unknown study name.
+        MetaHPOError: An unreadable storage, an empty one, an unknown study name, or ``out``
+            naming the storage's own file.
     """
     require_existing(storage)
+    check_outputs({"out": out}, storage=storage, writable=False)
     store = KnowledgeStore(storage)
     names = store.study_names()
     if not names:
@@ -327,5 +330,5 @@ def write_report(
     )
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    atomic_write(path, page)
     return path

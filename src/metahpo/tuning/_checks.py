@@ -15,6 +15,7 @@ import numpy as np
 from metahpo.datasets import MAX_MAGNITUDE, Dataset, check_magnitudes
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation import check_class_folds, resolve_n_jobs
+from metahpo.knowledge._files import check_outputs
 
 #: Largest seed numpy accepts.
 MAX_SEED = 2**32 - 1
@@ -23,6 +24,12 @@ MAX_SEED = 2**32 - 1
 def _positive(name: str, value: float | None) -> None:
     if value is not None and not (value > 0):  # also catches NaN
         raise MetaHPOError(f"{name} must be a positive number of seconds, got {value:g}")
+
+
+def check_seed(seed: int, option: str = "--seed") -> None:
+    """numpy takes seeds in ``[0, 2**32 - 1]``."""
+    if not 0 <= seed <= MAX_SEED:
+        raise MetaHPOError(f"{option} must be in [0, {MAX_SEED}], got {seed}")
 
 
 def check_options(
@@ -43,8 +50,7 @@ def check_options(
         raise MetaHPOError(f"--budget must be at least 1, got {budget}")
     if folds < 2:
         raise MetaHPOError(f"--folds must be at least 2, got {folds}")
-    if not 0 <= seed <= MAX_SEED:
-        raise MetaHPOError(f"--seed must be in [0, {MAX_SEED}], got {seed}")
+    check_seed(seed)
     _positive("--timeout", timeout)
     _positive("--trial-timeout", trial_time_limit)
     if warm_start < 0:
@@ -60,14 +66,10 @@ def check_options(
 
 
 def check_output_path(path: str | Path | None, option: str = "--json") -> None:
-    """The folder of an output file must exist (checked before the work, not after it)."""
-    if path is None:
-        return
-    parent = Path(path).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise MetaHPOError(f"{option} {path}: folder {parent} does not exist")
-    if Path(path).is_dir():
-        raise MetaHPOError(f"{option} {path} is a folder; give a file name")
+    """The folder of an output file must exist and be writable (checked before the work, not
+    after it); :func:`metahpo.knowledge._files.check_outputs` also compares it with the inputs.
+    """
+    check_outputs({option: path})
 
 
 def check_folds(splits: Sequence[tuple[np.ndarray, np.ndarray]], metric: str) -> None:

@@ -30,6 +30,7 @@ from metahpo._version import __version__
 from metahpo.datasets import Dataset, check_rows
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation import limit_threads
+from metahpo.knowledge._files import atomic_write
 from metahpo.spaces import build_estimator
 
 if TYPE_CHECKING:
@@ -279,7 +280,7 @@ def save_model(
             f"({', '.join(untrusted)})"
         )
     try:
-        Path(path).write_bytes(blob)
+        atomic_write(path, blob)  # a temporary file renamed: never half a model
     except OSError as exc:
         raise MetaHPOError(f"{path}: cannot write the model ({exc.strerror})") from None
     return info

@@ -20,6 +20,7 @@ from metahpo.datasets import Dataset
 from metahpo.errors import KnowledgeBaseError, MetaHPOError
 from metahpo.evaluation import Folds, evaluate
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, open_storage
+from metahpo.knowledge._locks import DEFAULT_LOCK_TIMEOUT, StorageLockedError
 from metahpo.knowledge._records import (
     RECORD_ATTR,
     TRIAL_ERROR_ATTR,
@@ -40,18 +41,18 @@ from metahpo.tuning._workers import retry_stale
 #: (:mod:`metahpo.tuning._workers`).
 HEARTBEAT_INTERVAL = 5
 GRACE_PERIOD = 15
-#: Seconds a SQLite connection waits for another process's write lock (Python's default is 5;
-#: worker processes of one run write the same file).
-SQLITE_TIMEOUT = 60
+#: Seconds a SQLite connection waits for another process's write lock by default (Python's
+#: default is 5; worker processes of one run write the same file); ``$METAHPO_LOCK_TIMEOUT``
+#: sets another (:func:`metahpo.knowledge._locks.lock_timeout`).
+SQLITE_TIMEOUT = DEFAULT_LOCK_TIMEOUT
 #: Trials a classic sampler plans for (grid size, population) when a run has no budget.
 PLANNED_TRIALS = 50
 
 
 def storage_with_heartbeat(url: str | BaseStorage) -> str | BaseStorage:
     """The storage of a run: for a database URL, an RDB storage with a heartbeat (and, for
-    SQLite, a lock wait of :data:`SQLITE_TIMEOUT` seconds)."""
+    SQLite, a bounded lock wait: :data:`SQLITE_TIMEOUT` seconds unless configured)."""
     if isinstance(url, str) and "://" in url:
-        engine = {"connect_args": {"timeout": SQLITE_TIMEOUT}} if url.startswith("sqlite") else {}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -60,8 +61,9 @@ def storage_with_heartbeat(url: str | BaseStorage) -> str | BaseStorage:
                     heartbeat_interval=HEARTBEAT_INTERVAL,
                     grace_period=GRACE_PERIOD,
                     heartbeat_stale_trial_callback=retry_stale,
-                    engine_kwargs=engine,
                 )
+        except StorageLockedError:  # waited already: do not wait again below
+            raise
         except KnowledgeBaseError:  # an unusable URL: let KnowledgeStore report it in one line
             return url
     return url
