@@ -40,16 +40,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
-    import optuna
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted).
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    Parsing imports nothing heavy (the command modules import what they need when they run),
+    so that ``--help`` and argument errors answer at once.
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (printed already)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        check = getattr(args, "check", None)
+        if check is not None:  # a command's option checks that import nothing heavy
+            check(args)
+        if getattr(args, "uses_optuna", True):  # predict does not: it starts faster without
+            _quiet_optuna()
         status: int = args.run(args)
         return status
     except MetaHPOError as exc:
@@ -58,6 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("metahpo: interrupted; finished work is kept", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _quiet_optuna() -> None:
+    """Optuna's INFO line per trial is noise on the command line (progress is ours)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 if __name__ == "__main__":

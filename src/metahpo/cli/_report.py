@@ -9,7 +9,7 @@ from metahpo.cli._console import out
 
 
 def register(sub: Any) -> None:
-    from metahpo.knowledge import DEFAULT_STORAGE
+    from metahpo.cli._names import DEFAULT_STORAGE
 
     p = sub.add_parser(
         "report",
