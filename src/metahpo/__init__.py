@@ -56,11 +56,30 @@ _LAZY = {
 }
 
 
+#: Subpackages, reachable as attributes (``metahpo.spaces``) as when they were imported eagerly.
+_SUBPACKAGES = {
+    "datasets",
+    "spaces",
+    "evaluation",
+    "metafeatures",
+    "knowledge",
+    "metalearners",
+    "optimizers",
+    "tuning",
+    "bench",
+    "report",
+    "sklearn",
+    "cli",
+}
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"metahpo.{name}")
     raise AttributeError(f"module 'metahpo' has no attribute {name!r}")
 
 

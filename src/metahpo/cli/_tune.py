@@ -58,48 +58,7 @@ def register(sub: Any) -> None:
         "alone, no limit), shared by every worker that runs it; failed trials do not count "
         "and are followed by others (see --max-failures)",
     )
-    p.add_argument(
-        "--optimizer",
-        default="meta",
-        help="meta (default: meta-learned warm start, then --base), or a classic optimizer: "
-        "random, grid, tpe, gp, gp-ei, cmaes, evolution, qmc",
-    )
-    # The meta-only options default to None, to tell "given" from "not given" (given with a
-    # classic --optimizer, they are refused); cli/_tune_checks.py fills in the defaults.
-    p.add_argument(
-        "--strategy",
-        default=None,
-        help="meta-learner for the warm start: portfolio (default), nearest, surrogate, mapping; "
-        "with the torch extra: neural, nearest-ae (--optimizer meta only)",
-    )
-    p.add_argument(
-        "--warm-start",
-        type=int,
-        default=None,
-        help="warm-start trials (default 5; --optimizer meta only)",
-    )
-    p.add_argument(
-        "--base",
-        default=None,  # metahpo.optimizers.DEFAULT_BASE, filled in after parsing
-        help="(--optimizer meta only) refinement after the warm start: transfer-gp (default: "
-        "Bayesian optimisation "
-        "over the continuous space with a ranking-weighted GP ensemble of the most similar past "
-        "tasks and this run, RGPE; past tasks count as long as they rank this run's results "
-        "well), transfer (past tasks' configurations until trial 25, then TPE; see --transfer), "
-        "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), cmaes (warm-started "
-        "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
-        "configurations), rl (a Q-learning search policy learned on the experience), maml (a "
-        "Reptile meta-trained neural surrogate; torch extra), fsbo (a deep-kernel GP "
-        "meta-trained on the experience, fine-tuned on this run; torch extra), random",
-    )
-    p.add_argument(
-        "--transfer",
-        type=int,
-        default=None,
-        metavar="N",
-        help="transfer proposals after the warm starts before TPE takes over (--base transfer; "
-        "default 25 minus the warm starts)",
-    )
+    _add_optimizer_arguments(p)
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     p.add_argument(
         "--study",
@@ -152,6 +111,52 @@ def register(sub: Any) -> None:
         "study cannot change (its trials are experience for that task): use a new --study",
     )
     p.set_defaults(run=_run, check=check_option_combinations)
+
+
+def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
+    """``--optimizer`` and the options of the meta-learned one."""
+    p.add_argument(
+        "--optimizer",
+        default="meta",
+        help="meta (default: meta-learned warm start, then --base), or a classic optimizer: "
+        "random, grid, tpe, gp, gp-ei, cmaes, evolution, qmc",
+    )
+    # The meta-only options default to None, to tell "given" from "not given" (given with a
+    # classic --optimizer, they are refused); cli/_tune_checks.py fills in the defaults.
+    p.add_argument(
+        "--strategy",
+        default=None,
+        help="meta-learner for the warm start: portfolio (default), nearest, surrogate, mapping; "
+        "with the torch extra: neural, nearest-ae (--optimizer meta only)",
+    )
+    p.add_argument(
+        "--warm-start",
+        type=int,
+        default=None,
+        help="warm-start trials (default 5; --optimizer meta only)",
+    )
+    p.add_argument(
+        "--base",
+        default=None,  # metahpo.optimizers.DEFAULT_BASE, filled in after parsing
+        help="(--optimizer meta only) refinement after the warm start: transfer-gp (default: "
+        "Bayesian optimisation "
+        "over the continuous space with a ranking-weighted GP ensemble of the most similar past "
+        "tasks and this run, RGPE; past tasks count as long as they rank this run's results "
+        "well), transfer (past tasks' configurations until trial 25, then TPE; see --transfer), "
+        "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), cmaes (warm-started "
+        "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
+        "configurations), rl (a Q-learning search policy learned on the experience), maml (a "
+        "Reptile meta-trained neural surrogate; torch extra), fsbo (a deep-kernel GP "
+        "meta-trained on the experience, fine-tuned on this run; torch extra), random",
+    )
+    p.add_argument(
+        "--transfer",
+        type=int,
+        default=None,
+        metavar="N",
+        help="transfer proposals after the warm starts before TPE takes over (--base transfer; "
+        "default 25 minus the warm starts)",
+    )
 
 
 def add_threads_argument(p: argparse.ArgumentParser) -> None:
