@@ -103,7 +103,7 @@ def _run(args: argparse.Namespace) -> int:
         write_report,
     )
     from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
-    from metahpo.knowledge._files import atomic_write, check_outputs
+    from metahpo._files import atomic_write, check_outputs
 
     live = {"--cache": args.cache, "--summary": args.summary} if args.live else {}
     check_outputs(

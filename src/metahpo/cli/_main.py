@@ -76,16 +76,22 @@ def _notes_on_stderr() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
-    import optuna
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted).
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    Parsing imports nothing heavy (the command modules import what they need when they run),
+    so that ``--help`` and argument errors answer at once.
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (printed already)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        check = getattr(args, "check", None)
+        if check is not None:  # a command's option checks that import nothing heavy
+            check(args)
+        if getattr(args, "uses_optuna", True):  # predict does not: it starts faster without
+            _quiet_optuna()
         with _notes_on_stderr():
             status: int = args.run(args)
         return status
@@ -103,6 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"metahpo: error: {locked}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _quiet_optuna() -> None:
+    """Optuna's INFO line per trial is noise on the command line (progress is ours)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="add one column of probabilities per class, proba_CLASS (classifiers)",
     )
-    p.set_defaults(run=_run)
+    p.set_defaults(run=_run, uses_optuna=False)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -70,10 +70,11 @@ def _run(args: argparse.Namespace) -> int:
     from metahpo.cli._console import err
     from metahpo.datasets import read_table_notes
     from metahpo.errors import MetaHPOError
-    from metahpo.knowledge._files import atomic_write, check_outputs
+    from metahpo._files import atomic_write, check_outputs
     from metahpo.tuning import load_model
 
     check_outputs({"--out": args.out}, inputs={"the model": args.model, "the data": args.data})
+    import_skops_without_array_libraries()
     model = load_model(args.model)
     info = model.info
     if args.proba and info.task != "classification":
@@ -111,6 +112,31 @@ def _run(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+class _NotNeeded:
+    """An import finder that refuses torch and dask (see below)."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] in ("torch", "dask"):
+            raise ImportError(f"{name} is not needed to load a model")
+
+
+def import_skops_without_array_libraries() -> None:
+    """Import ``skops.io`` without importing torch and dask: on import, skops lists
+    scikit-learn's estimators, which imports every scikit-learn package, its array-API shims for
+    torch and dask included (a second or more when they are installed). A metahpo pipeline needs
+    neither, and the list of estimators is the same without them."""
+    import sys
+
+    if "skops.io" in sys.modules or "torch" in sys.modules:
+        return
+    finder = _NotNeeded()
+    sys.meta_path.insert(0, finder)
+    try:
+        import skops.io  # noqa: F401
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def _predictions(model: Any, frame: Any, proba: bool) -> Any:

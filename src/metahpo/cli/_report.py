@@ -9,7 +9,7 @@ from metahpo.cli._console import out
 
 
 def register(sub: Any) -> None:
-    from metahpo.knowledge import DEFAULT_STORAGE
+    from metahpo.cli._names import DEFAULT_STORAGE
 
     p = sub.add_parser(
         "report",
@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from metahpo.knowledge._files import check_outputs
+    from metahpo._files import check_outputs
     from metahpo.knowledge._store import require_existing
     from metahpo.report import write_report
 

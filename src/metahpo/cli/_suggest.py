@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: Any) -> None:
-    from metahpo.spaces import FAMILY_NAMES
+    from metahpo.cli._names import FAMILY_NAMES
 
     p = sub.add_parser(
         "suggest",

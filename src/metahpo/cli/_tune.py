@@ -8,8 +8,16 @@ import json
 import time
 from typing import Any
 
-from metahpo.cli._console import out, progress_bar
+from metahpo.cli._console import PlainProgress, out, progress_bar
 from metahpo.cli._predict import add_save_model_argument, save_tuned_model
+from metahpo.cli._tune_checks import (
+    capped_notes,
+    capped_ranges,
+    check_option_combinations,
+    read_space_document,
+    space_from_option,
+)
+from metahpo.errors import MetaHPOError
 
 #: ``--budget`` when neither it nor ``--timeout`` is given (``metahpo.tuning.tune``'s default).
 DEFAULT_BUDGET = 30
@@ -30,7 +38,7 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any) -> None:
-    from metahpo.spaces import FAMILY_NAMES
+    from metahpo.cli._names import DEFAULT_STORAGE, FAMILY_NAMES
 
     p = sub.add_parser("tune", help="tune a model family on a dataset")
     add_data_arguments(p)
@@ -49,42 +57,13 @@ def register(sub: Any) -> None:
         "alone, no limit), shared by every worker that runs it; failed trials do not count "
         "and are followed by others (see --max-failures)",
     )
+    _add_optimizer_arguments(p)
+    p.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     p.add_argument(
-        "--optimizer",
-        default="meta",
-        help="meta (default: meta-learned warm start, then --base), or a classic optimizer: "
-        "random, grid, tpe, gp, gp-ei, cmaes, evolution, qmc",
-    )
-    p.add_argument(
-        "--strategy",
-        default="portfolio",
-        help="meta-learner for the warm start: portfolio (default), nearest, surrogate, mapping; "
-        "with the torch extra: neural, nearest-ae",
-    )
-    p.add_argument("--warm-start", type=int, default=5, help="warm-start trials (default 5)")
-    p.add_argument(
-        "--base",
-        default="transfer-gp",  # metahpo.optimizers.DEFAULT_BASE (not imported: fast --help)
-        help="refinement after the warm start: transfer-gp (default: Bayesian optimisation "
-        "over the continuous space with a ranking-weighted GP ensemble of the most similar past "
-        "tasks and this run, RGPE; past tasks count as long as they rank this run's results "
-        "well), transfer (past tasks' configurations until trial 25, then TPE; see --transfer), "
-        "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), cmaes (warm-started "
-        "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
-        "configurations), rl (a Q-learning search policy learned on the experience), maml (a "
-        "Reptile meta-trained neural surrogate; torch extra), fsbo (a deep-kernel GP "
-        "meta-trained on the experience, fine-tuned on this run; torch extra), random",
-    )
-    p.add_argument(
-        "--transfer",
-        type=int,
+        "--study",
         default=None,
-        metavar="N",
-        help="transfer proposals after the warm starts before TPE takes over (--base transfer; "
-        "default 25 minus the warm starts)",
+        help="study name (same name resumes; default DATASET:MODEL:METRIC:OPTIMIZER:sSEED)",
     )
-    p.add_argument("--storage", default="sqlite:///metahpo.db", help="Optuna storage URL")
-    p.add_argument("--study", default=None, help="study name (same name resumes)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--timeout",
@@ -94,7 +73,15 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--trial-timeout", type=float, default=None, help="per-trial limit in SEC")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
-    p.add_argument("--space", default=None, help="custom search space (JSON file or text)")
+    p.add_argument(
+        "--space",
+        default=None,
+        metavar="JSON",
+        help="custom search space, JSON text or a .json file: the parameters to tune, each a "
+        'range or a list of choices, e.g. \'{"n_neighbors": [1, 30], "weights": ["uniform", '
+        '"distance"]}\'; [low, high, "log"] for a log scale; the other parameters keep their '
+        "default (see 'Custom search spaces' in the README)",
+    )
     p.add_argument(
         "--json", dest="json_out", default=None, metavar="OUT", help="write a JSON summary"
     )
@@ -117,10 +104,58 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--allow-changed-settings",
         action="store_true",
-        help="continue a study that was run with other folds, metric, space, optimizer, base, "
-        "strategy, transfer, seed or rows (its scores are then not comparable)",
+        help="continue a study that was run with other folds, metric, optimizer, base, "
+        "strategy, transfer or seed (its scores are then not comparable; the best score is "
+        "printed with the folds it was measured with). The data and the search space of a "
+        "study cannot change (its trials are experience for that task): use a new --study",
     )
-    p.set_defaults(run=_run)
+    p.set_defaults(run=_run, check=check_option_combinations)
+
+
+def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
+    """``--optimizer`` and the options of the meta-learned one."""
+    p.add_argument(
+        "--optimizer",
+        default="meta",
+        help="meta (default: meta-learned warm start, then --base), or a classic optimizer: "
+        "random, grid, tpe, gp, gp-ei, cmaes, evolution, qmc",
+    )
+    # The meta-only options default to None, to tell "given" from "not given" (given with a
+    # classic --optimizer, they are refused); cli/_tune_checks.py fills in the defaults.
+    p.add_argument(
+        "--strategy",
+        default=None,
+        help="meta-learner for the warm start: portfolio (default), nearest, surrogate, mapping; "
+        "with the torch extra: neural, nearest-ae (--optimizer meta only)",
+    )
+    p.add_argument(
+        "--warm-start",
+        type=int,
+        default=None,
+        help="warm-start trials (default 5; --optimizer meta only)",
+    )
+    p.add_argument(
+        "--base",
+        default=None,  # metahpo.optimizers.DEFAULT_BASE, filled in after parsing
+        help="(--optimizer meta only) refinement after the warm start: transfer-gp (default: "
+        "Bayesian optimisation "
+        "over the continuous space with a ranking-weighted GP ensemble of the most similar past "
+        "tasks and this run, RGPE; past tasks count as long as they rank this run's results "
+        "well), transfer (past tasks' configurations until trial 25, then TPE; see --transfer), "
+        "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), cmaes (warm-started "
+        "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
+        "configurations), rl (a Q-learning search policy learned on the experience), maml (a "
+        "Reptile meta-trained neural surrogate; torch extra), fsbo (a deep-kernel GP "
+        "meta-trained on the experience, fine-tuned on this run; torch extra), random",
+    )
+    p.add_argument(
+        "--transfer",
+        type=int,
+        default=None,
+        metavar="N",
+        help="transfer proposals after the warm starts before TPE takes over (--base transfer; "
+        "default 25 minus the warm starts)",
+    )
 
 
 def add_threads_argument(p: argparse.ArgumentParser) -> None:
@@ -144,7 +179,8 @@ def _budget(args: argparse.Namespace) -> int | None:
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Every option that can be checked before the data is read: one line, exit 2."""
-    from metahpo.knowledge._files import check_outputs
+    check_option_combinations(args)  # first: it imports nothing heavy
+    from metahpo._files import check_outputs
     from metahpo.tuning._checks import check_options
     from metahpo.tuning._parallel import resolve_workers, shared_storage_url
 
@@ -169,41 +205,38 @@ def _check_arguments(args: argparse.Namespace) -> None:
     )
 
 
-def _read_space(text: str | None) -> Any:
-    from metahpo.errors import SpaceError
-    from metahpo.spaces import SearchSpace
-
-    if not text:
-        return None
-    try:
-        return SearchSpace.from_json(text)
-    except SpaceError as exc:
-        raise SpaceError(f"--space: {exc}") from None
-    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SpaceError(f"--space: invalid search space ({detail})") from None
+def _trial_line(
+    model: str, trial: Any, done: int, budget: int | None, best: float, seconds: float
+) -> str:
+    """A plain progress line: ``tune knn: 7/30 completed, trial 8: 0.9512 (best 0.9693),
+    12.3 s`` (not starting with "trial": those lines are the failed trials')."""
+    of = f"{done}/{budget}" if budget is not None else f"{done}"
+    return (
+        f"tune {model}: {of} completed, trial {trial.number}: {trial.value:.4f} "
+        f"(best {best:.4f}), {seconds:.1f} s"
+    )
 
 
-def _run(args: argparse.Namespace) -> int:
+def _tune_with_progress(
+    args: argparse.Namespace, dataset: Any, space: Any, start: float
+) -> tuple[Any, Any]:
+    """Run :func:`metahpo.tuning.tune` with a progress bar on stderr (plain lines when stderr
+    is not a terminal); the result and the study (``None``: no trial finished in this call)."""
     import optuna
-    from rich.table import Table
 
     from metahpo.cli._console import err
-    from metahpo.datasets import load_dataset
-    from metahpo.errors import MetaHPOError
     from metahpo.knowledge._records import TRIAL_ERROR_ATTR
     from metahpo.tuning import tune
 
-    _check_arguments(args)
-    space = _read_space(args.space)
-    dataset = load_dataset(args.data, target=args.target, task=args.task)
-    start = time.perf_counter()
+    budget = _budget(args)
     best: list[float] = []
-
+    seen: list[optuna.Study] = []
     with progress_bar() as bar:
-        task = bar.add_task(f"tune {args.model}", total=_budget(args))
+        task = bar.add_task(f"tune {args.model}", total=budget)
+        plain = isinstance(bar, PlainProgress)
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            seen[:] = [study]
             if trial.state == optuna.trial.TrialState.FAIL:
                 why = trial.user_attrs.get(TRIAL_ERROR_ATTR, "failed")
                 err.print(
@@ -215,6 +248,12 @@ def _run(args: argparse.Namespace) -> int:
             done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
             with contextlib.suppress(ValueError):  # no completed trial yet
                 best[:] = [study.best_value]
+            if plain:
+                if trial.state == optuna.trial.TrialState.COMPLETE and best:
+                    seconds = time.perf_counter() - start
+                    line = _trial_line(args.model, trial, done, budget, best[0], seconds)
+                    bar.line(line, force=budget is not None and done >= budget)
+                return
             label = f"tune {args.model}" + (f" best {best[0]:.4f}" if best else "")
             bar.update(task, completed=done, description=label)
 
@@ -226,7 +265,7 @@ def _run(args: argparse.Namespace) -> int:
                 dataset,
                 args.model,
                 metric=args.metric,
-                budget=_budget(args),
+                budget=budget,
                 optimizer=args.optimizer,
                 storage=args.storage,
                 study_name=args.study,
@@ -250,23 +289,67 @@ def _run(args: argparse.Namespace) -> int:
             raise
         finally:
             optuna.logging.set_verbosity(verbosity)
-        bar.update(task, completed=result.n_trials)
+        if not plain:
+            bar.update(task, completed=result.n_trials)
+    return result, (seen[0] if seen else None)
 
+
+def _best_folds(result: Any, study: Any, storage: str) -> int:
+    """The folds the best score was measured with: after ``--allow-changed-settings`` they
+    may differ from this run's."""
+    import optuna
+
+    from metahpo.knowledge import open_storage
+    from metahpo.knowledge._records import TRIAL_FOLDS_ATTR
+
+    assert result.settings is not None
+    if study is None:  # no trial finished in this call: the best is an earlier run's
+        try:
+            study = optuna.load_study(study_name=result.study, storage=open_storage(storage))
+        except (MetaHPOError, KeyError):
+            return int(result.settings.folds)
+    values = study.best_trial.user_attrs.get(TRIAL_FOLDS_ATTR)
+    return len(values) if isinstance(values, list) and values else int(result.settings.folds)
+
+
+def _print_summary(
+    args: argparse.Namespace, result: Any, dataset: Any, space: Any, study: Any, start: float
+) -> None:
+    """The best configuration, the score line and the notes on the run."""
+    from rich.table import Table
+
+    from metahpo.cli._console import err
+    from metahpo.spaces import get_space
+
+    used_space = space if space is not None else get_space(args.model, dataset.task)
+    capped = capped_ranges(used_space, args.model, dataset, args.seed)
     table = Table(
         title=f"best {args.model} on {dataset.name} ({dataset.task}, {dataset.n_rows} rows)"
     )
     table.add_column("parameter")
     table.add_column("value", justify="right")
     for k, v in result.best_params.items():
-        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+        shown = f"{v:.4g}" if isinstance(v, float) else str(v)
+        if k in capped and isinstance(v, int) and v > capped[k]:
+            shown += f" (used as {capped[k]})"
+        table.add_row(k, shown)
     out.print(table)
     assert result.settings is not None
+    folds = _best_folds(result, study, args.storage)
     out.print(
         f"{result.metric}: {result.best_value:.4f} ± {result.best_std:.4f} "
-        f"({result.settings.folds}-fold CV) | trials {result.n_trials} ({result.n_new} new, "
+        f"({folds}-fold CV) | trials {result.n_trials} ({result.n_new} new, "
         f"{result.n_failed} failed) | {time.perf_counter() - start:.1f} s, stopped by "
         f"{result.stopped} | study {result.study!r} in {result.storage}"
     )
+    if folds != result.settings.folds:
+        err.print(
+            f"note: the best score was measured with {folds}-fold CV (before the settings "
+            f"changed); this run's trials use {result.settings.folds} folds, not comparable",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.changed_settings:
         err.print(f"note: settings changed on resume: {'; '.join(result.changed_settings)}")
     if result.stop_message:
@@ -285,12 +368,29 @@ def _run(args: argparse.Namespace) -> int:
         )
         if result.meta.get("guard"):
             out.print(f"guard: {result.meta['guard']}")
+    if args.space is not None:
+        for note in capped_notes(used_space, capped, dataset):
+            out.print(note, markup=False, highlight=False, soft_wrap=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_arguments(args)
+    from metahpo.datasets import load_dataset
+
+    document = read_space_document(args.space)  # a bad --space is refused before the data
+    space = space_from_option(document, args.model, None)  # the full form names its task
+    dataset = load_dataset(args.data, target=args.target, task=args.task)
+    if space is None:  # the short form is read against the family's space for the task
+        space = space_from_option(document, args.model, dataset.task)
+    start = time.perf_counter()
+    result, study = _tune_with_progress(args, dataset, space, start)
+    _print_summary(args, result, dataset, space, study, start)
     for col, why in dataset.dropped:
         out.print(f"note: dropped column {col!r} ({why})")
     for note in dataset.notes:
         out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     if args.json_out:
-        from metahpo.knowledge._files import atomic_write
+        from metahpo._files import atomic_write
 
         try:
             atomic_write(args.json_out, json.dumps(result.to_json_dict(), indent=2))

@@ -15,7 +15,7 @@ import sqlite3
 import warnings
 
 from metahpo.errors import KnowledgeBaseError, MetaHPOWarning
-from metahpo.knowledge._files import storage_file
+from metahpo._files import storage_file
 
 #: Seconds a SQLite connection waits for another process's lock, unless
 #: :data:`LOCK_TIMEOUT_ENV` gives another number.

@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.errors import KnowledgeBaseError
 from metahpo.evaluation import Evaluation
-from metahpo.knowledge._files import storage_file
+from metahpo._files import storage_file
 from metahpo.knowledge._locks import lock_timeout, locked_error, wait_for_lock
 from metahpo.knowledge._records import (
     RECORD_ATTR,

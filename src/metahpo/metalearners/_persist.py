@@ -23,7 +23,7 @@ import numpy as np
 
 from metahpo.errors import KnowledgeBaseError
 from metahpo.knowledge import Experience, TaskExperience
-from metahpo.knowledge._files import atomic_write
+from metahpo._files import atomic_write
 
 FORMAT = "metahpo-metalearner"
 FORMAT_VERSION = 1

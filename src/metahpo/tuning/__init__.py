@@ -1,11 +1,52 @@
 """Python API for tuning: one function, one result record, the settings that define a run,
-and the fitted model at the end (saved and loaded with skops)."""
+and the fitted model at the end (saved and loaded with skops).
 
-from metahpo.tuning._meta import meta_sampler_for, suggest_config
-from metahpo.tuning._model import TRUSTED_TYPES, ModelInfo, SavedModel, load_model, save_model
-from metahpo.tuning._run import RunOutcome
-from metahpo.tuning._settings import RunSettings
-from metahpo.tuning._tune import TuneResult, default_study_name, tune
+The names are imported on first use: ``metahpo predict`` needs the model functions only, not
+Optuna and the optimizers behind :func:`tune`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from metahpo.tuning._meta import meta_sampler_for, suggest_config
+    from metahpo.tuning._model import (
+        TRUSTED_TYPES,
+        ModelInfo,
+        SavedModel,
+        load_model,
+        save_model,
+    )
+    from metahpo.tuning._run import RunOutcome
+    from metahpo.tuning._settings import RunSettings
+    from metahpo.tuning._tune import TuneResult, default_study_name, tune
+
+#: Public names and the module that holds each.
+_LAZY = {
+    "meta_sampler_for": "metahpo.tuning._meta",
+    "suggest_config": "metahpo.tuning._meta",
+    "TRUSTED_TYPES": "metahpo.tuning._model",
+    "ModelInfo": "metahpo.tuning._model",
+    "SavedModel": "metahpo.tuning._model",
+    "load_model": "metahpo.tuning._model",
+    "save_model": "metahpo.tuning._model",
+    "RunOutcome": "metahpo.tuning._run",
+    "RunSettings": "metahpo.tuning._settings",
+    "TuneResult": "metahpo.tuning._tune",
+    "default_study_name": "metahpo.tuning._tune",
+    "tune": "metahpo.tuning._tune",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'metahpo.tuning' has no attribute {name!r}")
+
 
 __all__ = [
     "TRUSTED_TYPES",

@@ -15,7 +15,7 @@ import numpy as np
 from metahpo.datasets import MAX_MAGNITUDE, Dataset, check_magnitudes
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation import check_class_folds, resolve_n_jobs
-from metahpo.knowledge._files import check_outputs
+from metahpo._files import check_outputs
 
 #: Largest seed numpy accepts.
 MAX_SEED = 2**32 - 1
@@ -67,7 +67,7 @@ def check_options(
 
 def check_output_path(path: str | Path | None, option: str = "--json") -> None:
     """The folder of an output file must exist and be writable (checked before the work, not
-    after it); :func:`metahpo.knowledge._files.check_outputs` also compares it with the inputs.
+    after it); :func:`metahpo._files.check_outputs` also compares it with the inputs.
     """
     check_outputs({option: path})
 

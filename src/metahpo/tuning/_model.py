@@ -30,7 +30,7 @@ from metahpo._version import __version__
 from metahpo.datasets import Dataset, check_rows
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation import limit_threads
-from metahpo.knowledge._files import atomic_write
+from metahpo._files import atomic_write
 from metahpo.spaces import build_estimator
 
 if TYPE_CHECKING:

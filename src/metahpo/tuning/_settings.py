@@ -7,6 +7,10 @@ stores it in the study (user attribute :data:`SETTINGS_ATTR`) on the first run; 
 the same study with different settings is refused with an error that names each difference,
 unless the caller explicitly allows it (``allow_changed_settings=True``, CLI
 ``--allow-changed-settings``), in which case the study's record becomes the new settings.
+
+The search space and the rows are never allowed to change (:data:`FIXED`): they define the task
+the study's trials are experience for (its task record), so a study holds one; another space or
+other rows need a new study.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from metahpo.errors import MetaHPOError
 SETTINGS_ATTR = "metahpo:run_settings"
 #: Layout version of :class:`RunSettings`.
 SETTINGS_SCHEMA = 1
+#: Settings that ``allow_changed_settings`` cannot change, and what each is called.
+FIXED = {"space_signature": "another search space", "n_rows": "other rows"}
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,22 @@ def check_resume(
     """The differences between a study's ``stored`` settings and the ``wanted`` ones.
 
     Raises:
-        MetaHPOError: When they differ and ``allow_changes`` is false; the message names each
-            difference and how to go on.
+        MetaHPOError: When they differ and ``allow_changes`` is false, the message naming
+            each difference and how to go on; or when the search space or the rows differ
+            (:data:`FIXED`), whatever ``allow_changes`` says.
     """
     if stored is None:
         return []
+    fixed = [
+        FIXED[f.name] for f in fields(stored) if f.name in FIXED
+        and getattr(stored, f.name) != getattr(wanted, f.name)
+    ]  # fmt: skip
+    if fixed:
+        raise MetaHPOError(
+            f"study {study_name!r} was run with {' and '.join(fixed)}: a study "
+            "holds one task (data and search space), also with --allow-changed-settings; "
+            "choose a new --study name"
+        )
     diffs = stored.differences(wanted)
     if diffs and not allow_changes:
         raise MetaHPOError(

@@ -7,7 +7,7 @@ command (the storage file, the data file or anything inside a data folder, the m
 another output. Writes then go to a temporary file in the same folder, renamed over the target
 at the end (:func:`atomic_write`), so an interrupted write never leaves half a file behind.
 
-This module sits in the knowledge layer (the lowest one that knows storage URLs) and imports
+This module sits beside `metahpo.errors`, below every layer, and imports
 nothing heavy, so every command and interface can use it.
 """
 
