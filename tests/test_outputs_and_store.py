@@ -17,11 +17,11 @@ from pathlib import Path
 import optuna
 import pytest
 
+from metahpo._files import atomic_write, check_outputs
 from metahpo.cli import main
 from metahpo.datasets import Dataset
 from metahpo.errors import KnowledgeBaseError, MetaHPOError, MetaHPOWarning
 from metahpo.knowledge import KnowledgeStore, TaskRecord, import_study, open_storage
-from metahpo._files import atomic_write, check_outputs
 from metahpo.knowledge._locks import LOCK_TIMEOUT_ENV, StorageLockedError, lock_failure
 from metahpo.knowledge._records import RECORD_ATTR
 from metahpo.spaces import get_space

@@ -94,6 +94,7 @@ def _command(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
+    from metahpo._files import atomic_write, check_outputs
     from metahpo.bench import (
         DEFAULT_METHODS,
         METHODS,
@@ -103,7 +104,6 @@ def _run(args: argparse.Namespace) -> int:
         write_report,
     )
     from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
-    from metahpo._files import atomic_write, check_outputs
 
     live = {"--cache": args.cache, "--summary": args.summary} if args.live else {}
     check_outputs(

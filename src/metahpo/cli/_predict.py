@@ -67,10 +67,10 @@ def _run(args: argparse.Namespace) -> int:
 
     import sklearn
 
+    from metahpo._files import atomic_write, check_outputs
     from metahpo.cli._console import err
     from metahpo.datasets import read_table_notes
     from metahpo.errors import MetaHPOError
-    from metahpo._files import atomic_write, check_outputs
     from metahpo.tuning import load_model
 
     check_outputs({"--out": args.out}, inputs={"the model": args.model, "the data": args.data})

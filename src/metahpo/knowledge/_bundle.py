@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from metahpo._files import atomic_write
 from metahpo.errors import KnowledgeBaseError
 from metahpo.evaluation import BUILD_METRICS
-from metahpo._files import atomic_write
 from metahpo.knowledge._records import TRIAL_FIT_TIME_ATTR, TRIAL_INDEX_ATTR, TRIAL_METRICS_ATTR
 from metahpo.spaces import get_space
 

@@ -14,8 +14,8 @@ import os
 import sqlite3
 import warnings
 
-from metahpo.errors import KnowledgeBaseError, MetaHPOWarning
 from metahpo._files import storage_file
+from metahpo.errors import KnowledgeBaseError, MetaHPOWarning
 
 #: Seconds a SQLite connection waits for another process's lock, unless
 #: :data:`LOCK_TIMEOUT_ENV` gives another number.

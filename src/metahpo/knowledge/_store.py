@@ -17,9 +17,9 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from metahpo._files import storage_file
 from metahpo.errors import KnowledgeBaseError
 from metahpo.evaluation import Evaluation
-from metahpo._files import storage_file
 from metahpo.knowledge._locks import lock_timeout, locked_error, wait_for_lock
 from metahpo.knowledge._records import (
     RECORD_ATTR,

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from metahpo._files import atomic_write
 from metahpo.errors import KnowledgeBaseError
 from metahpo.knowledge import Experience, TaskExperience
-from metahpo._files import atomic_write
 
 FORMAT = "metahpo-metalearner"
 FORMAT_VERSION = 1

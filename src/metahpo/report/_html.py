@@ -23,10 +23,10 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from metahpo._files import atomic_write, check_outputs
 from metahpo._version import __version__
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import KnowledgeStore, TaskRecord
-from metahpo._files import atomic_write, check_outputs
 from metahpo.knowledge._records import RECORD_ATTR, TRIAL_ERROR_ATTR
 from metahpo.knowledge._store import require_existing
 from metahpo.optimizers._meta import WARM_ATTR, guard_message

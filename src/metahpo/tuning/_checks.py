@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from metahpo._files import check_outputs
 from metahpo.datasets import MAX_MAGNITUDE, Dataset, check_magnitudes
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation import check_class_folds, resolve_n_jobs
-from metahpo._files import check_outputs
 
 #: Largest seed numpy accepts.
 MAX_SEED = 2**32 - 1

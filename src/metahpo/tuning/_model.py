@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from metahpo._files import atomic_write
 from metahpo._version import __version__
 from metahpo.datasets import Dataset, check_rows
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation import limit_threads
-from metahpo._files import atomic_write
 from metahpo.spaces import build_estimator
 
 if TYPE_CHECKING:
