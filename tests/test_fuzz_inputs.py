@@ -281,7 +281,8 @@ def _call(api: str, args: dict[str, Any], chosen: dict[str, Any]) -> Any:
 
 def _api_case(assets: Path, tmp_path: Path, case: dict[str, Any]) -> None:
     args, chosen, bad = _draw_arguments(assets, case)
-    what = f"{case['api']}({chosen}) with wrong {bad or 'nothing'}"
+    wrong = {name: chosen[name] for name in bad}
+    what = f"{case['api']} with wrong {wrong or 'nothing'}"
     allowed = (metahpo.MetaHPOError, ValueError) if case["api"] == "MetaSearchCV" else (
         metahpo.MetaHPOError
     )  # fmt: skip
@@ -291,7 +292,7 @@ def _api_case(assets: Path, tmp_path: Path, case: dict[str, Any]) -> None:
     except allowed:
         return
     except Exception as exc:
-        raise AssertionError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        raise AssertionError(f"{what}: {type(exc).__name__}: {exc}; all: {chosen}") from exc
 
 
 @settings(max_examples=FUZZ_EXAMPLES, **NO_SHRINK)
