@@ -5,8 +5,9 @@ shows a traceback (an exception escaping ``main`` fails the test), and the store
 with every trial of earlier examples intact.
 
 The default run tries a few hundred generated cases (``FUZZ_EXAMPLES``); the slow run
-(``pytest -m slow -k fuzz``) tries ``METAHPO_FUZZ_EXAMPLES`` (default 2,500) per test, over
-10,000 in all.
+(``pytest -m slow -k fuzz``) tries ``METAHPO_FUZZ_EXAMPLES`` (default 1,250) per test. Paths,
+Python API arguments, lying CSV files and predict tables: tests/test_fuzz_paths.py and
+tests/test_fuzz_inputs.py; sizes and shared checks: tests/_fuzz_common.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import gzip
 import itertools
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,24 +24,14 @@ import optuna
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from metahpo.cli import main  # noqa: E402
 from metahpo.tuning._run import TrialFailed, default_max_failures, run_trials  # noqa: E402
 
-#: Examples per test in the default run (four tests: a few hundred cases).
-FUZZ_EXAMPLES = int(os.environ.get("METAHPO_FUZZ_DEFAULT", "30"))
-#: Examples per test in the slow run.
-SLOW_EXAMPLES = int(os.environ.get("METAHPO_FUZZ_EXAMPLES", "2500"))
-
-_COMMON = dict(
-    deadline=None,
-    derandomize=False,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
-)  # fmt: skip
-_counter = itertools.count()
+from ._fuzz_common import COMMON as _COMMON  # noqa: E402
+from ._fuzz_common import FUZZ_EXAMPLES, SLOW_EXAMPLES, run_cli  # noqa: E402
+from ._fuzz_common import counter as _counter  # noqa: E402
 
 # -- generated tables ----------------------------------------------------------------------
 
@@ -156,34 +146,6 @@ class _Store:
         self.seen = now
 
 
-def _invariant(code: int, err: str, out_json: Path | None) -> None:
-    assert "Traceback" not in err, err
-    if code == 0:
-        if out_json is not None and out_json.exists():
-            value = json.loads(out_json.read_text())["best_value"]
-            assert math.isfinite(value), value
-        return
-    assert code == 2, (code, err)
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    errors = [line for line in lines if "error:" in line]
-    assert len(errors) == 1 and lines[-1] == errors[0], err
-
-
-def _run_cli(capsys: Any, args: list[str], out_json: Path | None = None) -> None:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    # progress bars and per-trial lines may precede a result; an error is alone on its line
-    err = captured.err if code == 0 else "\n".join(
-        line for line in captured.err.splitlines() if "error:" in line or "Traceback" in line
-    )  # fmt: skip
-    if code == 2:  # one line; only failed trials of a run that had started may come before it
-        lines = [x for x in captured.err.splitlines() if x.strip()]
-        assert lines[-1].startswith("metahpo"), captured.err
-        assert all(x.startswith("trial ") and " failed: " in x for x in lines[:-1]), captured.err
-    _invariant(code, err, out_json)
-
-
 def _tune_args(store: _Store, data: Path, model: str) -> list[str]:
     study = f"fz{next(_counter)}"
     return ["tune", str(data), "--model", model, "--budget", "1", "--folds", "2", "--optimizer",
@@ -198,7 +160,7 @@ def _tables_case(tmp_path: Path, capsys: Any, store: _Store, case: Any) -> None:
         args += ["--task", task]
     out = tmp_path / "out.json"
     out.unlink(missing_ok=True)
-    _run_cli(capsys, [*args, "--json", str(out)], out)
+    run_cli(capsys, [*args, "--json", str(out)], out)
     store.check()
 
 
@@ -285,7 +247,7 @@ def test_fuzz_spaces_and_options(
         args += [option, value]
     out = tmp_path / "out.json"
     out.unlink(missing_ok=True)
-    _run_cli(capsys, [*args, "--json", str(out)], out)
+    run_cli(capsys, [*args, "--json", str(out)], out)
     store.check()
 
 
