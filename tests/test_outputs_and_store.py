@@ -354,3 +354,19 @@ def test_numbers_out_of_range_are_one_line(
     assert main(args) == 2
     _one_line_error(capsys, needle)
     assert _snapshot(work) == before
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
+def test_an_in_memory_sqlite_url_is_optunas_in_memory_storage(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's :memory: is one database per connection: Optuna's heartbeat thread found no
+    tables there and printed tracebacks (found by the fuzz suite)."""
+    assert isinstance(open_storage(url), optuna.storages.InMemoryStorage)
+    monkeypatch.chdir(tmp_path)
+    cmd = [sys.executable, "-m", "metahpo", "tune", str(DATA / "iris"), "--model", "linear"]
+    cmd += ["--budget", "3", "--folds", "2", "--optimizer", "random", "--storage", url]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "trials 3 (3 new, 0 failed)" in run.stdout
+    assert not list(tmp_path.iterdir())  # nothing written to disk

@@ -33,6 +33,8 @@ from metahpo.knowledge._records import (
 from metahpo.spaces import SearchSpace
 
 DEFAULT_STORAGE = "sqlite:///metahpo.db"
+#: URLs of a SQLite database in memory: opened as Optuna's in-memory storage (one process).
+_IN_MEMORY_URLS = ("sqlite://", "sqlite:///:memory:")
 
 
 #: Errors that several processes opening a new database at once can meet while Optuna creates
@@ -74,6 +76,10 @@ def open_storage(url: str | BaseStorage, **rdb_options: Any) -> BaseStorage:
     """
     if isinstance(url, BaseStorage):
         return url
+    if url in _IN_MEMORY_URLS:
+        # SQLite's :memory: is one database per connection, and Optuna's heartbeat thread opens
+        # its own: it would find no tables. Optuna's in-memory storage is what the URL means.
+        return optuna.storages.InMemoryStorage()
     if url.endswith((".log", ".jsonl")) and "://" not in url:
         from optuna.storages.journal import JournalFileBackend
 
