@@ -9,7 +9,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[1] / "src" / "metahpo"
 
 LAYERS = [
-    {"errors", "_version", "_files"},
+    {"errors", "_version", "_files", "_args"},
     {"datasets"},
     {"spaces"},
     {"evaluation"},

@@ -174,7 +174,7 @@ def test_timeout_without_budget_runs_until_the_timeout(tiny_clf: Dataset, sqlite
 
 
 def test_budget_without_timeout_needs_one_of_them(tiny_clf: Dataset) -> None:
-    with pytest.raises(MetaHPOError, match="without --budget needs --timeout"):
+    with pytest.raises(MetaHPOError, match=r"tune: budget=None needs a 'timeout'"):
         tune(tiny_clf, "knn", budget=None, storage="sqlite:///:memory:", metafeatures=NO_MF)
 
 

@@ -69,7 +69,7 @@ def test_transfer_is_refused_where_it_would_do_nothing(tiny_clf: Dataset, sqlite
     for kwargs in ({"base": "tpe"}, {"optimizer": "random"}):
         with pytest.raises(MetaHPOError, match="--transfer applies to --base transfer"):
             tune(tiny_clf, "knn", budget=2, storage=sqlite_url, transfer=2, **kwargs)
-    with pytest.raises(MetaHPOError, match="--transfer must be 0 or more"):
+    with pytest.raises(MetaHPOError, match="'transfer' must be 0 or more"):
         tune(tiny_clf, "knn", budget=2, storage=sqlite_url, transfer=-1)
 
 

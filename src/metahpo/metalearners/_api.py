@@ -13,14 +13,17 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from metahpo.datasets import Dataset
-from metahpo.errors import MetaHPOError
+from metahpo._args import check_int, check_str, got, is_number
+from metahpo.datasets import Dataset, load_dataset
+from metahpo.errors import DataError, MetaHPOError
 from metahpo.knowledge import Experience, load_bundled
 from metahpo.metalearners._base import MetaLearner, Suggestion
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
@@ -45,12 +48,69 @@ DEFAULT_STRATEGY = "portfolio"
 
 def get_strategy(name: str) -> type[MetaLearner]:
     """The meta-learner class of a strategy name."""
+    if not isinstance(name, str):
+        raise MetaHPOError(f"strategy must be a name ({', '.join(STRATEGIES)}), got {got(name)}")
     try:
         return STRATEGIES[name]
     except KeyError:
         raise MetaHPOError(
             f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}"
         ) from None
+
+
+def dataset_argument(data: Any, target: Any, task: Any, caller: str) -> Dataset:
+    """``data`` as a :class:`Dataset`: a dataset as it is; a path or a pandas DataFrame read
+    by :func:`~metahpo.datasets.load_dataset` with ``target`` (column name) and ``task``.
+
+    Raises:
+        DataError: For anything else, or a ``target`` / ``task`` that contradicts a dataset.
+    """
+    if isinstance(data, Dataset):
+        for name, value, own in (("target", target, data.target), ("task", task, data.task)):
+            if value is not None and value != own:
+                raise DataError(
+                    f"{caller}: {name}={value!r} contradicts the Dataset's {name} {own!r} "
+                    f"({name} applies to a DataFrame or a file)"
+                )
+        return data
+    if isinstance(data, str | os.PathLike | pd.DataFrame):
+        if target is not None and not isinstance(target, str):
+            raise DataError(f"{caller}: 'target' must be a column name (str), got {got(target)}")
+        source: Any = data  # a DataFrame: load_dataset's in-memory table
+        return load_dataset(source, target=target, task=task)
+    raise DataError(
+        f"{caller}: 'dataset' must be a Dataset, a pandas DataFrame (with target=COLUMN) or "
+        f"the path of a table, got {got(data)}"
+    )
+
+
+def check_inputs(
+    caller: str,
+    *,
+    family: Any,
+    strategy: Any,
+    seed: Any,
+    experience: Any = None,
+    metafeatures: Any = None,
+) -> None:
+    """Types of the arguments that the meta-learning entry points share: a one-line
+    :class:`MetaHPOError` naming ``caller``'s argument."""
+    check_str(family, f"{caller}: 'family'")
+    check_str(strategy, f"{caller}: 'strategy'")
+    check_int(seed, f"{caller}: 'seed'", low=0, high=2**32 - 1)
+    if experience is not None and not isinstance(experience, Experience):
+        raise MetaHPOError(
+            f"{caller}: 'experience' must be an Experience (load_bundled(), from_store(...)) "
+            f"or None, got {got(experience)}"
+        )
+    if metafeatures is not None and (
+        not isinstance(metafeatures, Mapping)
+        or not all(isinstance(k, str) and is_number(v) for k, v in metafeatures.items())
+    ):
+        raise MetaHPOError(
+            f"{caller}: 'metafeatures' must be a dict of names to numbers "
+            f"(compute_metafeatures(dataset)) or None, got {got(metafeatures)}"
+        )
 
 
 def metafeature_array(metafeatures: Mapping[str, float], names: Sequence[str]) -> np.ndarray:
@@ -100,7 +160,7 @@ def fit_strategy(
 
 
 def suggest_for_dataset(
-    dataset: Dataset,
+    dataset: Dataset | str | os.PathLike[str] | pd.DataFrame,
     family: str,
     k: int = 5,
     strategy: str = DEFAULT_STRATEGY,
@@ -108,11 +168,15 @@ def suggest_for_dataset(
     *,
     metafeatures: Mapping[str, float] | None = None,
     seed: int = 0,
+    target: str | None = None,
+    task: str | None = None,
 ) -> list[Suggestion]:
     """Zero-shot configurations of ``family`` for ``dataset``, best first.
 
     Args:
-        dataset: The new task.
+        dataset: The new task: a :class:`~metahpo.datasets.Dataset`, a pandas DataFrame
+            (with ``target``) or the path of a table (as :func:`~metahpo.datasets.load_dataset`
+            reads it).
         family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``; ``lgbm``,
             ``xgb`` with the ``boost`` extra).
         k: How many distinct configurations.
@@ -121,13 +185,30 @@ def suggest_for_dataset(
             ``load_bundled() + from_store(store, names)`` to include your own runs.
         metafeatures: The dataset's meta-features, if already computed.
         seed: Seed of the meta-feature computation (subsample, landmarkers).
+        target, task: For a DataFrame or a path: the target column (default ``target``) and
+            the task type (default: inferred), as :func:`~metahpo.datasets.load_dataset` takes
+            them.
 
     Returns:
         Up to ``k`` suggestions. Without any experience for this family and task type, a single
         suggestion: the library default, with confidence 0 and ``source="default"``.
+
+    Raises:
+        MetaHPOError: An argument of the wrong type or value, in one line naming it
+            (:class:`~metahpo.errors.DataError` for the data).
     """
-    if k < 1:
-        raise MetaHPOError(f"k must be at least 1, got {k}")
+    where = "suggest_for_dataset"
+    check_int(k, f"{where}: 'k'", low=1)
+    check_inputs(
+        where,
+        experience=experience,
+        metafeatures=metafeatures,
+        seed=seed,
+        strategy=strategy,
+        family=family,
+    )
+    get_space(family, "classification")  # an unknown family: one line, before the data
+    dataset = dataset_argument(dataset, target, task, where)
     cls = get_strategy(strategy)
     experience = experience if experience is not None else load_bundled()
     own = with_metafeatures(experience.select(family=family, task=dataset.task))

@@ -130,7 +130,8 @@ def _cmaes(ctx: BaseContext) -> tuple[BaseSampler, None]:
 
 class _SourcedCmaEs(BaseSampler):
     """CMA-ES warm-started from source trials, or without them when the objective asks other
-    distributions than the sources have (Optuna's CMA-ES refuses those with an error)."""
+    distributions than the sources have (Optuna's CMA-ES refuses those with an error: other
+    names, or ranges that leave the sources' mean outside)."""
 
     def __init__(self, sourced: BaseSampler, plain: BaseSampler) -> None:
         self.active = sourced
@@ -142,8 +143,11 @@ class _SourcedCmaEs(BaseSampler):
     def sample_relative(self, study: Any, trial: Any, search_space: Any) -> dict[str, Any]:
         try:
             return self.active.sample_relative(study, trial, search_space)
-        except ValueError as error:
-            if "source_trials" not in str(error) or self.active is self.plain:
+        except (ValueError, AssertionError) as error:
+            # Other names: Optuna refuses the sources ("source_trials"). The same names under
+            # other ranges: the sources' mean may lie outside them (cmaes: "invalid bounds").
+            refused = isinstance(error, AssertionError) or "source_trials" in str(error)
+            if not refused or self.active is self.plain:
                 raise
             self.active = self.plain
             return self.active.sample_relative(study, trial, search_space)

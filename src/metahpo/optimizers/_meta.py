@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import optuna
 
+from metahpo._args import check_int, check_str, got, is_number
 from metahpo.errors import MetaHPOError
 from metahpo.optimizers._bases import (
     BASES,
@@ -130,19 +131,22 @@ def make_meta_sampler(
             default 5 warm starts (earlier versions switched at trial number 25).
 
     Raises:
-        MetaHPOError: An unknown ``base`` or ``strategy``, or a ``base_model`` or ``learner``
-            that does not fit them.
+        MetaHPOError: An argument of the wrong type or value (one line naming it), an
+            unknown ``base`` or ``strategy``, or a ``base_model`` or ``learner`` that does not
+            fit them.
     """
     from metahpo.knowledge import load_bundled
     from metahpo.metalearners import get_strategy, with_metafeatures
     from metahpo.spaces import get_space
 
+    metafeatures = _check_arguments(
+        metafeatures, family, strategy, n_warm_start, base, direction, space, seed,
+        guard_level, experience, n_transfer,
+    )  # fmt: skip
     learner_class = get_strategy(strategy)
     entry = get_base(base)
     if base_model is not None:
         check_model(base, base_model)
-    if n_transfer is not None and n_transfer < 0:
-        raise MetaHPOError(f"n_transfer must be None or >= 0; got {n_transfer}")
     builtin = get_space(family, task)
     space = space or builtin
     experience = experience if experience is not None else load_bundled()
@@ -195,6 +199,57 @@ def make_meta_sampler(
             seed=seed,
         )
     return MetaPlan(sampler, tuple(suggestions), confidence, ood, strategy, base)
+
+
+def _check_arguments(
+    metafeatures: Any,
+    family: Any,
+    strategy: Any,
+    n_warm_start: Any,
+    base: Any,
+    direction: Any,
+    space: Any,
+    seed: Any,
+    guard_level: Any,
+    experience: Any,
+    n_transfer: Any,
+) -> np.ndarray:
+    """:func:`make_meta_sampler`'s arguments checked, one line naming the first one wrong;
+    the meta-feature vector as floats."""
+    from metahpo.metalearners._api import check_inputs
+    from metahpo.spaces import SearchSpace
+
+    where = "make_meta_sampler"
+    check_inputs(
+        where,
+        family=family,
+        strategy=strategy,
+        seed=0 if seed is None else seed,
+        experience=experience,
+    )
+    check_str(base, f"{where}: 'base'")
+    check_int(n_warm_start, f"{where}: 'n_warm_start'", low=0)
+    check_int(n_transfer, f"{where}: 'n_transfer'", low=0, none=True)
+    if direction not in ("maximize", "minimize"):
+        raise MetaHPOError(
+            f"{where}: 'direction' must be 'maximize' or 'minimize', got {got(direction)}"
+        )
+    if space is not None and not isinstance(space, SearchSpace):
+        raise MetaHPOError(f"{where}: 'space' must be a SearchSpace or None, got {got(space)}")
+    if not is_number(guard_level) or not 0.0 <= guard_level < 1.0:
+        raise MetaHPOError(
+            f"{where}: 'guard_level' must be a number in [0, 1), got {got(guard_level)}"
+        )
+    try:
+        vector = np.asarray(metafeatures, dtype=float)
+    except (TypeError, ValueError):
+        vector = np.empty((0, 0))
+    if vector.ndim != 1:
+        raise MetaHPOError(
+            f"{where}: 'metafeatures' must be a vector of numbers (in the experience's "
+            f"meta-feature order), got {got(metafeatures)}"
+        )
+    return vector
 
 
 def _warm_starts(

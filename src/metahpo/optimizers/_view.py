@@ -205,8 +205,15 @@ class StudyView:
         return out
 
     def key(self, config: Mapping[str, Any]) -> Key:
-        """The key of ``config`` as the study would evaluate it."""
-        return config_key(self.fitted(config))
+        """The key of ``config`` as the study would evaluate it: fitted to the distributions
+        asked so far, on the names the objective asks (once it has asked any). A parameter the
+        objective never asks is not evaluated: two configurations that differ only there are
+        the same trial (a family's warm start in a study whose objective names fewer, or other,
+        parameters)."""
+        fitted = self.fitted(config)
+        if self.distributions:
+            fitted = {k: v for k, v in fitted.items() if k in self.distributions}
+        return config_key(fitted)
 
     @cached_property
     def evaluated(self) -> Seen:

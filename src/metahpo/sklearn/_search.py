@@ -13,15 +13,23 @@ import optuna
 from optuna.samplers import BaseSampler
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import Tags, get_tags
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from metahpo.datasets import from_frame
+from metahpo.errors import MetaHPOError
 from metahpo.evaluation import limit_threads
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, from_store, load_bundled
-from metahpo.optimizers import DEFAULT_BASE, make_meta_sampler
+from metahpo.metalearners import STRATEGIES
+from metahpo.optimizers import BASES, DEFAULT_BASE, make_meta_sampler
 from metahpo.sklearn._model import TASKS, FamilyModel
 from metahpo.sklearn._validation import check_features, check_target
 from metahpo.spaces import SearchSpace, get_family
+
+
+class InvalidParameter(MetaHPOError, InvalidParameterError):  # type: ignore[misc]
+    """A parameter of :class:`MetaSearchCV` of the wrong type or value, found by ``fit``:
+    scikit-learn's error (a ``ValueError`` and a ``TypeError``, with its one-line message
+    naming the parameter and what it got) that is also a :class:`~metahpo.errors.MetaHPOError`."""
 
 
 class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
@@ -59,7 +67,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         task: ``"classification"`` (default) or ``"regression"``.
         strategy: Meta-learner for the warm starts (``portfolio``, ``nearest``, ``surrogate``,
             ``mapping``).
-        warm_start: Meta-learned candidates evaluated first.
+        warm_start: Meta-learned candidates evaluated first (``False``, which
+            scikit-learn's checks set, is none).
         base: Refining sampler (default ``transfer-gp``; see
             :func:`~metahpo.optimizers.make_meta_sampler`).
         n_transfer: Proposals of the ``transfer`` base after the warm starts, before TPE
@@ -84,14 +93,14 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         "family": [str],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "task": [StrOptions(set(TASKS))],
-        "strategy": [str],
+        "strategy": [StrOptions(set(STRATEGIES))],
         "warm_start": [Interval(Integral, 0, None, closed="left")],
-        "base": [str],
+        "base": [StrOptions(set(BASES))],
         "n_transfer": [Interval(Integral, 0, None, closed="left"), None],
         "experience": [Experience, None],
         "storage": [str, None],
         "dataset_name": [str],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
     }
 
     def __init__(
@@ -157,14 +166,25 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         """Run the search (``params`` are routed as in scikit-learn's searches).
 
         Raises:
-            ValueError: For invalid parameters (scikit-learn's message), for input
+            ValueError: For invalid parameters (scikit-learn's message, as
+                :class:`InvalidParameter`, also a :class:`~metahpo.errors.MetaHPOError` and a
+                ``TypeError``), for input
                 scikit-learn rejects (see :mod:`metahpo.sklearn`), and as
                 :class:`~metahpo.errors.DataError` for a table metahpo cannot use and for
                 missing labels (``Input y contains NaN``, as scikit-learn's searches).
         """
         from metahpo.metafeatures import compute_metafeatures
 
-        self._validate_params()
+        try:
+            self._validate_params()
+        except InvalidParameterError as exc:  # also a MetaHPOError, as metahpo's errors are
+            raise InvalidParameter(str(exc)) from None
+        for name in ("n_iter", "n_transfer", "random_state"):
+            if isinstance(getattr(self, name), bool):  # an Integral to scikit-learn
+                raise InvalidParameter(
+                    f"The {name!r} parameter of MetaSearchCV must be an int, not a bool. "
+                    f"Got {getattr(self, name)!r} instead."
+                )
         # A clear error for an unknown family or a missing extra, before any work.
         get_family(self.family).check_available()
         check_features(X, min_samples=2)
@@ -198,7 +218,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             data.task,
             experience=experience,
             strategy=self.strategy,
-            n_warm_start=self.warm_start,
+            n_warm_start=int(self.warm_start),  # scikit-learn's checks set False: none
             base=self.base,
             n_transfer=self.n_transfer,
             direction="maximize",  # scikit-learn scores are always larger-is-better

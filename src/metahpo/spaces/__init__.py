@@ -10,12 +10,13 @@ from metahpo.spaces._families import (
     get_space,
     sobol_design,
 )
-from metahpo.spaces._family import BuildContext, ModelFamily
+from metahpo.spaces._family import Bound, BuildContext, ModelFamily, check_config, check_space
 from metahpo.spaces._space import Param, SearchSpace
 
 __all__ = [
     "FAMILIES",
     "FAMILY_NAMES",
+    "Bound",
     "BuildContext",
     "EstimatorSpec",
     "ModelFamily",
@@ -23,6 +24,8 @@ __all__ = [
     "PreprocessingStep",
     "SearchSpace",
     "build_estimator",
+    "check_config",
+    "check_space",
     "encoded_width",
     "estimator_spec",
     "get_family",

@@ -23,7 +23,17 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
-from metahpo.spaces._family import ZERO, BuildContext, ModelFamily, _f, _i, _space, _zero
+from metahpo.spaces._family import (
+    FRACTION,
+    NON_NEGATIVE,
+    ZERO,
+    BuildContext,
+    ModelFamily,
+    _f,
+    _i,
+    _space,
+    _zero,
+)
 
 #: What both families need installed: ``(module, package, extra)``.
 _LGBM_NEEDS = (("lightgbm", "LightGBM", "boost"),)
@@ -111,6 +121,13 @@ LGBM = ModelFamily(
     scale_features=False,
     scale_target=False,
     requires=_LGBM_NEEDS,
+    bounds=(
+        ("min_child_samples", NON_NEGATIVE),
+        ("subsample", FRACTION),
+        ("colsample_bytree", FRACTION),
+        ("reg_alpha", NON_NEGATIVE),
+        ("reg_lambda", NON_NEGATIVE),
+    ),
 )
 
 XGB = ModelFamily(
@@ -122,4 +139,12 @@ XGB = ModelFamily(
     scale_features=False,
     scale_target=False,
     requires=_XGB_NEEDS,
+    bounds=(
+        ("max_depth", NON_NEGATIVE),
+        ("min_child_weight", NON_NEGATIVE),
+        ("subsample", FRACTION),
+        ("colsample_bytree", FRACTION),
+        ("reg_alpha", NON_NEGATIVE),
+        ("reg_lambda", NON_NEGATIVE),
+    ),
 )

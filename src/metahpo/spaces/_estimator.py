@@ -22,7 +22,9 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 
+from metahpo._args import check_int, got
 from metahpo.datasets import Dataset
+from metahpo.errors import SpaceError
 from metahpo.spaces._families import build_estimator, get_family
 from metahpo.spaces._family import ModelFamily
 
@@ -149,9 +151,22 @@ def estimator_spec(
     Returns:
         An :class:`EstimatorSpec` read back from the pipeline :func:`build_estimator` makes,
         so ``spec.make()`` equals that pipeline's model.
+
+    Raises:
+        SpaceError: A configuration the model cannot take, in one line naming the parameter
+            and what it takes: as :func:`build_estimator` checks it, and the model's other
+            arguments as scikit-learn checks them when fitting.
     """
+    if not isinstance(dataset, Dataset):
+        raise SpaceError(
+            f"estimator_spec: 'dataset' must be a Dataset (load_dataset(...)), got {got(dataset)}"
+        )
+    check_int(seed, "estimator_spec: 'seed'", low=0, high=2**32 - 1)
+    if not isinstance(family, str | ModelFamily):
+        raise SpaceError(f"estimator_spec: 'family' must be a family name, got {got(family)}")
     fam = get_family(family) if isinstance(family, str) else family
     built = build_estimator(fam, config, dataset, seed=seed, needs_proba=needs_proba)
+    _check_arguments(fam.name, built)
     target: PreprocessingStep | None = None
     pipe = built
     if isinstance(built, TransformedTargetRegressor):
@@ -167,6 +182,22 @@ def estimator_spec(
     return EstimatorSpec(
         fam.name, dataset.task, class_path(_public(type(model))), _args(model), tuple(steps), target
     )
+
+
+def _check_arguments(family: str, built: Any) -> None:
+    """The model's arguments as scikit-learn checks them when fitting (its parameter
+    constraints), checked now: a spec is shown, not fitted."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    model = built.regressor if isinstance(built, TransformedTargetRegressor) else built
+    model = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if not hasattr(type(model), "_parameter_constraints"):
+        return  # LightGBM, XGBoost: checked when fitted
+    try:
+        model._validate_params()
+    except InvalidParameterError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise SpaceError(f"{family}: {first}") from None
 
 
 def _steps(name: str, transformer: Any, columns: tuple[str, ...]) -> list[PreprocessingStep]:

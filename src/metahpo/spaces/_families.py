@@ -42,7 +42,19 @@ from sklearn.svm import SVC, SVR
 from metahpo.datasets import Dataset
 from metahpo.errors import SpaceError
 from metahpo.spaces._boost import LGBM, XGB
-from metahpo.spaces._family import BuildContext, ModelFamily, _c, _f, _i, _space
+from metahpo.spaces._family import (
+    CHOICES,
+    FRACTION,
+    NON_NEGATIVE,
+    Bound,
+    BuildContext,
+    ModelFamily,
+    _c,
+    _f,
+    _i,
+    _space,
+    check_config,
+)
 from metahpo.spaces._space import Param, SearchSpace
 
 #: At most this many one-hot columns per categorical feature (rarer values share one column).
@@ -58,6 +70,9 @@ _HGB = (
     _f("l2_regularization", 1e-6, 10.0, 1e-6, doc="lower bound stands for the library's 0"),
     _f("max_features", 0.1, 1.0, 1.0, log=False),
 )
+
+
+_HGB_BOUNDS = (("l2_regularization", NON_NEGATIVE), ("max_features", FRACTION))
 
 
 def _hgb(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
@@ -95,6 +110,9 @@ def _rf_params(default_exp: float) -> tuple[Param, ...]:
     )
 
 
+_RF_BOUNDS = (("max_features_exp", Bound(0.0, 1.0)), ("bootstrap", CHOICES))
+
+
 def _rf(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
     cls = RandomForestClassifier if ctx.task == "classification" else RandomForestRegressor
     p = max(ctx.n_features, 1)
@@ -117,6 +135,9 @@ _SVM_COMMON = (
 )
 
 
+_SVM_BOUNDS = (("class_weight", CHOICES), ("epsilon", NON_NEGATIVE))
+
+
 def _svm(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
     gamma = float(cfg["gamma_scale"]) / max(ctx.n_features, 1)
     if ctx.task == "classification":
@@ -133,6 +154,9 @@ def _svm(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
 
 
 # -- linear ------------------------------------------------------------------------------------
+_LINEAR_BOUNDS = (("class_weight", CHOICES), ("alpha", NON_NEGATIVE), ("l1_ratio", Bound(0.0, 1.0)))
+
+
 def _linear(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
     if ctx.task == "classification":
         return LogisticRegression(
@@ -153,6 +177,9 @@ _KNN = (
 )
 
 
+_KNN_BOUNDS = (("p", Bound(1.0)),)
+
+
 def _knn(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
     cls = KNeighborsClassifier if ctx.task == "classification" else KNeighborsRegressor
     # Capped at half the rows: no training fold of a K-fold split (K >= 2) is smaller.
@@ -169,6 +196,11 @@ _MLP = (
     _i("max_iter", 20, 400, 200),
     _c("activation", ("relu", "tanh"), "relu"),
 )
+
+
+#: Deeper networks than this are no configuration but a typo (the layers' tuple is built).
+MAX_DEPTH = 100
+_MLP_BOUNDS = (("depth", Bound(1.0, MAX_DEPTH)), ("alpha", NON_NEGATIVE))
 
 
 def _mlp(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
@@ -192,6 +224,7 @@ FAMILIES: dict[str, ModelFamily] = {
         _hgb,
         scale_features=False,
         scale_target=False,
+        bounds=_HGB_BOUNDS,
     ),
     "rf": ModelFamily(
         "rf",
@@ -201,6 +234,7 @@ FAMILIES: dict[str, ModelFamily] = {
         _rf,
         scale_features=False,
         scale_target=False,
+        bounds=_RF_BOUNDS,
     ),
     "svm": ModelFamily(
         "svm",
@@ -214,6 +248,7 @@ FAMILIES: dict[str, ModelFamily] = {
         _svm,
         scale_features=True,
         scale_target=True,
+        bounds=_SVM_BOUNDS,
     ),
     "linear": ModelFamily(
         "linear",
@@ -231,6 +266,7 @@ FAMILIES: dict[str, ModelFamily] = {
         _linear,
         scale_features=True,
         scale_target=True,
+        bounds=_LINEAR_BOUNDS,
     ),
     "knn": ModelFamily(
         "knn",
@@ -240,6 +276,7 @@ FAMILIES: dict[str, ModelFamily] = {
         _knn,
         scale_features=True,
         scale_target=True,
+        bounds=_KNN_BOUNDS,
     ),
     "mlp": ModelFamily(
         "mlp",
@@ -249,6 +286,7 @@ FAMILIES: dict[str, ModelFamily] = {
         _mlp,
         scale_features=True,
         scale_target=True,
+        bounds=_MLP_BOUNDS,
     ),
     "lgbm": LGBM,
     "xgb": XGB,
@@ -315,18 +353,23 @@ def build_estimator(
         family: A family name or :class:`ModelFamily`.
         config: A configuration: parameters of the family's space (missing ones take their
             default; values outside the built-in range are used as given) and, from a user
-            space, any other argument of the model (for example ``leaf_size`` for ``knn``).
+            space, any other argument of the model (for example ``leaf_size`` for ``knn``;
+            those the model checks when fitted).
         dataset: Only its schema is used (column types, width, size), never its values' labels.
         seed: Random state of the model.
         needs_proba: Make classifiers able to ``predict_proba`` (SVC gets ``probability=True``).
 
     Raises:
         SpaceError: The family needs a library that is not installed (``lgbm``, ``xgb``: the
-            ``boost`` extra), or ``config`` names an argument the model does not have.
+            ``boost`` extra), ``config`` names an argument the model does not have, or gives
+            a parameter of the family's space a value the model cannot take (text for a
+            number, ``None``, NaN, a value outside the model's domain, see
+            :meth:`ModelFamily.bound`): one line naming the parameter and what it takes.
     """
     fam = get_family(family) if isinstance(family, str) else family
     fam.check_available()
     space = fam.space(dataset.task)
+    check_config(fam, space, config)
     # Parameters of the built-in space take the given value or their default; any other
     # parameter (a user space may add one) is set on the model itself by name.
     cfg = {p.name: config.get(p.name, p.default) for p in space.params}

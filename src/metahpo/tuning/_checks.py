@@ -6,24 +6,51 @@ CLI option (``--timeout``) or the data column at fault.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from metahpo._args import check_bool, check_int, check_positive, check_str, got
 from metahpo._files import check_outputs
 from metahpo.datasets import MAX_MAGNITUDE, Dataset, check_magnitudes
-from metahpo.errors import DataError, MetaHPOError
+from metahpo.errors import DataError, MetaHPOError, SpaceError
 from metahpo.evaluation import check_class_folds, resolve_n_jobs
+
+if TYPE_CHECKING:  # optuna and the spaces are imported where used: the CLI checks its
+    # options with this module before it needs either
+    import optuna
+    from optuna.trial import FrozenTrial
+
+    from metahpo.spaces import SearchSpace
 
 #: Largest seed numpy accepts.
 MAX_SEED = 2**32 - 1
 
 
-def _positive(name: str, value: float | None) -> None:
-    if value is not None and not (value > 0):  # also catches NaN
-        raise MetaHPOError(f"{name} must be a positive number of seconds, got {value:g}")
+#: The CLI option of each checked argument, named in the CLI's messages.
+OPTIONS = {
+    "budget": "--budget",
+    "folds": "--folds",
+    "seed": "--seed",
+    "timeout": "--timeout",
+    "trial_time_limit": "--trial-timeout",
+    "warm_start": "--warm-start",
+    "max_failures": "--max-failures",
+    "n_jobs": "--n-jobs",
+    "transfer": "--transfer",
+    "threads": "--threads",
+}
+
+
+def argument(caller: str | None, name: str) -> str:
+    """How a message names an argument: ``tune: 'budget'`` for a Python caller, the CLI
+    option (``--budget``) when ``caller`` is ``None``."""
+    return f"{caller}: {name!r}" if caller else OPTIONS.get(name, name)
 
 
 def check_seed(seed: int, option: str = "--seed") -> None:
@@ -44,25 +71,132 @@ def check_options(
     n_jobs: int | None = None,
     transfer: int | None = None,
     threads: int | None = None,
+    caller: str | None = None,
 ) -> None:
-    """Raise a one-line :class:`MetaHPOError` for the first option out of range."""
-    if budget is not None and budget < 1:
-        raise MetaHPOError(f"--budget must be at least 1, got {budget}")
-    if folds < 2:
-        raise MetaHPOError(f"--folds must be at least 2, got {folds}")
-    check_seed(seed)
-    _positive("--timeout", timeout)
-    _positive("--trial-timeout", trial_time_limit)
-    if warm_start < 0:
-        raise MetaHPOError(f"--warm-start must be 0 or more, got {warm_start}")
-    if transfer is not None and transfer < 0:
-        raise MetaHPOError(f"--transfer must be 0 or more, got {transfer}")
-    if max_failures is not None and max_failures < 1:
-        raise MetaHPOError(f"--max-failures must be at least 1, got {max_failures}")
+    """Raise a one-line :class:`MetaHPOError` for the first option of a wrong type or out of
+    range; the message names the CLI option, or ``caller``'s argument (``tune: 'budget'``)."""
+
+    def name(arg: str) -> str:
+        return argument(caller, arg)
+
+    check_int(budget, name("budget"), low=1, none=True)
+    check_int(folds, name("folds"), low=2)
+    check_int(seed, name("seed"), low=0, high=MAX_SEED)
+    check_positive(timeout, name("timeout"), unit="seconds", none=True)
+    check_positive(trial_time_limit, name("trial_time_limit"), unit="seconds", none=True)
+    check_int(warm_start, name("warm_start"), low=0)
+    check_int(transfer, name("transfer"), low=0, none=True)
+    check_int(max_failures, name("max_failures"), low=1, none=True)
     if budget is None and timeout is None:
-        raise MetaHPOError("a run without --budget needs --timeout (it runs until the timeout)")
-    resolve_n_jobs(n_jobs, option="--n-jobs", unit="process")
-    resolve_n_jobs(threads)
+        raise MetaHPOError(
+            "a run without --budget needs --timeout (it runs until the timeout)"
+            if caller is None
+            else f"{caller}: budget=None needs a 'timeout' (the run goes on until the timeout)"
+        )
+    resolve_n_jobs(n_jobs, option=name("n_jobs"), unit="process")
+    resolve_n_jobs(threads, option=name("threads"))
+
+
+def check_storage(storage: object, caller: str) -> None:
+    """An Optuna storage URL, an Optuna storage, or ``None`` (in memory)."""
+    from optuna.storages import BaseStorage
+
+    if storage is not None and not isinstance(storage, str | BaseStorage):
+        raise MetaHPOError(
+            f"{caller}: 'storage' must be an Optuna storage URL (str, e.g. "
+            f"'sqlite:///metahpo.db'), an Optuna storage or None (in memory), got {got(storage)}"
+        )
+
+
+def check_tune_arguments(
+    *,
+    family: object,
+    metric: object,
+    optimizer: object,
+    storage: object,
+    study_name: object,
+    callbacks: object,
+    metafeatures: object,
+    strategy: object,
+    base: object,
+    experience: object,
+    allow_changed_settings: object,
+) -> tuple[Callable[[optuna.Study, FrozenTrial], None], ...]:
+    """The types of :func:`~metahpo.tuning.tune`'s arguments that :func:`check_options` does
+    not check; its callbacks as a tuple."""
+    import optuna
+
+    from metahpo.metalearners._api import check_inputs
+
+    check_inputs(
+        "tune", family=family, strategy=strategy, seed=0, experience=experience,
+        metafeatures=metafeatures,
+    )  # fmt: skip
+    check_str(metric, "tune: 'metric'", none=True)
+    if not isinstance(optimizer, str | optuna.samplers.BaseSampler):
+        raise MetaHPOError(
+            "tune: 'optimizer' must be 'meta', a classic optimizer's name (random, tpe, ...) "
+            f"or an Optuna sampler, got {got(optimizer)}"
+        )
+    check_storage(storage, "tune")
+    check_str(study_name, "tune: 'study_name'", none=True)
+    check_str(base, "tune: 'base'")
+    check_bool(allow_changed_settings, "tune: 'allow_changed_settings'")
+    if not isinstance(callbacks, Iterable) or isinstance(callbacks, str | bytes):
+        raise MetaHPOError(
+            f"tune: 'callbacks' must be a list of functions (study, trial), got {got(callbacks)}"
+        )
+    found = tuple(callbacks)
+    for fn in found:
+        if not callable(fn):
+            raise MetaHPOError(
+                f"tune: 'callbacks' must be a list of functions (study, trial); one is {got(fn)}"
+            )
+    return found
+
+
+def space_argument(space: object, family: str, task: str, caller: str) -> SearchSpace | None:
+    """``space`` as a :class:`SearchSpace` of ``family`` for ``task``: a space as it is; a dict
+    in the space's JSON form (:meth:`SearchSpace.to_dict`; ``family`` and ``task`` may be left
+    out), JSON text or the path of a JSON file read by :meth:`SearchSpace.from_json`; the
+    short form (``{"n_neighbors": [1, 30]}``) is read against the family's built-in space."""
+    from metahpo.spaces import SearchSpace, get_space
+
+    if space is None or isinstance(space, SearchSpace):
+        found = space
+    elif isinstance(space, Mapping | str | os.PathLike):
+        text = space
+        if isinstance(space, Mapping):
+            d = dict(space)
+            if "params" in d:
+                d.setdefault("family", family)
+                d.setdefault("task", task)
+            text = _json(d, caller)
+        try:
+            base = get_space(family, task)
+            found = SearchSpace.from_json(text, base=base)  # type: ignore[arg-type]
+        except SpaceError as exc:
+            raise SpaceError(f"{caller}: 'space': {exc}") from None
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SpaceError(f"{caller}: 'space': invalid search space ({detail})") from None
+    else:
+        raise SpaceError(
+            f"{caller}: 'space' must be a SearchSpace, a dict in its JSON form, JSON text, the "
+            f"path of a JSON file or None, got {got(space)}"
+        )
+    if found is not None and found.family != family:
+        raise SpaceError(f"{caller}: 'space' is a {found.family} space, not one of {family}")
+    if found is not None and found.task != task:
+        raise SpaceError(f"search space is for {found.task}, the dataset is {task}")
+    return found
+
+
+def _json(d: dict[str, object], caller: str) -> str:
+    try:
+        return json.dumps(d)
+    except (TypeError, ValueError) as exc:
+        raise SpaceError(f"{caller}: 'space' is not in JSON types ({exc})") from None
 
 
 def check_output_path(path: str | Path | None, option: str = "--json") -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 from optuna.storages import BaseStorage
 
+from metahpo._args import check_int, check_str
 from metahpo.datasets import Dataset
-from metahpo.errors import MetaHPOError
 from metahpo.evaluation import get_metric
 from metahpo.knowledge import Experience, KnowledgeStore, from_store, load_bundled
+from metahpo.metalearners._api import check_inputs, dataset_argument
 from metahpo.optimizers import DEFAULT_BASE, MetaPlan, make_meta_sampler
 from metahpo.spaces import SearchSpace, get_family
 
@@ -59,7 +62,7 @@ def _plan(
 
 
 def meta_sampler_for(
-    dataset: Dataset,
+    dataset: Dataset | str | os.PathLike[str] | pd.DataFrame,
     family: str,
     *,
     metric: str | None = None,
@@ -68,9 +71,11 @@ def meta_sampler_for(
     strategy: str = "portfolio",
     n_warm_start: int = 5,
     base: str = DEFAULT_BASE,
-    space: SearchSpace | None = None,
+    space: SearchSpace | Mapping[str, Any] | str | None = None,
     seed: int = 0,
     n_transfer: int | None = None,
+    target: str | None = None,
+    task: str | None = None,
 ) -> MetaPlan:
     """A :class:`~metahpo.optimizers.MetaSampler` for ``dataset``, ready for any Optuna study.
 
@@ -80,13 +85,21 @@ def meta_sampler_for(
     should be named like the family's space (``get_space(family, task)``, or ``space``).
 
     Args:
-        dataset: The new task.
+        dataset: The new task: a :class:`~metahpo.datasets.Dataset`, a pandas DataFrame (with
+            ``target``) or the path of a table, as :func:`~metahpo.datasets.load_dataset`
+            reads them.
         family: Model family whose experience to use.
         metric: Decides the direction (default balanced accuracy / R², both maximised).
         storage: Also learn from the metahpo runs in this Optuna storage.
         experience: Learn from this experience instead.
-        strategy, n_warm_start, base, space, seed, n_transfer: See
+        strategy, n_warm_start, base, seed, n_transfer: See
             :func:`~metahpo.optimizers.make_meta_sampler`.
+        space: As for :func:`~metahpo.tuning.tune` (a space, or its JSON form).
+        target, task: For a DataFrame or a path, as :func:`~metahpo.datasets.load_dataset`
+            takes them.
+
+    Raises:
+        MetaHPOError: An argument of the wrong type or value, in one line naming it.
 
     Example:
         >>> plan = meta_sampler_for(load_dataset("iris"), "knn")  # doctest: +SKIP
@@ -94,10 +107,18 @@ def meta_sampler_for(
         >>> study = optuna.create_study(direction="maximize", sampler=sampler)  # doctest: +SKIP
     """
     from metahpo.metafeatures import compute_metafeatures
+    from metahpo.tuning._checks import check_storage, space_argument
 
+    where = "meta_sampler_for"
+    check_inputs(where, family=family, strategy=strategy, seed=seed, experience=experience)
+    check_str(metric, f"{where}: 'metric'", none=True)
+    check_str(base, f"{where}: 'base'")
+    check_int(n_warm_start, f"{where}: 'n_warm_start'", low=0)
+    check_int(n_transfer, f"{where}: 'n_transfer'", low=0, none=True)
+    check_storage(storage, where)
     get_family(family)
-    if space is not None and space.task != dataset.task:
-        raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
+    dataset = dataset_argument(dataset, target, task, where)
+    space = space_argument(space, family, dataset.task, where)
     direction = get_metric(metric, dataset.task).direction
     store = KnowledgeStore(storage) if storage is not None else None
     plan, _ = _plan(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,6 +48,18 @@ GRACE_PERIOD = 15
 SQLITE_TIMEOUT = DEFAULT_LOCK_TIMEOUT
 #: Trials a classic sampler plans for (grid size, population) when a run has no budget.
 PLANNED_TRIALS = 50
+
+
+@contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna's logging at WARNING at least while the block runs (no INFO line per trial: the
+    library never prints), restored afterwards; a caller's quieter level is kept."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(verbosity, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 def storage_with_heartbeat(url: str | BaseStorage) -> str | BaseStorage:

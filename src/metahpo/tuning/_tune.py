@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
@@ -19,10 +21,17 @@ from metahpo.errors import MetaHPOError
 from metahpo.evaluation import get_metric, limit_threads, make_folds
 from metahpo.knowledge import DEFAULT_STORAGE, Experience, KnowledgeStore, TaskRecord
 from metahpo.knowledge._records import TRIAL_ERROR_ATTR, TRIAL_FOLDS_ATTR
+from metahpo.metalearners._api import dataset_argument
 from metahpo.optimizers import DEFAULT_BASE
 from metahpo.optimizers._meta import guard_message
-from metahpo.spaces import SearchSpace, build_estimator, get_family
-from metahpo.tuning._checks import check_data, check_folds, check_options
+from metahpo.spaces import SearchSpace, build_estimator, check_space, get_family
+from metahpo.tuning._checks import (
+    check_data,
+    check_folds,
+    check_options,
+    check_tune_arguments,
+    space_argument,
+)
 from metahpo.tuning._parallel import WorkerJob, WorkerPool, resolve_workers, shared_storage_url
 from metahpo.tuning._prepare import (
     GRACE_PERIOD,
@@ -30,6 +39,7 @@ from metahpo.tuning._prepare import (
     make_objective,
     make_sampler,
     open_study,
+    quiet_optuna,
     run_settings,
     storage_with_heartbeat,
 )
@@ -126,19 +136,19 @@ def default_study_name(
 
 
 def tune(
-    dataset: Dataset,
+    dataset: Dataset | str | os.PathLike[str] | pd.DataFrame,
     family: str,
     *,
     metric: str | None = None,
     budget: int | None = 30,
     optimizer: str | optuna.samplers.BaseSampler = "meta",
-    storage: str | BaseStorage = DEFAULT_STORAGE,
+    storage: str | BaseStorage | None = DEFAULT_STORAGE,
     study_name: str | None = None,
     seed: int = 0,
     timeout: float | None = None,
     folds: int = 5,
     trial_time_limit: float | None = None,
-    space: SearchSpace | None = None,
+    space: SearchSpace | Mapping[str, Any] | str | None = None,
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
     metafeatures: dict[str, float] | None = None,
     strategy: str = "portfolio",
@@ -150,6 +160,8 @@ def tune(
     allow_changed_settings: bool = False,
     transfer: int | None = None,
     threads: int | None = None,
+    target: str | None = None,
+    task: str | None = None,
 ) -> TuneResult:
     """Tune ``family`` on ``dataset`` with cross-validation; resumable and shareable.
 
@@ -162,8 +174,15 @@ def tune(
     and their parameters retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with
     several workers: :mod:`metahpo.tuning._run`.
 
+    Every argument is checked before any work: a wrong type or value is a one-line
+    :class:`~metahpo.errors.MetaHPOError` naming it (``tune: 'budget' must be a positive int
+    or None, got str '3'``). Optuna logs no INFO line per trial while it runs (its verbosity
+    is raised to WARNING for the call, then restored).
+
     Args:
-        dataset: The task.
+        dataset: The task: a :class:`~metahpo.datasets.Dataset`, a pandas DataFrame (with
+            ``target``) or the path of a table, as :func:`~metahpo.datasets.load_dataset`
+            reads them.
         family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``; ``lgbm``,
             ``xgb`` with the ``boost`` extra).
         metric: Objective (default balanced accuracy / R²).
@@ -173,14 +192,18 @@ def tune(
             on until ``timeout`` (which it then needs).
         optimizer: ``"meta"`` (default: meta-learned warm start, then ``base``), a classic
             optimizer name, or any Optuna sampler.
-        storage: Optuna storage URL or object.
+        storage: Optuna storage URL or object; ``None``: in memory, as in Optuna (nothing is
+            kept after the call: the run can neither be resumed nor become experience).
         study_name: Default :func:`default_study_name`.
         seed: Seeds folds, models and the sampler.
         timeout: Stop starting new trials after this many seconds; with a budget, whichever
             comes first stops the run (``TuneResult.stopped`` says which).
         folds: Cross-validation folds.
         trial_time_limit: Per-trial limit in seconds (checked between folds).
-        space: A custom search space for the family (default: the built-in one).
+        space: A custom search space for the family (default: the built-in one): a
+            :class:`~metahpo.spaces.SearchSpace`, or its JSON form as a dict (``family`` and
+            ``task`` may be left out), JSON text or a ``.json`` file, as
+            :meth:`~metahpo.spaces.SearchSpace.from_json` reads them.
         callbacks: Optuna callbacks, called after each trial (progress bars use this); with
             ``n_jobs`` above one, in this process as the storage shows the workers' trials
             finished.
@@ -204,7 +227,23 @@ def tune(
             over (default: 25 minus the warm starts used); ``base="transfer"`` only.
         threads: Native threads per trial (BLAS, OpenMP); default one, ``-1`` all cores
             divided by the workers (:func:`~metahpo.evaluation.limit_threads`).
+        target, task: For a DataFrame or a path: the target column (default ``target``) and
+            the task type (default: inferred), as :func:`~metahpo.datasets.load_dataset` takes
+            them.
     """
+    callbacks = check_tune_arguments(
+        family=family,
+        metric=metric,
+        optimizer=optimizer,
+        storage=storage,
+        study_name=study_name,
+        callbacks=callbacks,
+        metafeatures=metafeatures,
+        strategy=strategy,
+        base=base,
+        experience=experience,
+        allow_changed_settings=allow_changed_settings,
+    )
     check_options(
         budget=budget,
         folds=folds,
@@ -216,11 +255,50 @@ def tune(
         n_jobs=n_jobs,
         transfer=transfer,
         threads=threads,
+        caller="tune",
     )
+    fam = get_family(family)
+    data = dataset_argument(dataset, target, task, "tune")
+    space = space_argument(space, family, data.task, "tune") or fam.space(data.task)
+    storage = optuna.storages.InMemoryStorage() if storage is None else storage
+    with quiet_optuna():
+        return _tune(
+            data, family, space, metric, budget, optimizer, storage, study_name, seed, timeout,
+            folds, trial_time_limit, callbacks, metafeatures, strategy, warm_start, base,
+            experience, n_jobs, max_failures, allow_changed_settings, transfer, threads,
+        )  # fmt: skip
+
+
+def _tune(
+    dataset: Dataset,
+    family: str,
+    space: SearchSpace,
+    metric: str | None,
+    budget: int | None,
+    optimizer: str | optuna.samplers.BaseSampler,
+    storage: str | BaseStorage,
+    study_name: str | None,
+    seed: int,
+    timeout: float | None,
+    folds: int,
+    trial_time_limit: float | None,
+    callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]],
+    metafeatures: dict[str, float] | None,
+    strategy: str,
+    warm_start: int,
+    base: str,
+    experience: Experience | None,
+    n_jobs: int | None,
+    max_failures: int | None,
+    allow_changed_settings: bool,
+    transfer: int | None,
+    threads: int | None,
+) -> TuneResult:
+    """:func:`tune` once its arguments are checked (and Optuna quiet)."""
     workers = resolve_workers(n_jobs)
     shared_url = shared_storage_url(storage, workers) if workers > 1 else None
     fam = get_family(family)
-    space = space or fam.space(dataset.task)
+    check_space(fam, space)
     if space.task != dataset.task:
         raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
     check_data(dataset, folds)
