@@ -68,7 +68,7 @@ def register(sub: Any) -> None:
 def _check_build(args: argparse.Namespace) -> None:
     """``kb build``'s numbers and paths, before any work: one line, exit 2."""
     from metahpo._files import check_outputs
-    from metahpo.tuning._checks import check_seed
+    from metahpo.tuning._options import check_seed
 
     if args.configs < 1:
         raise MetaHPOError(f"--configs must be at least 1, got {args.configs}")

@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     from metahpo.knowledge._store import require_existing
     from metahpo.metalearners import suggest_for_dataset
     from metahpo.spaces import estimator_spec
-    from metahpo.tuning._checks import check_seed
+    from metahpo.tuning._options import check_seed
 
     if args.k < 1:
         raise MetaHPOError(f"-k must be at least 1, got {args.k}")

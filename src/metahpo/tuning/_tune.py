@@ -25,13 +25,8 @@ from metahpo.metalearners._api import dataset_argument
 from metahpo.optimizers import DEFAULT_BASE
 from metahpo.optimizers._meta import guard_message
 from metahpo.spaces import SearchSpace, build_estimator, check_space, get_family
-from metahpo.tuning._checks import (
-    check_data,
-    check_folds,
-    check_options,
-    check_tune_arguments,
-    space_argument,
-)
+from metahpo.tuning._checks import check_data, check_folds, check_tune_arguments, space_argument
+from metahpo.tuning._options import check_options
 from metahpo.tuning._parallel import WorkerJob, WorkerPool, resolve_workers, shared_storage_url
 from metahpo.tuning._prepare import (
     GRACE_PERIOD,
