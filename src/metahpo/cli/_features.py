@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from metahpo.cli._console import out
+from metahpo.cli._console import out, print_data_notes
 from metahpo.cli._tune import add_data_arguments
 
 
@@ -32,6 +32,7 @@ def _run(args: argparse.Namespace) -> int:
 
     check_seed(args.seed)
     dataset = load_dataset(args.data, target=args.target, task=args.task)
+    print_data_notes(dataset)
     values = compute_metafeatures(dataset, seed=args.seed)
     if args.as_json:
         out.print(json.dumps(values, indent=2), soft_wrap=True, highlight=False, markup=False)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from metahpo.cli._console import err, out, progress_bar
+from metahpo.cli._console import err, out, print_data_notes, progress_bar
 from metahpo.errors import MetaHPOError
 
 
@@ -229,6 +229,7 @@ def _import(args: argparse.Namespace) -> int:
 
     require_existing(args.storage)
     dataset = load_dataset(args.data, target=args.target, task=args.task)
+    print_data_notes(dataset)
     report = import_study(
         KnowledgeStore(args.storage), args.study, dataset, family=args.model, metric=args.metric
     )

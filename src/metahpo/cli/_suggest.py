@@ -7,7 +7,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
-from metahpo.cli._console import out
+from metahpo.cli._console import out, print_data_notes
 from metahpo.cli._tune import add_data_arguments, add_threads_argument
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         require_existing(args.storage)
     with limit_threads(args.threads):
         dataset = load_dataset(args.data, target=args.target, task=args.task)
+        print_data_notes(dataset)
         suggestions = suggest_for_dataset(
             dataset,
             args.model,

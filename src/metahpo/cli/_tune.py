@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from metahpo.cli._console import PlainProgress, out, progress_bar
+from metahpo.cli._console import PlainProgress, out, print_data_notes, progress_bar
 from metahpo.cli._predict import add_save_model_argument, save_tuned_model
 from metahpo.cli._tune_checks import (
     capped_notes,
@@ -387,10 +387,7 @@ def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     result, study = _tune_with_progress(args, dataset, space, start)
     _print_summary(args, result, dataset, space, study, start)
-    for col, why in dataset.dropped:
-        out.print(f"note: dropped column {col!r} ({why})")
-    for note in dataset.notes:
-        out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    print_data_notes(dataset, out)
     if args.json_out:
         from metahpo._files import atomic_write
 
