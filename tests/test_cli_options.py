@@ -71,6 +71,10 @@ _LOADED = (
         ["tune", "data.csv", "--model", "knn", "--n-jobs", "-5"],  # an option checked after
         ["tune", "data.csv", "--model", "knn", "--optimizer", "tpe", "--base", "fsbo"],
         ["tune", "data.csv", "--model", "knn", "--study", ""],
+        ["tune", "data.csv", "--model", "knn", "--seed", "-1"],  # the range checks
+        ["tune", "data.csv", "--model", "knn", "--folds", "1"],
+        ["tune", "data.csv", "--model", "knn", "--timeout", "0"],
+        ["tune", "data.csv", "--model", "knn", "--json", "data.csv"],  # an output on an input
     ],
 )
 def test_help_and_argument_errors_import_nothing_heavy(argv: list[str]) -> None:

@@ -238,6 +238,11 @@ def test_unlabeled_rows_and_infinite_values_are_noted_and_printed(tmp_path: Path
     out = capsys.readouterr().out
     for note in ds.notes:
         assert f"note: {note}" in out, out
+    for command in (["features", str(path)], ["suggest", str(path), "--model", "knn"]):
+        assert main(command) == 0
+        err = capsys.readouterr().err  # stdout stays the command's output (e.g. --json)
+        for note in ds.notes:
+            assert f"note: {note}" in err, (command, err)
 
 
 def test_text_read_as_numbers_counts_what_it_read_as_missing(tmp_path: Path) -> None:

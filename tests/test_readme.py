@@ -32,7 +32,7 @@ from .conftest import require_family
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 #: The data the README's commands and code read, by the path they use.
-DATA = ("examples/data/breast_cancer", "tests/data/vehicle")
+DATA = ("examples/data/breast_cancer", "tests/data/vehicle", "tests/data/iris")
 #: Seconds one block may take (slow blocks: a loaded 2-core machine).
 TIMEOUT = 600
 
@@ -76,6 +76,7 @@ HOW = {
     "$ metahpo tune examples/data/breast_cancer --model lgbm": "test_console_block",
     "$ metahpo suggest tests/data/vehicle --model svm": "test_console_block",
     "$ metahpo tune tests/data/vehicle --model hgb": "test_console_block (slow)",
+    "metahpo tune tests/data/iris --model knn --budget 10": "test_command_block",
     "import optuna": "test_python_block (slow)",
     "import metahpo": "test_python_block (slow)",
     "datasets -> spaces -> evaluation": "not code: the layers",
@@ -203,6 +204,14 @@ def test_console_block(block: Block, tmp_path: Path) -> None:
         assert shown, (
             f"README.md line {block.line}: `{command}` printed\n{done.stdout}{done.stderr}"
         )
+
+
+@pytest.mark.parametrize("block", selected("test_command_block"))
+def test_command_block(block: Block, tmp_path: Path) -> None:
+    """A command shown without its output runs as written (exit 0, no traceback)."""
+    cwd, env = sandbox(tmp_path)
+    done = run(block.text, cwd, env)
+    assert "trials" in done.stdout, done.stdout
 
 
 @pytest.mark.parametrize("block", selected("test_python_block"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 from metahpo.errors import MetaHPOError
 
@@ -89,3 +90,43 @@ def check_bool(value: object, label: str) -> None:
     """``True`` or ``False`` (NumPy's too), not a truthy object."""
     if not isinstance(value, bool) and type(value).__name__ != "bool_":
         raise MetaHPOError(f"{label} must be True or False, got {got(value)}")
+
+
+#: Threads per trial when the caller does not say (``None``).
+DEFAULT_THREADS = 1
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def resolve_n_jobs(
+    n_jobs: int | None, parallel: int = 1, option: str = "--threads", unit: str = "thread"
+) -> int:
+    """Native threads for one trial (or any count of ``unit``), from scikit-learn style
+    ``n_jobs``.
+
+    Args:
+        n_jobs: ``None``: :data:`DEFAULT_THREADS`; a positive number: that many threads;
+            ``-1``: all cores, ``-2``: all but one, and so on (shared by ``parallel``).
+        parallel: Trials running at the same time; the cores that ``-1`` means are divided
+            among them.
+        option, unit: Name the option and what it counts in error messages.
+
+    Raises:
+        MetaHPOError: For ``n_jobs == 0`` or a value that is not an integer.
+    """
+    if n_jobs is None:
+        return DEFAULT_THREADS
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
+        raise MetaHPOError(f"{option} must be an integer, got {n_jobs!r}")
+    if n_jobs == 0:
+        raise MetaHPOError(f"{option} must not be 0 (1: one {unit}, -1: all cores)")
+    if n_jobs > 0:
+        return n_jobs
+    cores = available_cores() + 1 + n_jobs
+    return max(cores // max(parallel, 1), 1)

@@ -149,3 +149,13 @@ def progress_bar(*extra: Any) -> Any:
         console=err.get(),
         transient=False,
     )
+
+
+def print_data_notes(dataset: Any, console: Any = None) -> None:
+    """What loading the data dropped or changed (columns, unlabeled rows, infinite values,
+    decimal commas), one ``note:`` line each; on stderr unless ``console`` says otherwise."""
+    console = err if console is None else console
+    for col, why in dataset.dropped:
+        console.print(f"note: dropped column {col!r} ({why})", markup=False, highlight=False)
+    for note in dataset.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)

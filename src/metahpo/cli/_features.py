@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from metahpo.cli._console import out
+from metahpo.cli._console import out, print_data_notes
 from metahpo.cli._tune import add_data_arguments
 
 
@@ -28,10 +28,11 @@ def _run(args: argparse.Namespace) -> int:
 
     from metahpo.datasets import load_dataset
     from metahpo.metafeatures import METAFEATURE_FAMILIES, compute_metafeatures
-    from metahpo.tuning._checks import check_seed
+    from metahpo.tuning._options import check_seed
 
     check_seed(args.seed)
     dataset = load_dataset(args.data, target=args.target, task=args.task)
+    print_data_notes(dataset)
     values = compute_metafeatures(dataset, seed=args.seed)
     if args.as_json:
         out.print(json.dumps(values, indent=2), soft_wrap=True, highlight=False, markup=False)

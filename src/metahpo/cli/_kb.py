@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from metahpo.cli._console import err, out, progress_bar
+from metahpo.cli._console import err, out, print_data_notes, progress_bar
 from metahpo.errors import MetaHPOError
 
 
@@ -68,7 +68,7 @@ def register(sub: Any) -> None:
 def _check_build(args: argparse.Namespace) -> None:
     """``kb build``'s numbers and paths, before any work: one line, exit 2."""
     from metahpo._files import check_outputs
-    from metahpo.tuning._checks import check_seed
+    from metahpo.tuning._options import check_seed
 
     if args.configs < 1:
         raise MetaHPOError(f"--configs must be at least 1, got {args.configs}")
@@ -229,6 +229,7 @@ def _import(args: argparse.Namespace) -> int:
 
     require_existing(args.storage)
     dataset = load_dataset(args.data, target=args.target, task=args.task)
+    print_data_notes(dataset)
     report = import_study(
         KnowledgeStore(args.storage), args.study, dataset, family=args.model, metric=args.metric
     )

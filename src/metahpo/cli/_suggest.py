@@ -7,7 +7,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
-from metahpo.cli._console import out
+from metahpo.cli._console import out, print_data_notes
 from metahpo.cli._tune import add_data_arguments, add_threads_argument
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     from metahpo.knowledge._store import require_existing
     from metahpo.metalearners import suggest_for_dataset
     from metahpo.spaces import estimator_spec
-    from metahpo.tuning._checks import check_seed
+    from metahpo.tuning._options import check_seed
 
     if args.k < 1:
         raise MetaHPOError(f"-k must be at least 1, got {args.k}")
@@ -87,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         require_existing(args.storage)
     with limit_threads(args.threads):
         dataset = load_dataset(args.data, target=args.target, task=args.task)
+        print_data_notes(dataset)
         suggestions = suggest_for_dataset(
             dataset,
             args.model,

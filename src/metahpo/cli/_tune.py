@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from metahpo.cli._console import PlainProgress, out, progress_bar
+from metahpo.cli._console import PlainProgress, out, print_data_notes, progress_bar
 from metahpo.cli._predict import add_save_model_argument, save_tuned_model
 from metahpo.cli._tune_checks import (
     capped_notes,
@@ -109,7 +109,7 @@ def register(sub: Any) -> None:
         "printed with the folds it was measured with). The data and the search space of a "
         "study cannot change (its trials are experience for that task): use a new --study",
     )
-    p.set_defaults(run=_run, check=check_option_combinations)
+    p.set_defaults(run=_run, check=_check_arguments)
 
 
 def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
@@ -178,11 +178,11 @@ def _budget(args: argparse.Namespace) -> int | None:
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
-    """Every option that can be checked before the data is read: one line, exit 2."""
-    check_option_combinations(args)  # first: it imports nothing heavy
+    """Every option that can be checked before the data is read: one line, exit 2. Imports
+    nothing heavy (``metahpo`` runs it before the command), so a bad option answers at once."""
+    check_option_combinations(args)
     from metahpo._files import check_outputs
-    from metahpo.tuning._checks import check_options
-    from metahpo.tuning._parallel import resolve_workers, shared_storage_url
+    from metahpo.tuning._options import check_options
 
     check_options(
         budget=_budget(args),
@@ -196,8 +196,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
         transfer=args.transfer,
         threads=args.threads,
     )
-    if resolve_workers(args.n_jobs) > 1:
-        shared_storage_url(args.storage, resolve_workers(args.n_jobs))
     check_outputs(
         {"--json": args.json_out, "--save-model": args.save_model},
         inputs={"the data": args.data, "the --space file": args.space},  # or --space JSON text
@@ -376,6 +374,10 @@ def _print_summary(
 def _run(args: argparse.Namespace) -> int:
     _check_arguments(args)
     from metahpo.datasets import load_dataset
+    from metahpo.tuning._parallel import resolve_workers, shared_storage_url
+
+    if resolve_workers(args.n_jobs) > 1:
+        shared_storage_url(args.storage, resolve_workers(args.n_jobs))
 
     document = read_space_document(args.space)  # a bad --space is refused before the data
     space = space_from_option(document, args.model, None)  # the full form names its task
@@ -385,10 +387,7 @@ def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     result, study = _tune_with_progress(args, dataset, space, start)
     _print_summary(args, result, dataset, space, study, start)
-    for col, why in dataset.dropped:
-        out.print(f"note: dropped column {col!r} ({why})")
-    for note in dataset.notes:
-        out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    print_data_notes(dataset, out)
     if args.json_out:
         from metahpo._files import atomic_write
 

@@ -233,7 +233,7 @@ def class_labels(y: Any) -> np.ndarray:
 def _class_labels(y: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
         values = y.to_numpy(dtype="float64")
-        if np.all(np.mod(values, 1) == 0):
+        if np.all(np.isfinite(values)) and np.all(np.mod(values, 1) == 0):
             return np.array([str(int(v)) for v in values], dtype=object)
     return np.array([str(v).strip() for v in y], dtype=object)
 

@@ -1,5 +1,6 @@
 """Evaluation layer: seeded cross-validation of one configuration, with several metrics."""
 
+from metahpo._args import available_cores, resolve_n_jobs
 from metahpo.evaluation._cv import Evaluation, Folds, check_class_folds, evaluate, make_folds
 from metahpo.evaluation._metrics import (
     BUILD_METRICS,
@@ -8,7 +9,7 @@ from metahpo.evaluation._metrics import (
     Metric,
     get_metric,
 )
-from metahpo.evaluation._threads import available_cores, limit_threads, resolve_n_jobs
+from metahpo.evaluation._threads import limit_threads
 
 __all__ = [
     "BUILD_METRICS",

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from metahpo._args import check_bool, check_int, check_positive, check_str, got
+from metahpo._args import check_bool, check_str, got
 from metahpo._files import check_outputs
 from metahpo.datasets import MAX_MAGNITUDE, Dataset, check_magnitudes
 from metahpo.errors import DataError, MetaHPOError, SpaceError
-from metahpo.evaluation import check_class_folds, resolve_n_jobs
+from metahpo.evaluation import check_class_folds
 
 if TYPE_CHECKING:  # optuna and the spaces are imported where used: the CLI checks its
     # options with this module before it needs either
@@ -27,74 +27,6 @@ if TYPE_CHECKING:  # optuna and the spaces are imported where used: the CLI chec
     from optuna.trial import FrozenTrial
 
     from metahpo.spaces import SearchSpace
-
-#: Largest seed numpy accepts.
-MAX_SEED = 2**32 - 1
-
-
-#: The CLI option of each checked argument, named in the CLI's messages.
-OPTIONS = {
-    "budget": "--budget",
-    "folds": "--folds",
-    "seed": "--seed",
-    "timeout": "--timeout",
-    "trial_time_limit": "--trial-timeout",
-    "warm_start": "--warm-start",
-    "max_failures": "--max-failures",
-    "n_jobs": "--n-jobs",
-    "transfer": "--transfer",
-    "threads": "--threads",
-}
-
-
-def argument(caller: str | None, name: str) -> str:
-    """How a message names an argument: ``tune: 'budget'`` for a Python caller, the CLI
-    option (``--budget``) when ``caller`` is ``None``."""
-    return f"{caller}: {name!r}" if caller else OPTIONS.get(name, name)
-
-
-def check_seed(seed: int, option: str = "--seed") -> None:
-    """numpy takes seeds in ``[0, 2**32 - 1]``."""
-    if not 0 <= seed <= MAX_SEED:
-        raise MetaHPOError(f"{option} must be in [0, {MAX_SEED}], got {seed}")
-
-
-def check_options(
-    *,
-    budget: int | None,
-    folds: int,
-    seed: int,
-    timeout: float | None = None,
-    trial_time_limit: float | None = None,
-    warm_start: int = 0,
-    max_failures: int | None = None,
-    n_jobs: int | None = None,
-    transfer: int | None = None,
-    threads: int | None = None,
-    caller: str | None = None,
-) -> None:
-    """Raise a one-line :class:`MetaHPOError` for the first option of a wrong type or out of
-    range; the message names the CLI option, or ``caller``'s argument (``tune: 'budget'``)."""
-
-    def name(arg: str) -> str:
-        return argument(caller, arg)
-
-    check_int(budget, name("budget"), low=1, none=True)
-    check_int(folds, name("folds"), low=2)
-    check_int(seed, name("seed"), low=0, high=MAX_SEED)
-    check_positive(timeout, name("timeout"), unit="seconds", none=True)
-    check_positive(trial_time_limit, name("trial_time_limit"), unit="seconds", none=True)
-    check_int(warm_start, name("warm_start"), low=0)
-    check_int(transfer, name("transfer"), low=0, none=True)
-    check_int(max_failures, name("max_failures"), low=1, none=True)
-    if budget is None and timeout is None:
-        raise MetaHPOError(
-            "a run without --budget needs --timeout (it runs until the timeout)"
-            if caller is None
-            else f"{caller}: budget=None needs a 'timeout' (the run goes on until the timeout)"
-        )
-    resolve_n_jobs(n_jobs, option=name("n_jobs"), unit="process")
-    resolve_n_jobs(threads, option=name("threads"))
 
 
 def check_storage(storage: object, caller: str) -> None:

@@ -25,13 +25,8 @@ from metahpo.metalearners._api import dataset_argument
 from metahpo.optimizers import DEFAULT_BASE
 from metahpo.optimizers._meta import guard_message
 from metahpo.spaces import SearchSpace, build_estimator, check_space, get_family
-from metahpo.tuning._checks import (
-    check_data,
-    check_folds,
-    check_options,
-    check_tune_arguments,
-    space_argument,
-)
+from metahpo.tuning._checks import check_data, check_folds, check_tune_arguments, space_argument
+from metahpo.tuning._options import check_options
 from metahpo.tuning._parallel import WorkerJob, WorkerPool, resolve_workers, shared_storage_url
 from metahpo.tuning._prepare import (
     GRACE_PERIOD,
@@ -169,8 +164,9 @@ def tune(
     becomes experience for later runs, and the settings that define it
     (:class:`~metahpo.tuning.RunSettings`). Calling again with the same study name resumes:
     completed trials are kept and count towards ``budget``; a resume with other defining
-    settings (folds, metric, space, rows, optimizer, base, strategy, transfer, seed) is an
-    error unless ``allow_changed_settings``. Trials of dead workers are failed on every start
+    settings (folds, metric, optimizer, base, strategy, transfer, seed) is an error unless
+    ``allow_changed_settings``; another search space or other rows (the data) is always one: a
+    study holds one task. Trials of dead workers are failed on every start
     and their parameters retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with
     several workers: :mod:`metahpo.tuning._run`.
 
@@ -222,7 +218,8 @@ def tune(
         max_failures: This call stops after so many failed trials, all its workers together
             (default: twice the budget, at least 10; 100 without a budget);
             ``TuneResult.stopped`` then says why.
-        allow_changed_settings: Continue a study that was run with other defining settings.
+        allow_changed_settings: Continue a study that was run with other folds, metric,
+            optimizer, base, strategy, transfer or seed (never another space or other data).
         transfer: Proposals of the ``transfer`` base after the warm starts, before TPE takes
             over (default: 25 minus the warm starts used); ``base="transfer"`` only.
         threads: Native threads per trial (BLAS, OpenMP); default one, ``-1`` all cores
