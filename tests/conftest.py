@@ -54,6 +54,16 @@ def require_family(*families: str) -> None:
             pytest.skip(str(exc))
 
 
+def one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
+    """What a command wrote on stderr: one line, no traceback, holding every needle."""
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("metahpo") and "Traceback" not in err, err
+    assert len(err.splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
 def dataset_folder(root: Path, *names: str) -> Path:
     """A folder in the shared datasets layout holding copies of the named test datasets."""
     root.mkdir(parents=True, exist_ok=True)

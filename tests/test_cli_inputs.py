@@ -9,18 +9,10 @@ import numpy as np
 import pytest
 
 from metahpo.cli import main
+from tests.conftest import one_line_error
 
 DATA = Path(__file__).parent / "data"
 TUNE = ["tune", str(DATA / "1027_ESL"), "--model", "linear", "--budget", "2", "--folds", "2"]
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err
-    assert len(err.splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 OPTION_CASES = {
@@ -58,7 +50,7 @@ def test_bad_tune_options_are_one_line_before_any_work(
     if case == "one_fold":
         args = [a for a in args if a != "2" or args[args.index(a) - 1] != "--folds"]
     assert main(args) == 2
-    _one_line_error(capsys, option)
+    one_line_error(capsys, option)
     assert not db.exists(), "nothing may be written for a rejected run"
 
 
@@ -76,7 +68,7 @@ def test_huge_features_are_one_clear_error(tmp_path: Path, capsys) -> None:
     path = _write(tmp_path, "huge.csv", {"a": x * 1e305, "b": x, "target": x + rng.normal(size=60)})
     db = tmp_path / "s.db"
     assert main(["tune", str(path), "--model", "linear", "--storage", f"sqlite:///{db}"]) == 2
-    _one_line_error(capsys, "'a'", "rescale")
+    one_line_error(capsys, "'a'", "rescale")
     assert not db.exists()
 
 
@@ -92,7 +84,7 @@ def test_a_target_with_one_row_per_class_is_refused(tmp_path: Path, capsys) -> N
     db = tmp_path / "s.db"
     args = ["tune", str(path), "--model", "knn", "--storage", f"sqlite:///{db}"]
     assert main([*args, "--budget", "1", "--folds", "2"]) == 2
-    _one_line_error(capsys, "400 classes for 400 rows")
+    one_line_error(capsys, "400 classes for 400 rows")
     assert not db.exists()
 
 
@@ -101,24 +93,24 @@ def test_kb_commands_on_missing_or_empty_paths(tmp_path: Path, capsys) -> None:
     empty.mkdir()
     for folder in (empty, tmp_path / "missing"):
         assert main(["kb", "info", "--bundle", str(folder)]) == 2
-        _one_line_error(capsys, "--bundle")
+        one_line_error(capsys, "--bundle")
     db = tmp_path / "nope.db"
     url = f"sqlite:///{db}"
     assert main(["kb", "info", "--storage", url]) == 2
-    _one_line_error(capsys, "does not exist")
+    one_line_error(capsys, "does not exist")
     args = ["kb", "import", str(DATA / "1027_ESL"), "--storage", url, "--study", "s"]
     assert main(args) == 2
-    _one_line_error(capsys, "does not exist")
+    one_line_error(capsys, "does not exist")
     assert main(["suggest", str(DATA / "1027_ESL"), "--model", "linear", "--storage", url]) == 2
-    _one_line_error(capsys, "does not exist")
+    one_line_error(capsys, "does not exist")
     assert not db.exists()
 
 
 def test_usage_errors_are_one_line(capsys) -> None:
     assert main(["tune"]) == 2
-    _one_line_error(capsys, "required")
+    one_line_error(capsys, "required")
     assert main(["nope"]) == 2
-    _one_line_error(capsys, "invalid choice")
+    one_line_error(capsys, "invalid choice")
 
 
 def test_json_summary_lands_and_names_the_settings(tmp_path: Path, capsys) -> None:
@@ -135,4 +127,4 @@ def test_r2_on_test_folds_of_one_row_is_refused(tmp_path: Path, capsys) -> None:
     path = _write(tmp_path, "two.csv", {"a": [1.0, 2.0, 3.0], "target": [0.5, 1.5, 0.2]})
     args = ["tune", str(path), "--model", "linear", "--folds", "2", "--task", "regression"]
     assert main([*args, "--storage", f"sqlite:///{tmp_path / 's.db'}"]) == 2
-    _one_line_error(capsys, "r2 needs at least 2 rows")
+    one_line_error(capsys, "r2 needs at least 2 rows")

@@ -19,6 +19,7 @@ import pytest
 from metahpo.cli import main
 from metahpo.errors import MetaHPOError, SpaceError
 from metahpo.spaces import SearchSpace, get_space
+from tests.conftest import one_line_error
 
 DATA = Path(__file__).parent / "data"
 IRIS = str(DATA / "iris")
@@ -27,15 +28,6 @@ HEAVY = ("optuna", "numpy", "pandas", "sklearn", "scipy", "rich", "torch", "matp
 
 def _tune(db: Path, *extra: str) -> list[str]:
     return ["tune", IRIS, "--model", "knn", "--storage", f"sqlite:///{db}", *extra]
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err
-    assert len(err.splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -253,7 +245,7 @@ def test_bad_space_is_one_line_before_any_work(
 ) -> None:
     db = tmp_path / "s.db"
     assert main([*_tune(db, "--budget", "2"), "--space", space]) == 2
-    _one_line_error(capsys, needle)
+    one_line_error(capsys, needle)
     assert not db.exists()
 
 
@@ -279,7 +271,7 @@ def test_contradictory_or_meaningless_options_are_refused(
 ) -> None:
     db = tmp_path / "s.db"
     assert main([*_tune(db, "--budget", "2"), *extra]) == 2
-    _one_line_error(capsys, "metahpo: error: " + needle)
+    one_line_error(capsys, "metahpo: error: " + needle)
     assert not db.exists()
 
 
@@ -364,7 +356,7 @@ def test_another_space_on_resume_is_refused_in_one_line(
     capsys.readouterr()
     wide = ["--space", '{"n_neighbors": [1, 20]}', "--allow-changed-settings"]
     assert main([*argv, *wide]) == 2
-    _one_line_error(capsys, "study 'a'", "another search space", "--study")
+    one_line_error(capsys, "study 'a'", "another search space", "--study")
 
 
 def _fold_count_of_best(db: Path, study: str) -> int:

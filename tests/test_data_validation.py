@@ -17,17 +17,13 @@ from metahpo.datasets import Dataset, check_rows, from_frame, load_dataset, read
 from metahpo.errors import DataError
 from metahpo.evaluation import check_class_folds, make_folds
 from metahpo.tuning import load_model, tune
+from tests.conftest import one_line_error
 
 DATA = Path(__file__).parent / "data"
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("metahpo: error:") and "Traceback" not in err, err
-    assert len(err.splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, err
-    return err
+    return one_line_error(capsys, "metahpo: error:", *needles)
 
 
 def _frame(n: int = 120, seed: int = 0) -> pd.DataFrame:

@@ -25,17 +25,9 @@ from metahpo.knowledge import KnowledgeStore, TaskRecord, import_study, open_sto
 from metahpo.knowledge._locks import LOCK_TIMEOUT_ENV, StorageLockedError, lock_failure
 from metahpo.knowledge._records import RECORD_ATTR
 from metahpo.spaces import get_space
+from tests.conftest import one_line_error
 
 DATA = Path(__file__).parent / "data"
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err
-    assert len(err.splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def _digest(path: Path) -> str:
@@ -101,7 +93,7 @@ def test_an_output_never_overwrites_an_input(
     args, *needles = case
     before = _snapshot(work)
     assert main(list(args)) == 2
-    _one_line_error(capsys, *needles)
+    one_line_error(capsys, *needles)
     assert _snapshot(work) == before, "a refused command changed or added a file"
 
 
@@ -234,7 +226,7 @@ def test_cli_kb_import_of_a_tuned_study_is_one_line(
     record = _metahpo_study(sqlite_url, tiny_clf, "tune")
     args = ["kb", "import", str(DATA / "1027_ESL"), "--storage", sqlite_url, "--study", "s"]
     assert main(args) == 2
-    _one_line_error(capsys, "study 's' is a metahpo tune run", "left as it is")
+    one_line_error(capsys, "study 's' is a metahpo tune run", "left as it is")
     kept = optuna.load_study(study_name="s", storage=sqlite_url).user_attrs[RECORD_ATTR]
     assert TaskRecord.from_json(kept) == record
 
@@ -327,7 +319,7 @@ def test_a_bad_lock_timeout_is_one_line(
 ) -> None:
     monkeypatch.setenv(LOCK_TIMEOUT_ENV, value)
     assert main(["report", "--storage", "sqlite:///metahpo.db", "--out", "r.html"]) == 2
-    _one_line_error(capsys, LOCK_TIMEOUT_ENV)
+    one_line_error(capsys, LOCK_TIMEOUT_ENV)
 
 
 # -- numbers out of range: one line, nothing done -----------------------------------------------
@@ -352,7 +344,7 @@ def test_numbers_out_of_range_are_one_line(
     args, needle = case
     before = _snapshot(work)
     assert main(args) == 2
-    _one_line_error(capsys, needle)
+    one_line_error(capsys, needle)
     assert _snapshot(work) == before
 
 
