@@ -3,7 +3,7 @@
 Runs are appended to ``runs.jsonl`` as they finish (one JSON object a line, ``kind`` ``run``,
 ``fit`` or ``error``), and a rerun with the same settings skips every (method, dataset, family,
 seed) already there. ``settings.json`` holds the fingerprint of the settings and experience
-(:func:`~metahpo.bench._replay_plan.fingerprint`); a folder made with others is refused. Failed
+(:func:`~metahpo_bench._replay_plan.fingerprint`); a folder made with others is refused. Failed
 runs are written down but not read back, so a rerun retries them; a line cut short by an
 interruption is skipped, and its run is simply redone.
 """
@@ -16,8 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from metahpo.bench._replay_records import ErrorRecord, FitRecord, RunRecord
 from metahpo.errors import MetaHPOError
+from metahpo_bench._replay_records import ErrorRecord, FitRecord, RunRecord
 
 RUNS_FILE = "runs.jsonl"
 SETTINGS_FILE = "settings.json"
