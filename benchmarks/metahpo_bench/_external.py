@@ -1,4 +1,4 @@
-"""Replay benchmark on datasets outside the experience (``metahpo bench --datasets DIR``).
+"""Replay benchmark on datasets outside the experience (``metahpo-bench --datasets DIR``).
 
 The pools of the new datasets are built by the knowledge-base build (the same Sobol design,
 folds and metrics as the bundled experience, resumable: ``OUT/pools.db`` holds the evaluations

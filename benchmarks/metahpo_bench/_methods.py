@@ -307,7 +307,7 @@ class MetaSamplerMethod(Method):
         ask_tell(plan.sampler, pool)
 
 
-#: Every benchmark method by name (``metahpo bench --methods``). One entry adds a method.
+#: Every benchmark method by name (``metahpo-bench --methods``). One entry adds a method.
 METHODS: dict[str, Method] = {
     "default": DefaultThenRandom(),
     "random": RandomSearch(),

@@ -58,7 +58,7 @@ def read_cache(out: Path, expected: dict[str, Any]) -> tuple[list[RunRecord], li
             raise MetaHPOError(
                 f"{out} holds runs made with other settings or another experience "
                 f"({', '.join(diff)} differ); use another output folder or start afresh "
-                "(metahpo bench --fresh)"
+                "(metahpo-bench --fresh)"
             )
     runs: list[RunRecord] = []
     fits: list[FitRecord] = []
