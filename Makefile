@@ -8,10 +8,13 @@ TORCH  ?= torch==2.13.0
 
 .PHONY: install install-torch run test test-slow lint bench bench-live bench-live-quick bench-live-ablation kb-build clean
 
-$(BIN)/metahpo: pyproject.toml
+# The library, then the benchmark lab beside it (benchmarks/, metahpo-bench: its peers FLAML
+# and scikit-optimize), which the tests of the benchmarks and the bench targets use.
+$(BIN)/metahpo: pyproject.toml benchmarks/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,parquet]'
+	$(BIN)/pip install --quiet -e benchmarks
 	touch $@
 
 install: $(BIN)/metahpo
@@ -44,8 +47,9 @@ kb-build: install
 
 ## Replay benchmark on the bundled experience (budget 50, 5 seeds, 5 grouped folds, 2 workers;
 ## under 30 min on 2 cores). Regenerates benchmarks/RESULTS.md; reruns resume from bench-out/.
+## The benchmark lab is its own package (benchmarks/, command metahpo-bench), installed here.
 bench: install-torch
-	$(BIN)/metahpo bench --budget 50 --seeds 5 --folds 5 --workers 2 --out bench-out \
+	$(BIN)/metahpo-bench --budget 50 --seeds 5 --folds 5 --workers 2 --out bench-out \
 	  --results-md benchmarks/RESULTS.md
 
 ## Live benchmark, the measure of record: real training on 24 held-out shared datasets (seeded,
@@ -55,7 +59,7 @@ bench: install-torch
 ## benchmarks/live/summary.json, benchmarks/LIVE.md and the README headline.
 LIVE_ARGS := --live --datasets ../shared/datasets --workers 2 --cache benchmarks/live/runs
 bench-live: install-torch
-	$(BIN)/metahpo bench $(LIVE_ARGS) --out bench-live-out \
+	$(BIN)/metahpo-bench $(LIVE_ARGS) --out bench-live-out \
 	  --summary benchmarks/live/summary.json --results-md benchmarks/LIVE.md \
 	  --ablation benchmarks/live/ablation.json
 	$(BIN)/python benchmarks/readme_headline.py
@@ -66,14 +70,14 @@ bench-live: install-torch
 ## benchmarks/live/ablation.json, which `make bench-live` puts into LIVE.md.
 ABLATION := meta meta-tpe meta-gpsampler meta-transfer meta-maml meta-fsbo random tpe gp skopt
 bench-live-ablation: install-torch
-	$(BIN)/metahpo bench $(LIVE_ARGS) --quick --out bench-live-ablation-out \
+	$(BIN)/metahpo-bench $(LIVE_ARGS) --quick --out bench-live-ablation-out \
 	  --methods $(ABLATION) --summary benchmarks/live/ablation.json
 
 ## The quick loop for trying ideas (<= 20 min on 2 cores for one new method): every third
 ## held-out dataset, seed 0; baselines come from the cache. METHODS=... adds variants.
 METHODS ?=
 bench-live-quick: install-torch
-	$(BIN)/metahpo bench $(LIVE_ARGS) --quick --out bench-live-quick-out \
+	$(BIN)/metahpo-bench $(LIVE_ARGS) --quick --out bench-live-quick-out \
 	  --methods meta random tpe gp cmaes flaml skopt $(METHODS)
 
 clean:

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from metahpo.bench._live_cache import RunCache
+from metahpo_bench._live_cache import RunCache
 
 
 def merge(target: Path, others: list[Path]) -> dict[str, int]:

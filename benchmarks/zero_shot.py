@@ -22,8 +22,8 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from metahpo_bench._live_protocol import group_key
 
-from metahpo.bench._live_protocol import group_key
 from metahpo.knowledge import load_bundled
 from metahpo.metalearners import _default_first, get_strategy
 from metahpo.metalearners._api import with_metafeatures

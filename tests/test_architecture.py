@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import re
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "metahpo"
+#: The benchmark lab: a package of its own beside the library (issue 24), never in its wheel.
+LAB = Path(__file__).resolve().parents[1] / "benchmarks" / "metahpo_bench"
 
 LAYERS = [
     {"errors", "_version", "_files", "_args"},
@@ -17,7 +20,7 @@ LAYERS = [
     {"knowledge"},
     {"metalearners"},
     {"optimizers"},
-    {"tuning", "bench", "report", "sklearn"},
+    {"tuning", "report", "sklearn"},
     {"cli", "__init__", "__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
@@ -168,3 +171,28 @@ def test_optuna_private_api_only_in_the_adapter() -> None:
         if PRIVATE_OPTUNA.search(line)
     ]
     assert not offenders, offenders
+
+
+# -- the benchmark lab lives beside the library, not in it ----------------------------------
+def test_the_installed_library_holds_no_benchmark_harness() -> None:
+    import importlib.util
+
+    from metahpo.cli._main import _parser
+
+    assert not (PKG / "bench").exists() and importlib.util.find_spec("metahpo.bench") is None
+    assert not list(PKG.rglob("*bench*.py"))
+    commands = next(
+        a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices
+    assert "bench" not in commands and {"tune", "kb", "report"} <= set(commands)
+
+
+def test_the_lab_keeps_the_house_rules() -> None:
+    """Modules under 500 lines, no import cycle, no pickle, and the library never imports it."""
+    sizes = {p.name: len(p.read_text().splitlines()) for p in LAB.glob("*.py")}
+    assert sizes and max(sizes.values()) <= MAX_LINES, sizes
+    assert cycles(import_graph(LAB)) == []
+    for path in LAB.glob("*.py"):
+        text = path.read_text()
+        assert "import pickle" not in text and "allow_pickle=True" not in text, path
+    assert not [p for p in PKG.rglob("*.py") if "metahpo_bench" in p.read_text()]

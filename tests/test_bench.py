@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from metahpo.bench import (
+from metahpo_bench import (
     METHODS,
     BenchResult,
     BenchSettings,
@@ -32,9 +31,10 @@ from metahpo.bench import (
     win_tie_loss,
     write_report,
 )
-from metahpo.bench._methods import CONTINUOUS, PARTLY_STORED, STORED
-from metahpo.bench._replay import RUNS_FILE
-from metahpo.bench._report_md import markdown
+from metahpo_bench._methods import CONTINUOUS, PARTLY_STORED, STORED
+from metahpo_bench._replay import RUNS_FILE
+from metahpo_bench._report_md import markdown
+
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience, TaskExperience, design
 from metahpo.spaces import get_space
@@ -197,7 +197,7 @@ def test_prepare_time_charges_shared_fits_to_every_method_that_uses_them(
     # yet both must be charged its fit, and the order must not move cost between them.
     import time
 
-    import metahpo.bench._methods as methods_module
+    import metahpo_bench._methods as methods_module
 
     real_fit = methods_module.fit_strategy
 
@@ -343,7 +343,7 @@ def test_end_to_end_replay_writes_every_output(tmp_path: Path) -> None:
     for r in result.runs:
         assert len(r.regret) == 8 and len(set(r.picks)) == 8
         assert all(a >= b for a, b in zip(r.regret, r.regret[1:], strict=False))
-    written = write_report(result, tmp_path, command="metahpo bench --budget 8", n_boot=100)
+    written = write_report(result, tmp_path, command="metahpo-bench --budget 8", n_boot=100)
     assert {"json", "markdown", "regret_plot", "rank_plot", "family_plot"} <= set(written)
     for path in written.values():
         assert path.exists() and path.stat().st_size > 0
@@ -369,7 +369,7 @@ def test_end_to_end_replay_writes_every_output(tmp_path: Path) -> None:
     md = (tmp_path / "summary.md").read_text()
     for heading in ("Normalised regret", "Mean rank", "Against `tpe`", "Latency", "By family"):
         assert heading in md
-    assert "metahpo bench --budget 8" in md
+    assert "metahpo-bench --budget 8" in md
 
 
 def test_meta_learners_beat_random_at_the_first_evaluation_on_learnable_tasks() -> None:
@@ -394,26 +394,43 @@ def test_unknown_methods_and_families_are_refused() -> None:
 
 
 def test_cli_bench_on_the_bundled_experience(tmp_path: Path) -> None:
-    from metahpo.cli import main
+    from metahpo_bench._main import main
+
     from metahpo.knowledge import load_bundled
 
     if len(load_bundled().select(family="linear").datasets) < 2:
         pytest.skip("the bundled experience has fewer than two datasets")
     out = tmp_path / "bench"
     md = tmp_path / "RESULTS.md"
-    argv = ["bench", "--budget", "3", "--seeds", "1", "--folds", "2", "--families", "linear"]
+    argv = ["--budget", "3", "--seeds", "1", "--folds", "2", "--families", "linear"]
     argv += ["--methods", "default", "random", "--workers", "1", "--out", str(out)]
     assert main([*argv, "--results-md", str(md)]) == 0
     assert (out / "results.json").exists() and (out / "summary.md").exists()
     assert md.read_text() == (out / "summary.md").read_text()
-    assert "metahpo bench --budget 3 --seeds 1 --folds 2" in md.read_text()
+    assert "metahpo-bench --budget 3 --seeds 1 --folds 2" in md.read_text()
     assert main([*argv, "--methods", "nope"]) == 2
+
+
+def test_cli_bench_never_writes_into_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metahpo_bench._main import main
+
+    from tests.conftest import dataset_folder, one_line_error
+
+    monkeypatch.chdir(tmp_path)
+    dataset_folder(tmp_path, "iris")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "iris").iterdir()}
+    assert main(["--datasets", "iris", "--results-md", "iris/RESULTS.md"]) == 2
+    assert one_line_error(capsys, "metahpo-bench: error:", "--results", "inside")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "iris").iterdir()} == before
 
 
 # -- slow: the real bundled experience ------------------------------------------------------
 @pytest.mark.slow
 def test_reduced_benchmark_on_the_bundled_experience(tmp_path: Path) -> None:
-    from metahpo.bench import DEFAULT_METHODS
+    from metahpo_bench import DEFAULT_METHODS
+
     from metahpo.knowledge import load_bundled
     from metahpo.metalearners import with_metafeatures
 
@@ -457,7 +474,7 @@ def _rendered(methods: tuple[str, ...], mode: str = "replay") -> str:
         folds=(("a", "b"), ("c",)),
         mode=mode,
     )
-    return markdown(result, summarize(result, n_boot=20), command="metahpo bench")
+    return markdown(result, summarize(result, n_boot=20), command="metahpo-bench")
 
 
 @pytest.mark.parametrize("mode", ["replay", "external"])
@@ -517,6 +534,22 @@ def test_methods_marked_stored_propose_only_stored_configurations() -> None:
 
 
 def test_every_bench_module_stays_under_500_lines() -> None:
-    package = Path(__file__).resolve().parents[1] / "src" / "metahpo" / "bench"
+    package = Path(__file__).resolve().parents[1] / "benchmarks" / "metahpo_bench"
     sizes = {p.name: len(p.read_text().splitlines()) for p in sorted(package.glob("*.py"))}
     assert sizes and all(n <= 500 for n in sizes.values()), sizes
+
+
+def test_the_lab_readme_synopsis_names_only_options_that_exist() -> None:
+    """benchmarks/README.md's synopsis of ``metahpo-bench`` is not run, but every option it
+    names is in the command's ``--help``; ``python -m metahpo_bench`` is the same command."""
+    import re
+
+    from metahpo_bench._main import parser
+
+    readme = Path(__file__).resolve().parents[1] / "benchmarks" / "README.md"
+    block = readme.read_text().split("```\nmetahpo-bench ", 1)[1].split("```", 1)[0]
+    options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)\b", block))
+    shown = parser().format_help()
+    assert len(options) >= 20
+    assert not [o for o in options if not re.search(rf"(?<![\w-]){o}\b", shown)]
+    assert shown.startswith("usage: metahpo-bench ")

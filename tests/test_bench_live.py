@@ -8,11 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import metahpo_bench._live as live
 import numpy as np
 import pytest
-
-import metahpo.bench._live as live
-from metahpo.bench import (
+from metahpo_bench import (
     LIVE_METHODS,
     BenchSettings,
     LiveRun,
@@ -25,7 +24,8 @@ from metahpo.bench import (
     write_live_report,
     write_report,
 )
-from metahpo.bench._live_stats import curves, summarize
+from metahpo_bench._live_stats import curves, summarize
+
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import BuildSettings, Bundle, KnowledgeStore, build, load_bundled
 from metahpo.spaces import get_space
@@ -246,7 +246,7 @@ def test_live_runs_every_method_with_equal_budgets_and_reads_cached_runs_back(
 def test_meta_methods_never_learn_from_the_held_out_generator_family(
     tmp_path: Path, training_bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import metahpo.bench._live_runners as runners
+    import metahpo_bench._live_runners as runners
 
     seen: list[set[str]] = []
     real = runners.run_method
@@ -385,16 +385,16 @@ def test_external_replay_builds_pools_then_holds_out_only_the_new_datasets(
 
 
 def test_cli_live_benchmark(folder: Path, tmp_path: Path, training_bundle: Path) -> None:
-    from metahpo.cli import main
+    from metahpo_bench._main import main
 
     out = tmp_path / "cli"
-    argv = ["bench", "--live", "--datasets", str(folder), "--holdout", "iris", "--budget", "2"]
+    argv = ["--live", "--datasets", str(folder), "--holdout", "iris", "--budget", "2"]
     argv += ["--methods", "default", "tpe", "--families", "knn", "--max-rows", "60"]
     argv += ["--seeds", "1", "--workers", "1", "--bundle", str(training_bundle), "--out", str(out)]
     assert main(argv) == 0
-    assert "metahpo bench --live" in (out / "LIVE.md").read_text()
+    assert "metahpo-bench --live" in (out / "LIVE.md").read_text()
     assert (out / "runs" / "tpe.json.gz").exists() and (out / "summary.json").exists()
-    assert main(["bench", "--live", "--out", str(out)]) == 2
+    assert main(["--live", "--out", str(out)]) == 2
 
 
 def test_a_second_writer_on_one_cache_fails_at_once(folder: Path, tmp_path: Path) -> None:

@@ -76,7 +76,6 @@ REFUSED = [
     (["report", "--out", "metahpo.db"], "--out", "storage"),
     (["kb", "build", "--datasets", ".", "--storage", "sqlite:///metahpo.db", "--export", "iris"],),
     (["kb", "build", "--datasets", ".", "--storage", "sqlite:///x.db", "--export", "x.db"],),
-    (["bench", "--datasets", "iris", "--results-md", "iris/RESULTS.md"], "--results", "inside"),
     # writability, before any work
     (["tune", "iris", "--model", "knn", "--json", "missing/s.json"], "--json", "does not exist"),
     (["tune", "iris", "--model", "knn", "--save-model", "iris"], "--save-model", "folder"),

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from metahpo.bench import LIVE_DEFAULT_METHODS, holdout_datasets
-from metahpo.cli import main
+from metahpo_bench import LIVE_DEFAULT_METHODS, holdout_datasets
+from metahpo_bench._main import main
 
 from .conftest import shared_datasets
 
@@ -27,7 +26,7 @@ def test_reduced_live_benchmark_end_to_end(tmp_path: Path) -> None:
     root = shared_datasets()
     holdout = holdout_datasets(root)
     assert len(holdout) == 24
-    argv = ["bench", "--live", "--quick", "--datasets", str(root), "--budget", "6"]
+    argv = ["--live", "--quick", "--datasets", str(root), "--budget", "6"]
     argv += ["--families", "svm", "hgb", "--max-rows", "300", "--workers", "2"]
     argv += ["--out", str(tmp_path / "out")]
     assert main(argv) == 0
@@ -40,7 +39,7 @@ def test_reduced_live_benchmark_end_to_end(tmp_path: Path) -> None:
         assert 0.0 <= e["mean"][-1] <= e["mean"][0] <= 1.0
         assert e["overhead_s"]["median"] >= 0 and e["fit_s_per_eval"] > 0
     md = (tmp_path / "out" / "LIVE.md").read_text()
-    assert "metahpo bench --live" in md and "## Against Optuna's GPSampler and TPE" in md
+    assert "metahpo-bench --live" in md and "## Against Optuna's GPSampler and TPE" in md
     mtime = (tmp_path / "out" / "runs" / "meta.json.gz").stat().st_mtime_ns
     assert main(argv) == 0  # everything cached: nothing trained, nothing rewritten
     assert (tmp_path / "out" / "runs" / "meta.json.gz").stat().st_mtime_ns == mtime

@@ -18,8 +18,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from metahpo_bench._live_protocol import LIVE_METHODS, LiveSettings, run_fingerprint
 
-from metahpo.bench._live_protocol import LIVE_METHODS, LiveSettings, run_fingerprint
 from metahpo.knowledge import load_bundled
 from metahpo.spaces import get_space
 

@@ -1,6 +1,6 @@
 """Development loop with real training, on datasets outside the live benchmark's held-out draw.
 
-NOT a benchmark of record (that is ``metahpo bench --live``). The surrogate loop
+NOT a benchmark of record (that is ``metahpo-bench --live``). The surrogate loop
 (``surrogate_loop.py``) is cheaper but cannot show how an optimizer behaves on a real model's
 response away from the stored configurations; this loop trains the real models, with the live
 protocol (3-fold CV, at most 1000 rows, the same folds and seeds for every method), on a seeded
@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from metahpo.bench._live import _run_unit
-from metahpo.bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, select_holdout
+from metahpo_bench._live import _run_unit
+from metahpo_bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, select_holdout
 
 #: Keyword overrides of :class:`~metahpo.optimizers._rgpe.RankingWeightedEnsemble`, as dev-only
 #: methods ``meta-<name>`` (add the keyword to the ensemble first). Tried on 2026-11-27, for

@@ -19,9 +19,9 @@ import numpy as np
 import optuna
 
 sys.path.insert(0, str(Path(__file__).parent))
+from metahpo_bench._live_protocol import group_key
 from surrogate_loop import Surrogate
 
-from metahpo.bench._live_protocol import group_key
 from metahpo.knowledge import load_bundled
 from metahpo.optimizers import make_meta_sampler
 from metahpo.spaces import get_space

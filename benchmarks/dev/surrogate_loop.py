@@ -1,6 +1,6 @@
 """Development loop for refinement ideas: optimizers on surrogates of stored tasks.
 
-NOT a benchmark of record (that is ``metahpo bench --live``). This is the cheap loop for trying
+NOT a benchmark of record (that is ``metahpo-bench --live``). This is the cheap loop for trying
 ideas before spending live runs on them: each dev task is a (dataset, family) of the bundled
 experience whose dataset is outside the live benchmark's held-out draw (so ideas are never
 tuned on the datasets of record). Its objective is a surrogate fitted on the task's stored
@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 import optuna
+from metahpo_bench._live_protocol import group_key, select_holdout
 from sklearn.ensemble import ExtraTreesRegressor
 
-from metahpo.bench._live_protocol import group_key, select_holdout
 from metahpo.knowledge import load_bundled
 from metahpo.optimizers import make_meta_sampler
 from metahpo.optimizers._classic import classic_sampler

@@ -66,7 +66,6 @@ _SUBPACKAGES = {
     "metalearners",
     "optimizers",
     "tuning",
-    "bench",
     "report",
     "sklearn",
     "cli",

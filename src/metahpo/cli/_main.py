@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     from metahpo import __version__
-    from metahpo.cli import _bench, _features, _kb, _predict, _report, _suggest, _tune
+    from metahpo.cli import _features, _kb, _predict, _report, _suggest, _tune
 
     parser = _Parser(
         prog="metahpo",
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
-    for module in (_tune, _predict, _features, _kb, _suggest, _bench, _report):
+    for module in (_tune, _predict, _features, _kb, _suggest, _report):
         module.register(sub)
     return parser
 

@@ -1,4 +1,4 @@
-"""Replay benchmark on datasets outside the experience (``metahpo bench --datasets DIR``).
+"""Replay benchmark on datasets outside the experience (``metahpo-bench --datasets DIR``).
 
 The pools of the new datasets are built by the knowledge-base build (the same Sobol design,
 folds and metrics as the bundled experience, resumable: ``OUT/pools.db`` holds the evaluations
@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from metahpo.bench._replay import run_replay
-from metahpo.bench._replay_records import BenchResult, BenchSettings
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import (
     DEFAULT_BUNDLE,
@@ -25,6 +23,8 @@ from metahpo.knowledge import (
     build,
     load_bundled,
 )
+from metahpo_bench._replay import run_replay
+from metahpo_bench._replay_records import BenchResult, BenchSettings
 
 POOLS_DB = "pools.db"
 POOLS_DIR = "pools"

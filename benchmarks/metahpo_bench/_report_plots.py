@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo.bench._methods import METHODS
+from metahpo_bench._methods import METHODS
 
 REGRET_PNG = "regret_vs_evals.png"
 RANK_PNG = "rank_vs_evals.png"

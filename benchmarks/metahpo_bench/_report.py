@@ -1,7 +1,7 @@
 """Replay benchmark report: ``results.json``, ``summary.md`` and the plots in one folder.
 
-The statistics are in :mod:`~metahpo.bench._report_stats`, the Markdown in
-:mod:`~metahpo.bench._report_md` and the plots in :mod:`~metahpo.bench._report_plots`.
+The statistics are in :mod:`~metahpo_bench._report_stats`, the Markdown in
+:mod:`~metahpo_bench._report_md` and the plots in :mod:`~metahpo_bench._report_plots`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from metahpo.bench._replay_records import BenchResult
-from metahpo.bench._report_md import markdown
-from metahpo.bench._report_plots import FAMILY_PNG, RANK_PNG, REGRET_PNG, plot
-from metahpo.bench._report_stats import summarize
+from metahpo_bench._replay_records import BenchResult
+from metahpo_bench._report_md import markdown
+from metahpo_bench._report_plots import FAMILY_PNG, RANK_PNG, REGRET_PNG, plot
+from metahpo_bench._report_stats import summarize
 
 RESULTS_JSON = "results.json"
 SUMMARY_MD = "summary.md"
@@ -25,7 +25,7 @@ def write_report(
     """Write ``results.json``, ``summary.md`` and the PNG plots into ``out``.
 
     Args:
-        result: What :func:`~metahpo.bench.run_replay` returned.
+        result: What :func:`~metahpo_bench.run_replay` returned.
         out: Output folder (created if needed).
         command: The command line that produced the result, quoted in the summary header.
         n_boot: Bootstrap resamples for the intervals.

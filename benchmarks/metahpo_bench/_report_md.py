@@ -1,7 +1,7 @@
 """Replay benchmark Markdown: ``summary.md``, copied to ``benchmarks/RESULTS.md``.
 
 The introduction says what the replay cannot measure, and the method tables mark the methods
-that propose stored configurations by design (:attr:`~metahpo.bench.Method.proposals`), since
+that propose stored configurations by design (:attr:`~metahpo_bench.Method.proposals`), since
 the replay scores them exactly and snaps everyone else's proposals.
 """
 
@@ -12,8 +12,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from metahpo.bench._methods import CONTINUOUS, METHODS, PARTLY_STORED, STORED
-from metahpo.bench._replay_records import BenchResult
+from metahpo_bench._methods import CONTINUOUS, METHODS, PARTLY_STORED, STORED
+from metahpo_bench._replay_records import BenchResult
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:

@@ -1,4 +1,4 @@
-"""``metahpo bench --live``: the live benchmark of record (real training, held-out datasets)."""
+"""``metahpo-bench --live``: the live benchmark of record (real training, held-out datasets)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from typing import Any
 
 from metahpo.cli._console import err, out, progress_bar
 
+#: The command of the lab, as quoted at the top of the reports it writes.
+COMMAND = "metahpo-bench"
+
 
 def add_live_arguments(p: Any) -> None:
-    """The options of ``bench --live`` (on the ``bench`` parser)."""
+    """The options of ``metahpo-bench --live``."""
     p.add_argument(
         "--live",
         action="store_true",
@@ -72,7 +75,7 @@ def add_live_arguments(p: Any) -> None:
 
 def _command(args: argparse.Namespace, settings: Any) -> str:
     parts = [
-        "metahpo bench --live",
+        f"{COMMAND} --live",
         f"--datasets {shlex.quote(args.datasets)}",
         f"--budget {settings.budget}",
         f"--seeds {settings.seeds}",
@@ -106,7 +109,8 @@ def run_live_command(args: argparse.Namespace) -> int:
 
     from rich.table import Table
 
-    from metahpo.bench import (
+    from metahpo.errors import MetaHPOError
+    from metahpo_bench import (
         LIVE_DEFAULT_METHODS,
         LIVE_METHODS,
         LiveSettings,
@@ -114,7 +118,6 @@ def run_live_command(args: argparse.Namespace) -> int:
         run_live,
         write_live_report,
     )
-    from metahpo.errors import MetaHPOError
 
     if not args.datasets:
         raise MetaHPOError("--live needs --datasets DIR: the folder to draw held-out datasets from")

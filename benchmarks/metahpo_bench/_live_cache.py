@@ -31,7 +31,7 @@ class LiveRun:
     Attributes:
         method, dataset, family, seed: Which run.
         fingerprint: Hash of the method's settings and the protocol (see
-            :func:`~metahpo.bench._live_protocol.run_fingerprint`).
+            :func:`~metahpo_bench._live_protocol.run_fingerprint`).
         task, metric, direction: The objective.
         values: Mean CV score of each evaluation, ``None`` where it failed.
         fit_s: Seconds of cross-validated training of each evaluation.

@@ -1,4 +1,5 @@
-"""``metahpo bench``: replay benchmark of meta-learned and classic optimizers."""
+"""``metahpo-bench``: replay benchmark of meta-learned and classic optimizers (the arguments of
+the former ``metahpo bench``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from metahpo.cli._bench_live import add_live_arguments, run_live_command
 from metahpo.cli._console import err, out, progress_bar
+from metahpo_bench._cli_live import COMMAND, add_live_arguments, run_live_command
 
 #: Shown in --help; the library validates names (and lists them all on a mistake).
 _METHOD_HELP = (
@@ -19,17 +20,17 @@ _METHOD_HELP = (
 )
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "bench",
-        help="replay benchmark on the stored experience (grouped folds over datasets)",
-        description=(
-            "Replay benchmark: every (dataset, family) task of the experience is held out once "
-            "(grouped K-fold over datasets); each method picks configurations among the task's "
-            "stored evaluations and the normalised regret is recorded. Writes results.json, "
-            "summary.md and plots to --out; rerunning with the same --out resumes."
-        ),
-    )
+DESCRIPTION = (
+    "Replay benchmark: every (dataset, family) task of the experience is held out once "
+    "(grouped K-fold over datasets); each method picks configurations among the task's "
+    "stored evaluations and the normalised regret is recorded. Writes results.json, "
+    "summary.md and plots to --out; rerunning with the same --out resumes. With --live: the "
+    "live benchmark of record (real training on held-out datasets)."
+)
+
+
+def add_arguments(p: Any) -> None:
+    """Every option of ``metahpo-bench`` (replay, external and live modes)."""
     p.add_argument(
         "--budget", type=int, default=None, help="evaluations per run (default 50; live: 30)"
     )
@@ -71,7 +72,7 @@ def register(sub: Any) -> None:
 def _command(args: argparse.Namespace) -> str:
     """The canonical command line of this run (quoted in the summary)."""
     parts = [
-        "metahpo bench",
+        COMMAND,
         f"--budget {args.budget}",
         f"--seeds {args.seeds}",
         f"--folds {args.folds}",
@@ -95,7 +96,8 @@ def _run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from metahpo._files import atomic_write, check_outputs
-    from metahpo.bench import (
+    from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
+    from metahpo_bench import (
         DEFAULT_METHODS,
         METHODS,
         BenchSettings,
@@ -103,7 +105,6 @@ def _run(args: argparse.Namespace) -> int:
         run_replay,
         write_report,
     )
-    from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
 
     live = {"--cache": args.cache, "--summary": args.summary} if args.live else {}
     check_outputs(

@@ -8,17 +8,17 @@ Protocol (tabular benchmarking in the style of HPO-B):
 * For each fold, family and task type, the *training set* is the experience of that family and
   task type on the datasets not held out. Meta-learners (and everything they fit, meta-feature
   scalers included) see only it.
-* Each held-out (dataset, family) task becomes a :class:`~metahpo.bench.Pool`; every method
+* Each held-out (dataset, family) task becomes a :class:`~metahpo_bench.Pool`; every method
   spends ``budget`` evaluations on it once per seed, and the run's normalised regret curve is
   recorded.
 
 Methods choose only among each held-out task's stored configurations, so the replay measures
 zero-shot and warm-start quality, not refinement beyond those points (the live benchmark,
-:func:`~metahpo.bench.run_live`, trains for real and is the measure of record).
+:func:`~metahpo_bench.run_live`, trains for real and is the measure of record).
 
-The pieces: records (:mod:`~metahpo.bench._replay_records`), folds, seeds and the plan of runs
-(:mod:`~metahpo.bench._replay_plan`), the resumable run cache
-(:mod:`~metahpo.bench._replay_cache`) and the workers (:mod:`~metahpo.bench._replay_workers`).
+The pieces: records (:mod:`~metahpo_bench._replay_records`), folds, seeds and the plan of runs
+(:mod:`~metahpo_bench._replay_plan`), the resumable run cache
+(:mod:`~metahpo_bench._replay_cache`) and the workers (:mod:`~metahpo_bench._replay_workers`).
 """
 
 from __future__ import annotations
@@ -28,19 +28,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from metahpo.bench._replay_cache import RUNS_FILE, cache_line, latest, open_cache
-from metahpo.bench._replay_plan import fingerprint, plan
-from metahpo.bench._replay_plan import run_seed as run_seed  # the live benchmark imports it here
-from metahpo.bench._replay_records import (
+from metahpo.errors import MetaHPOError
+from metahpo.knowledge import Experience
+from metahpo_bench._replay_cache import RUNS_FILE, cache_line, latest, open_cache
+from metahpo_bench._replay_plan import fingerprint, plan
+from metahpo_bench._replay_plan import run_seed as run_seed  # the live benchmark imports it here
+from metahpo_bench._replay_records import (
     BenchResult,
     BenchSettings,
     ErrorRecord,
     FitRecord,
     RunRecord,
 )
-from metahpo.bench._replay_workers import run_inline, run_parallel
-from metahpo.errors import MetaHPOError
-from metahpo.knowledge import Experience
+from metahpo_bench._replay_workers import run_inline, run_parallel
 
 __all__ = ["RUNS_FILE", "Progress", "run_replay", "run_seed"]
 

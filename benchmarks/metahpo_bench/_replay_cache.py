@@ -3,7 +3,7 @@
 Runs are appended to ``runs.jsonl`` as they finish (one JSON object a line, ``kind`` ``run``,
 ``fit`` or ``error``), and a rerun with the same settings skips every (method, dataset, family,
 seed) already there. ``settings.json`` holds the fingerprint of the settings and experience
-(:func:`~metahpo.bench._replay_plan.fingerprint`); a folder made with others is refused. Failed
+(:func:`~metahpo_bench._replay_plan.fingerprint`); a folder made with others is refused. Failed
 runs are written down but not read back, so a rerun retries them; a line cut short by an
 interruption is skipped, and its run is simply redone.
 """
@@ -16,8 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from metahpo.bench._replay_records import ErrorRecord, FitRecord, RunRecord
 from metahpo.errors import MetaHPOError
+from metahpo_bench._replay_records import ErrorRecord, FitRecord, RunRecord
 
 RUNS_FILE = "runs.jsonl"
 SETTINGS_FILE = "settings.json"
@@ -58,7 +58,7 @@ def read_cache(out: Path, expected: dict[str, Any]) -> tuple[list[RunRecord], li
             raise MetaHPOError(
                 f"{out} holds runs made with other settings or another experience "
                 f"({', '.join(diff)} differ); use another output folder or start afresh "
-                "(metahpo bench --fresh)"
+                "(metahpo-bench --fresh)"
             )
     runs: list[RunRecord] = []
     fits: list[FitRecord] = []

@@ -1,19 +1,20 @@
-"""Benchmark layer: meta-learned and classic optimizers, replayed on stored evaluations
+"""metahpo's benchmark lab (a package of its own beside the library, never in its wheel):
+meta-learned and classic optimizers, replayed on stored evaluations
 (:func:`run_replay`; :func:`run_external` on pools built for new datasets) or trained for real
 (:func:`run_live`).
 
 Example:
-    >>> from metahpo.bench import BenchSettings, run_replay, write_report  # doctest: +SKIP
+    >>> from metahpo_bench import BenchSettings, run_replay, write_report  # doctest: +SKIP
     >>> from metahpo.knowledge import load_bundled  # doctest: +SKIP
     >>> result = run_replay(load_bundled(), BenchSettings(budget=20, seeds=2))  # doctest: +SKIP
     >>> write_report(result, "bench-out")["markdown"]  # doctest: +SKIP
 """
 
-from metahpo.bench._external import run_external
-from metahpo.bench._live import LiveResult, holdout_datasets, run_live
-from metahpo.bench._live_cache import LiveRun, RunCache
-from metahpo.bench._live_md import live_summary, render_markdown, write_live_report
-from metahpo.bench._live_protocol import (
+from metahpo_bench._external import run_external
+from metahpo_bench._live import LiveResult, holdout_datasets, run_live
+from metahpo_bench._live_cache import LiveRun, RunCache
+from metahpo_bench._live_md import live_summary, render_markdown, write_live_report
+from metahpo_bench._live_protocol import (
     LIVE_DEFAULT_METHODS,
     LIVE_METHODS,
     LiveMethod,
@@ -21,7 +22,7 @@ from metahpo.bench._live_protocol import (
     group_key,
     select_holdout,
 )
-from metahpo.bench._methods import (
+from metahpo_bench._methods import (
     DEFAULT_METHODS,
     METHODS,
     DefaultThenRandom,
@@ -34,7 +35,7 @@ from metahpo.bench._methods import (
     ask_tell,
     get_method,
 )
-from metahpo.bench._metrics import (
+from metahpo_bench._metrics import (
     bootstrap_mean,
     evals_to_reach,
     informative,
@@ -42,18 +43,18 @@ from metahpo.bench._metrics import (
     regret_curve,
     win_tie_loss,
 )
-from metahpo.bench._pool import Pool, PoolExhaustedError
-from metahpo.bench._replay import run_replay
-from metahpo.bench._replay_plan import grouped_folds, plan, run_seed
-from metahpo.bench._replay_records import (
+from metahpo_bench._pool import Pool, PoolExhaustedError
+from metahpo_bench._replay import run_replay
+from metahpo_bench._replay_plan import grouped_folds, plan, run_seed
+from metahpo_bench._replay_records import (
     BenchResult,
     BenchSettings,
     ErrorRecord,
     FitRecord,
     RunRecord,
 )
-from metahpo.bench._report import write_report
-from metahpo.bench._report_stats import summarize
+from metahpo_bench._report import write_report
+from metahpo_bench._report_stats import summarize
 
 __all__ = [
     "DEFAULT_METHODS",

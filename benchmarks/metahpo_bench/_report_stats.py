@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from metahpo.bench._metrics import bootstrap_mean, evals_to_reach, ranks, win_tie_loss
-from metahpo.bench._replay_records import BenchResult, RunRecord
+from metahpo_bench._metrics import bootstrap_mean, evals_to_reach, ranks, win_tie_loss
+from metahpo_bench._replay_records import BenchResult, RunRecord
 
 #: Evaluation counts reported in the tables (those within the budget, plus the budget).
 CUTPOINTS = (1, 3, 5, 10, 25, 50)

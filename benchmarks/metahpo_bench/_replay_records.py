@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from metahpo.bench._methods import DEFAULT_METHODS, get_method
 from metahpo.errors import MetaHPOError
+from metahpo_bench._methods import DEFAULT_METHODS, get_method
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class BenchSettings:
         budget: Evaluations per run.
         seeds: Runs per (method, task), with seeds ``0..seeds-1``.
         folds: Grouped folds over datasets (capped at the number of datasets).
-        methods: Method names (see :data:`~metahpo.bench.METHODS`).
+        methods: Method names (see :data:`~metahpo_bench.METHODS`).
         families: Families to benchmark (``None``: every family in the experience).
         fold_seed: Seed of the dataset shuffle that forms the folds.
     """
@@ -96,7 +96,7 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class FitRecord:
-    """Time a method's :meth:`~metahpo.bench.Method.prepare` took on one training set."""
+    """Time a method's :meth:`~metahpo_bench.Method.prepare` took on one training set."""
 
     method: str
     fold: int

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import optuna
 
-from metahpo.bench._live_cache import LiveRun
-from metahpo.bench._live_protocol import LOW_COST_PARAMS, LiveMethod, LiveSettings
 from metahpo.datasets import Dataset
 from metahpo.evaluation import evaluate, get_metric
 from metahpo.knowledge import Experience
 from metahpo.spaces import SearchSpace, get_family
 from metahpo.tuning import meta_sampler_for, suggest_config
+from metahpo_bench._live_cache import LiveRun
+from metahpo_bench._live_protocol import LOW_COST_PARAMS, LiveMethod, LiveSettings
 
 
 class _Failed(Exception):

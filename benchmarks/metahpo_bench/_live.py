@@ -1,13 +1,13 @@
 """Live benchmark: real training on held-out datasets, equal evaluation budgets, cached runs.
 
 Every method tunes every (held-out dataset, family) ``seeds`` times with ``budget`` real
-cross-validated evaluations (protocol in :mod:`metahpo.bench._live_protocol`). Each finished
-run is one cached record (:mod:`metahpo.bench._live_cache`), so the grid resumes after a kill
+cross-validated evaluations (protocol in :mod:`metahpo_bench._live_protocol`). Each finished
+run is one cached record (:mod:`metahpo_bench._live_cache`), so the grid resumes after a kill
 at any moment and a new method variant costs only its own runs. Runs go to ``workers``
 processes, each training with one thread.
 
 Meta-learned methods learn from the bundled experience (or the one given) minus every task of
-the held-out dataset's generator family (:func:`~metahpo.bench._live_protocol.group_key`).
+the held-out dataset's generator family (:func:`~metahpo_bench._live_protocol.group_key`).
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from metahpo.bench._live_cache import LiveRun, RunCache
-from metahpo.bench._live_protocol import (
+from metahpo.errors import MetaHPOError
+from metahpo_bench._live_cache import LiveRun, RunCache
+from metahpo_bench._live_protocol import (
     LIVE_METHODS,
     LiveSettings,
     group_key,
     run_fingerprint,
     select_holdout,
 )
-from metahpo.bench._replay import run_seed
-from metahpo.errors import MetaHPOError
+from metahpo_bench._replay import run_seed
 
 #: One run of the grid: (dataset, family, method, seed).
 Unit = tuple[str, str, str, int]
@@ -108,8 +108,8 @@ def _run_unit(
     import optuna
     from threadpoolctl import threadpool_limits
 
-    from metahpo.bench._live_runners import Objective, run_method
     from metahpo.evaluation import make_folds
+    from metahpo_bench._live_runners import Objective, run_method
 
     name, family, method_name, seed = unit
     method = LIVE_METHODS[method_name]

@@ -37,11 +37,11 @@ from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from metahpo.bench._pool import Pool
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
 from metahpo.metalearners import STRATEGIES, MetaLearner, fit_strategy
 from metahpo.optimizers import BASES, classic_sampler, make_meta_sampler, meta_train_base
+from metahpo_bench._pool import Pool
 
 #: :attr:`Method.proposals` of a method that proposes only stored configurations (pool rows).
 STORED = "stored"
@@ -307,7 +307,7 @@ class MetaSamplerMethod(Method):
         ask_tell(plan.sampler, pool)
 
 
-#: Every benchmark method by name (``metahpo bench --methods``). One entry adds a method.
+#: Every benchmark method by name (``metahpo-bench --methods``). One entry adds a method.
 METHODS: dict[str, Method] = {
     "default": DefaultThenRandom(),
     "random": RandomSearch(),

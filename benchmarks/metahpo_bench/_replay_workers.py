@@ -19,14 +19,14 @@ from typing import Any
 
 import optuna
 
-from metahpo.bench._methods import TrainingSet, get_method, timed_prepare
-from metahpo.bench._metrics import regret_curve
-from metahpo.bench._pool import Pool
-from metahpo.bench._replay_plan import RunGroup, run_seed
-from metahpo.bench._replay_records import ErrorRecord, FitRecord, RunRecord
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience, TaskExperience
 from metahpo.metalearners import with_metafeatures
+from metahpo_bench._methods import TrainingSet, get_method, timed_prepare
+from metahpo_bench._metrics import regret_curve
+from metahpo_bench._pool import Pool
+from metahpo_bench._replay_plan import RunGroup, run_seed
+from metahpo_bench._replay_records import ErrorRecord, FitRecord, RunRecord
 
 # The experience and the emit function of a worker process (set by _init_worker).
 _WORKER: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """Live benchmark statistics: regret curves, intervals, ranks, wins, overhead, wall time.
 
-Everything is computed from cached :class:`~metahpo.bench._live_cache.LiveRun` records:
+Everything is computed from cached :class:`~metahpo_bench._live_cache.LiveRun` records:
 
 * **Normalised regret** of a run after ``t`` evaluations: ``(best − best found) / (best −
   worst)``, where best and worst are over every evaluation that *any* compared method made on
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from metahpo.bench._live_cache import LiveRun
-from metahpo.bench._metrics import bootstrap_mean, evals_to_reach, ranks, regret_curve
+from metahpo_bench._live_cache import LiveRun
+from metahpo_bench._metrics import bootstrap_mean, evals_to_reach, ranks, regret_curve
 
 #: Two live regrets closer than this are a tie.
 TIE = 1e-3

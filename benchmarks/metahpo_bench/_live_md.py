@@ -14,8 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from metahpo.bench._live import LiveResult
-from metahpo.bench._live_protocol import (
+from metahpo_bench._live import LiveResult
+from metahpo_bench._live_protocol import (
     ALIASES,
     COLLECTION_PREFIXES,
     HOLDOUT_MAX_FEATURES,
@@ -23,7 +23,7 @@ from metahpo.bench._live_protocol import (
     LIVE_METHODS,
     META_REVISION,
 )
-from metahpo.bench._live_stats import summarize
+from metahpo_bench._live_stats import summarize
 
 SUMMARY_FORMAT = 1
 #: metahpo's default, the method the headline is about.

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from metahpo.bench._metrics import informative
-from metahpo.bench._replay_records import BenchSettings
 from metahpo.knowledge import Experience, TaskExperience
 from metahpo.metalearners import with_metafeatures
+from metahpo_bench._metrics import informative
+from metahpo_bench._replay_records import BenchSettings
 
 
 def grouped_folds(datasets: Iterable[str], n_folds: int, seed: int = 0) -> list[list[str]]:
