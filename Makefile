@@ -27,8 +27,15 @@ install-torch: install
 run: install
 	$(BIN)/metahpo tune examples/data/breast_cancer --model hgb --budget 30 --storage sqlite:///metahpo.db --json best.json
 
-## The default test run (slow tests excluded); this is what .ci/run calls.
+## Lint and types: ruff's rules and formatting on every Python folder, then mypy (strict, at
+## the lowest supported Python). `make test` runs it first, so CI checks it too.
+LINT_DIRS := src tests benchmarks examples
+LINT = $(BIN)/ruff check $(LINT_DIRS) && $(BIN)/ruff format --check $(LINT_DIRS) && $(BIN)/mypy
+
+## The default test run (lint first, then the tests; slow tests excluded); this is what
+## .ci/run calls.
 test: install-torch
+	$(LINT)
 	$(BIN)/pytest -q
 
 ## Slow tests: every family and optimizer on real shared datasets (needs ../shared/datasets).
@@ -36,7 +43,7 @@ test-slow: install-torch
 	$(BIN)/pytest -q -m slow
 
 lint: install
-	$(BIN)/ruff check src tests && $(BIN)/ruff format --check src tests && $(BIN)/mypy
+	$(LINT)
 
 ## Rebuild the bundled experience from ../shared/datasets (hours on 2 cores; resumable). Every
 ## family whose library is installed (lgbm, xgb: the boost extra, in dev); the families a

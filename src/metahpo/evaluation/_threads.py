@@ -27,8 +27,14 @@ def limit_threads(n_jobs: int | None = None, parallel: int = 1) -> Iterator[int]
         The number of threads allowed.
 
     Example:
-        >>> with limit_threads(1):  # doctest: +SKIP
-        ...     evaluate(dataset, "hgb", config)
+        >>> from sklearn.datasets import load_iris
+        >>> from metahpo.datasets import load_dataset
+        >>> from metahpo.evaluation import evaluate
+        >>> iris = load_dataset(load_iris(as_frame=True).frame, name="iris")
+        >>> with limit_threads(1) as threads:
+        ...     result = evaluate(iris, "knn", {"n_neighbors": 5}, folds=3)
+        >>> threads, result.error is None
+        (1, True)
     """
     from threadpoolctl import threadpool_limits
 

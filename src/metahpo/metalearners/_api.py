@@ -4,11 +4,14 @@ Everything between a loaded dataset and a ranked list of configurations: load th
 place the dataset in the experience's meta-feature order, fit the strategy's meta-learner on the
 tasks of the right family and task type, and ask it for ``k`` configurations.
 
-Example:
-    >>> from metahpo.datasets import load_dataset  # doctest: +SKIP
-    >>> from metahpo.metalearners import suggest_for_dataset  # doctest: +SKIP
-    >>> best = suggest_for_dataset(load_dataset("iris"), "knn", k=3)[0]  # doctest: +SKIP
-    >>> best.params, best.confidence, best.neighbors[0]  # doctest: +SKIP
+Example (iris is in the bundled experience, so its nearest stored task is itself):
+    >>> from sklearn.datasets import load_iris
+    >>> from metahpo.datasets import load_dataset
+    >>> from metahpo.metalearners import suggest_for_dataset
+    >>> iris = load_dataset(load_iris(as_frame=True).frame, name="iris")
+    >>> best = suggest_for_dataset(iris, "knn", k=3)[0]
+    >>> sorted(best.params), best.neighbors[0][0]
+    (['n_neighbors', 'p', 'weights'], 'iris')
 """
 
 from __future__ import annotations

@@ -247,7 +247,7 @@ class GPEISampler(BaseSampler):
         )
         if not np.isfinite(result.fun) or -float(result.fun) <= score0:
             return x0
-        x = x0.copy()
+        x: np.ndarray = x0.copy()
         x[columns] = np.clip(result.x, 0.0, 1.0)
         return x
 

@@ -172,7 +172,7 @@ class TransferSampler(ProposalSampler):
             tau = (np.sign(pred[:, i] - pred[:, j]) * observed[None, :]).mean(axis=1)
             log_w = log_w + self.beta * np.sqrt(len(i)) * tau
         keep = np.argsort(-log_w, kind="stable")[: self.k]
-        w = np.zeros_like(log_w)
+        w: np.ndarray = np.zeros_like(log_w)
         w[keep] = np.exp(log_w[keep] - log_w[keep].max())
         return w
 

@@ -9,10 +9,16 @@ multi-column ``y`` and a continuous ``y`` for a classifier are rejected with sci
 messages.
 
 Example:
-    >>> from metahpo.sklearn import MetaSearchCV  # doctest: +SKIP
-    >>> search = MetaSearchCV("hgb", n_iter=20).fit(X, y)  # doctest: +SKIP
-    >>> search.best_params_, search.best_score_  # doctest: +SKIP
-    >>> MetaSearchCV("hgb", task="regression").fit(X, y_continuous)  # doctest: +SKIP
+    >>> from sklearn.datasets import load_diabetes, load_iris
+    >>> from metahpo.sklearn import MetaSearchCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = MetaSearchCV("knn", n_iter=3).fit(X, y)
+    >>> sorted(search.best_params_), float(search.best_score_) > 0.9
+    (['n_neighbors', 'p', 'weights'], True)
+    >>> X, y_continuous = load_diabetes(return_X_y=True)
+    >>> regression = MetaSearchCV("knn", task="regression", n_iter=3).fit(X, y_continuous)
+    >>> len(regression.cv_results_["params"]), regression.meta_["strategy"]
+    (3, 'portfolio')
 """
 
 from metahpo.sklearn._model import FamilyModel

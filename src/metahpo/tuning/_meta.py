@@ -102,9 +102,13 @@ def meta_sampler_for(
         MetaHPOError: An argument of the wrong type or value, in one line naming it.
 
     Example:
-        >>> plan = meta_sampler_for(load_dataset("iris"), "knn")  # doctest: +SKIP
-        >>> sampler = plan.sampler  # doctest: +SKIP
-        >>> study = optuna.create_study(direction="maximize", sampler=sampler)  # doctest: +SKIP
+        >>> import optuna
+        >>> from sklearn.datasets import load_iris
+        >>> plan = meta_sampler_for(load_iris(as_frame=True).frame, "knn")
+        >>> study = optuna.create_study(direction="maximize", sampler=plan.sampler)
+        >>> study.optimize(lambda t: t.suggest_int("n_neighbors", 1, 50) / 50, n_trials=3)
+        >>> study.trials[0].params["n_neighbors"] == plan.suggestions[0].params["n_neighbors"]
+        True
     """
     from metahpo.metafeatures import compute_metafeatures
     from metahpo.tuning._checks import check_storage, space_argument

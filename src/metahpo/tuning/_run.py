@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -155,6 +155,28 @@ def admitted(study: optuna.Study, number: int, budget: int | None) -> bool:
     return sum(t.number < number for t in trials) < budget
 
 
+def _stop_reason(
+    complete: int,
+    budget: int | None,
+    started: float,
+    timeout: float | None,
+    counts: Mapping[str, int],
+    limit: int,
+    should_stop: Callable[[], str | None] | None,
+) -> str | None:
+    """Why the run stops before its next trial (the budget is met, the time is up, too many
+    failures or duplicates, or ``should_stop``'s reason), or ``None`` to go on."""
+    if budget is not None and complete >= budget:
+        return "budget"
+    if timeout is not None and time.monotonic() - started >= timeout:
+        return "timeout"
+    if counts["failed"] >= limit:
+        return "failures"
+    if counts["duplicate"] >= limit:
+        return "duplicates"
+    return should_stop() if should_stop is not None else None
+
+
 def run_trials(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
@@ -209,19 +231,7 @@ def run_trials(
             trials = study.get_trials(deepcopy=False, states=_ADMITTING)
             complete = sum(t.state == TrialState.COMPLETE for t in trials)
             busy = sum(t.state == TrialState.RUNNING for t in trials)
-            if budget is not None and complete >= budget:
-                stop = "budget"
-                break
-            if timeout is not None and time.monotonic() - started >= timeout:
-                stop = "timeout"
-                break
-            if counts["failed"] >= limit:
-                stop = "failures"
-                break
-            if counts["duplicate"] >= limit:
-                stop = "duplicates"
-                break
-            reason = should_stop() if should_stop is not None else None
+            reason = _stop_reason(complete, budget, started, timeout, counts, limit, should_stop)
             if reason is not None:
                 stop = reason
                 break

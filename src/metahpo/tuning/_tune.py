@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
-from metahpo.evaluation import get_metric, limit_threads, make_folds
+from metahpo.evaluation import Folds, Metric, get_metric, limit_threads, make_folds
 from metahpo.knowledge import DEFAULT_STORAGE, Experience, KnowledgeStore, TaskRecord
 from metahpo.knowledge._records import TRIAL_ERROR_ATTR, TRIAL_FOLDS_ATTR
 from metahpo.metalearners._api import dataset_argument
@@ -266,6 +266,24 @@ def tune(
         )  # fmt: skip
 
 
+def _checked_metric_and_folds(
+    dataset: Dataset, family: str, space: SearchSpace, metric: str | None, folds: int, seed: int
+) -> tuple[Metric, Folds]:
+    """The run's metric and folds, once the space, data, folds and the estimator arguments of
+    the space are checked (before any trial runs)."""
+    fam = get_family(family)
+    check_space(fam, space)
+    if space.task != dataset.task:
+        raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
+    check_data(dataset, folds)
+    m = get_metric(metric, dataset.task)
+    splits = make_folds(dataset, folds, seed)
+    check_folds(splits, m.name)
+    # A user space may add estimator arguments: check them once, before any trial runs.
+    build_estimator(fam, space.default_config(), dataset, seed=seed)
+    return m, splits
+
+
 def _tune(
     dataset: Dataset,
     family: str,
@@ -294,16 +312,7 @@ def _tune(
     """:func:`tune` once its arguments are checked (and Optuna quiet)."""
     workers = resolve_workers(n_jobs)
     shared_url = shared_storage_url(storage, workers) if workers > 1 else None
-    fam = get_family(family)
-    check_space(fam, space)
-    if space.task != dataset.task:
-        raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
-    check_data(dataset, folds)
-    m = get_metric(metric, dataset.task)
-    splits = make_folds(dataset, folds, seed)
-    check_folds(splits, m.name)
-    # A user space may add estimator arguments: check them once, before any trial runs.
-    build_estimator(fam, space.default_config(), dataset, seed=seed)
+    m, splits = _checked_metric_and_folds(dataset, family, space, metric, folds, seed)
     settings = run_settings(
         dataset, space, m.name, m.direction, folds, seed, optimizer, strategy, base, transfer
     )
