@@ -19,9 +19,7 @@ PACKAGE = SRC / "metahpo"
 
 #: Modules whose examples are all ``# doctest: +SKIP``, with the reason; any other module with
 #: ``>>>`` must run at least one example.
-ONLY_SKIPPED = {
-    "metahpo.bench": "a replay benchmark over the bundled experience (minutes)",
-}
+ONLY_SKIPPED: dict[str, str] = {}
 
 
 def doctest_modules() -> list[str]:
