@@ -76,26 +76,16 @@ def _module_name(path: Path, root: Path) -> str:
 
 
 def import_graph(root: Path = PKG) -> dict[str, set[str]]:
-    """Module -> the modules of the package it imports (anywhere, functions included).
+    """Module -> the modules of the package it imports (anywhere: functions and
+    ``if TYPE_CHECKING:`` blocks included; a circle that type checking needs is a circle too).
 
     ``from package import name`` is an edge to ``package.name`` when that is a module, else
     to ``package`` (its ``__init__``), which imports its own modules to re-export them.
-    Imports under ``if TYPE_CHECKING:`` are never executed and do not count.
     """
     paths = {_module_name(p, root): p for p in root.rglob("*.py")}
     graph: dict[str, set[str]] = {name: set() for name in paths}
     for name, path in paths.items():
-        tree = ast.parse(path.read_text())
-        typing_only = {
-            id(n)
-            for block in ast.walk(tree)
-            if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING")
-            for stmt in block.body
-            for n in ast.walk(stmt)
-        }
-        for node in ast.walk(tree):
-            if id(node) in typing_only:
-                continue
+        for node in ast.walk(ast.parse(path.read_text())):
             targets: list[str] = []
             if isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 targets = [f"{node.module}.{a.name}" for a in node.names]
@@ -160,6 +150,89 @@ def test_the_cycle_check_finds_a_cycle_through_a_function_level_import(tmp_path:
     )
     found = cycles(import_graph(tmp_path / "metahpo"))
     assert found == [["metahpo.optimizers._meta", "metahpo.optimizers._transfer"]]
+
+
+def test_the_cycle_check_counts_imports_for_type_checking(tmp_path: Path) -> None:
+    # the shape of the circle tuning once had: the model module imported the run's result type
+    # under TYPE_CHECKING, the result imported the model module inside a method
+    pkg = tmp_path / "metahpo" / "tuning"
+    pkg.mkdir(parents=True)
+    (tmp_path / "metahpo" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "_model.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from metahpo.tuning._tune import TuneResult\n"
+    )
+    (pkg / "_tune.py").write_text(
+        "class TuneResult:\n"
+        "    def best_estimator(self):\n        from metahpo.tuning._model import refit\n"
+    )
+    found = cycles(import_graph(tmp_path / "metahpo"))
+    assert found == [["metahpo.tuning._model", "metahpo.tuning._tune"]]
+
+
+# -- each package exports what the others use ----------------------------------------------
+#: Top-level modules that every layer shares: not the insides of another package.
+FOUNDATIONS = {"_args", "_files", "_version", "errors"}
+#: Private modules or names of another package that a module may still import, as
+#: ``(importing module, imported target)`` -> the reason. Empty: every package exports what
+#: the others use (the lazy ``__init__`` of ``metahpo.tuning`` keeps the CLI's checks light).
+PRIVATE_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {}
+
+
+def _is_private(part: str) -> bool:
+    return part.startswith("_") and not (part.startswith("__") and part.endswith("__"))
+
+
+def private_cross_imports(root: Path = PKG) -> list[str]:
+    """``module imports target`` for each import, anywhere in a module (functions and
+    ``if TYPE_CHECKING:`` included), of a private module or name of another package."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        own = path.relative_to(root).parts[0].removesuffix(".py")
+        module = _module_name(path, root)
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            for target in targets:
+                parts = target.split(".")
+                if parts[0] != root.name or len(parts) < 2:
+                    continue
+                if parts[1] in FOUNDATIONS or parts[1] == own:
+                    continue
+                if any(_is_private(part) for part in parts[1:]):
+                    found.append(f"{module} imports {target}")
+    return found
+
+
+def test_no_private_import_across_packages() -> None:
+    allowed = {f"{module} imports {target}" for module, target in PRIVATE_IMPORTS_ALLOWED}
+    found = private_cross_imports()
+    assert [f for f in found if f not in allowed] == []
+    assert allowed <= set(found), "an allowed private import is gone: drop it from the list"
+
+
+def test_the_private_import_check_finds_one(tmp_path: Path) -> None:
+    root = tmp_path / "metahpo"
+    (root / "cli").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "cli" / "__init__.py").write_text("")
+    (root / "cli" / "_tune.py").write_text(
+        "from metahpo._files import atomic_write\n"  # a shared foundation: allowed
+        "from metahpo.cli._console import Progress\n"  # the same package: allowed
+        "from metahpo.tuning import resolve_workers\n"  # exported: allowed
+        "from metahpo.tuning._parallel import shared_storage_url\n"
+        "def f():\n    import metahpo.knowledge._records\n"
+        "    from metahpo.optimizers import _meta\n"
+    )
+    assert private_cross_imports(root) == [
+        "metahpo.cli._tune imports metahpo.tuning._parallel.shared_storage_url",
+        "metahpo.cli._tune imports metahpo.knowledge._records",
+        "metahpo.cli._tune imports metahpo.optimizers._meta",
+    ]
 
 
 def test_optuna_private_api_only_in_the_adapter() -> None:

@@ -28,7 +28,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from metahpo.datasets import load_dataset
     from metahpo.metafeatures import METAFEATURE_FAMILIES, compute_metafeatures
-    from metahpo.tuning._options import check_seed
+    from metahpo.tuning import check_seed
 
     check_seed(args.seed)
     dataset = load_dataset(args.data, target=args.target, task=args.task)

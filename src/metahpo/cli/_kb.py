@@ -68,7 +68,7 @@ def register(sub: Any) -> None:
 def _check_build(args: argparse.Namespace) -> None:
     """``kb build``'s numbers and paths, before any work: one line, exit 2."""
     from metahpo._files import check_outputs
-    from metahpo.tuning._options import check_seed
+    from metahpo.tuning import check_seed
 
     if args.configs < 1:
         raise MetaHPOError(f"--configs must be at least 1, got {args.configs}")
@@ -185,8 +185,14 @@ def _executor(args: argparse.Namespace) -> Iterator[tuple[Any, int]]:
 
 
 def _experience(args: argparse.Namespace) -> Any:
-    from metahpo.knowledge import DEFAULT_BUNDLE, Bundle, KnowledgeStore, from_store, load_bundled
-    from metahpo.knowledge._store import require_existing
+    from metahpo.knowledge import (
+        DEFAULT_BUNDLE,
+        Bundle,
+        KnowledgeStore,
+        from_store,
+        load_bundled,
+        require_existing,
+    )
 
     if args.bundle is not None and not Bundle(args.bundle).exists():
         raise MetaHPOError(f"--bundle {args.bundle}: not a bundle folder (no manifest in it)")
@@ -224,8 +230,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from metahpo.datasets import load_dataset
-    from metahpo.knowledge import KnowledgeStore, import_study
-    from metahpo.knowledge._store import require_existing
+    from metahpo.knowledge import KnowledgeStore, import_study, require_existing
 
     require_existing(args.storage)
     dataset = load_dataset(args.data, target=args.target, task=args.task)

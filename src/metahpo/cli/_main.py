@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from metahpo import __version__
+    from metahpo._version import __version__
     from metahpo.cli import _features, _kb, _predict, _report, _suggest, _tune
 
     parser = _Parser(
@@ -61,7 +61,7 @@ def _notes_on_stderr() -> Iterator[None]:
         hook = threading.excepthook
 
         def quiet_locks(info: threading.ExceptHookArgs) -> None:
-            from metahpo.knowledge._locks import lock_failure
+            from metahpo.knowledge import lock_failure
 
             # Optuna's heartbeat thread meets a locked storage too: the run's one-line error
             # says it, without that thread's traceback
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("metahpo: interrupted; finished work is kept", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
-        from metahpo.knowledge._locks import lock_failure
+        from metahpo.knowledge import lock_failure
 
         locked = lock_failure(exc)  # a storage locked mid-run: Optuna's errors, in one line
         if locked is None:

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from metahpo._files import check_outputs
-    from metahpo.knowledge._store import require_existing
+    from metahpo.knowledge import require_existing
     from metahpo.report import write_report
 
     require_existing(args.storage)

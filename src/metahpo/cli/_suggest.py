@@ -75,10 +75,10 @@ def _run(args: argparse.Namespace) -> int:
     from metahpo.datasets import load_dataset
     from metahpo.errors import MetaHPOError
     from metahpo.evaluation import limit_threads
-    from metahpo.knowledge._store import require_existing
+    from metahpo.knowledge import require_existing
     from metahpo.metalearners import suggest_for_dataset
     from metahpo.spaces import estimator_spec
-    from metahpo.tuning._options import check_seed
+    from metahpo.tuning import check_seed
 
     if args.k < 1:
         raise MetaHPOError(f"-k must be at least 1, got {args.k}")

@@ -182,7 +182,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     nothing heavy (``metahpo`` runs it before the command), so a bad option answers at once."""
     check_option_combinations(args)
     from metahpo._files import check_outputs
-    from metahpo.tuning._options import check_options
+    from metahpo.tuning import check_options
 
     check_options(
         budget=_budget(args),
@@ -223,7 +223,7 @@ def _tune_with_progress(
     import optuna
 
     from metahpo.cli._console import err
-    from metahpo.knowledge._records import TRIAL_ERROR_ATTR
+    from metahpo.knowledge import TRIAL_ERROR_ATTR
     from metahpo.tuning import tune
 
     budget = _budget(args)
@@ -297,8 +297,7 @@ def _best_folds(result: Any, study: Any, storage: str) -> int:
     may differ from this run's."""
     import optuna
 
-    from metahpo.knowledge import open_storage
-    from metahpo.knowledge._records import TRIAL_FOLDS_ATTR
+    from metahpo.knowledge import TRIAL_FOLDS_ATTR, open_storage
 
     assert result.settings is not None
     if study is None:  # no trial finished in this call: the best is an earlier run's
@@ -374,7 +373,7 @@ def _print_summary(
 def _run(args: argparse.Namespace) -> int:
     _check_arguments(args)
     from metahpo.datasets import load_dataset
-    from metahpo.tuning._parallel import resolve_workers, shared_storage_url
+    from metahpo.tuning import resolve_workers, shared_storage_url
 
     if resolve_workers(args.n_jobs) > 1:
         shared_storage_url(args.storage, resolve_workers(args.n_jobs))

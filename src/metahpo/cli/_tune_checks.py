@@ -58,7 +58,7 @@ def check_option_combinations(args: argparse.Namespace) -> None:
 def read_space_document(text: str | None) -> dict[str, Any] | None:
     """``--space`` read as JSON (text or file), before the data; ``None`` without it."""
     from metahpo.errors import SpaceError
-    from metahpo.spaces._user import read_space_document as read
+    from metahpo.spaces import read_space_document as read
 
     if text is None:
         return None
@@ -75,8 +75,7 @@ def space_from_option(document: dict[str, Any] | None, model: str, task: str | N
     family's own). With ``task=None`` (the data not read yet): the full form only, which names
     its task; ``None`` for the short form."""
     from metahpo.errors import SpaceError
-    from metahpo.spaces import SearchSpace, get_space
-    from metahpo.spaces._user import is_full_form
+    from metahpo.spaces import SearchSpace, get_space, is_full_form
 
     if document is None or (task is None and not is_full_form(document)):
         return None

@@ -3,6 +3,8 @@
 from metahpo.metalearners._api import (
     DEFAULT_STRATEGY,
     STRATEGIES,
+    check_inputs,
+    dataset_argument,
     fit_strategy,
     get_strategy,
     metafeature_array,
@@ -13,7 +15,13 @@ from metahpo.metalearners._base import MetaLearner, Suggestion, TaskSpace
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
 from metahpo.metalearners._pool import ScoreTable, normalized_scores
 from metahpo.metalearners._simple import GreedyPortfolio, NearestTasks
-from metahpo.metalearners._torch import EmbeddedNearest, NeuralMapping, TaskAutoencoder
+from metahpo.metalearners._torch import (
+    EmbeddedNearest,
+    NeuralMapping,
+    TaskAutoencoder,
+    one_thread,
+    require_torch,
+)
 
 __all__ = [
     "DEFAULT_STRATEGY",
@@ -29,10 +37,14 @@ __all__ = [
     "Suggestion",
     "TaskAutoencoder",
     "TaskSpace",
+    "check_inputs",
+    "dataset_argument",
     "fit_strategy",
     "get_strategy",
     "metafeature_array",
     "normalized_scores",
+    "one_thread",
+    "require_torch",
     "suggest_for_dataset",
     "with_metafeatures",
 ]

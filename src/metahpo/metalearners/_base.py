@@ -285,7 +285,7 @@ class MetaLearner(abc.ABC):
         """
         if self.experience_ is None or self.task_space_ is None or self.space_ is None:
             raise KnowledgeBaseError(f"{type(self).__name__} is not fitted; nothing to save")
-        from metahpo import __version__
+        from metahpo._version import __version__
 
         described, exp_arrays = experience_to_arrays(self.experience_)
         state = self._state()

@@ -30,7 +30,8 @@ from metahpo.metalearners._simple import NearestTasks
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _torch() -> Any:
+def require_torch() -> Any:
+    """The ``torch`` module; without PyTorch, an error that names the extra to install."""
     try:
         import torch
     except ImportError:
@@ -57,7 +58,7 @@ def one_thread(fn: _F) -> _F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         global _THREADS_DEPTH, _THREADS_BEFORE
-        torch = _torch()
+        torch = require_torch()
         with _THREADS_LOCK:
             if _THREADS_DEPTH == 0:
                 _THREADS_BEFORE = torch.get_num_threads()
@@ -122,7 +123,7 @@ class NeuralMapping(MetaLearner):
 
     @one_thread
     def _fit(self, experience: Experience) -> None:
-        torch = _torch()
+        torch = require_torch()
         assert self.space_ is not None and self.task_space_ is not None
         torch.manual_seed(self.seed)
         d = self.space_.encoded_dim
@@ -152,7 +153,7 @@ class NeuralMapping(MetaLearner):
 
     @one_thread
     def _heads(self, metafeatures: np.ndarray) -> np.ndarray:
-        torch = _torch()
+        torch = require_torch()
         assert self.space_ is not None and self.task_space_ is not None
         x = torch.tensor(self.task_space_.transform(metafeatures), dtype=torch.float32)
         with torch.no_grad():
@@ -190,7 +191,7 @@ class NeuralMapping(MetaLearner):
         return _weights_to_arrays(self.net_, "net")
 
     def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
-        torch = _torch()
+        torch = require_torch()
         assert self.space_ is not None and self.task_space_ is not None
         assert self.experience_ is not None
         d = self.space_.encoded_dim
@@ -228,7 +229,7 @@ class TaskAutoencoder:
 
     @one_thread
     def fit(self, scaled: np.ndarray) -> TaskAutoencoder:
-        torch = _torch()
+        torch = require_torch()
         torch.manual_seed(self.seed)
         d = scaled.shape[1]
         self.encoder_ = _mlp(torch, d, self.latent, 32, depth=1)
@@ -246,7 +247,7 @@ class TaskAutoencoder:
 
     @one_thread
     def transform(self, scaled: np.ndarray) -> np.ndarray:
-        torch = _torch()
+        torch = require_torch()
         with torch.no_grad():
             z = self.encoder_(torch.tensor(np.atleast_2d(scaled), dtype=torch.float32))
         return np.asarray(z.numpy(), dtype=float)
@@ -305,7 +306,7 @@ class EmbeddedNearest(NearestTasks):
 
     def _restore(self, state: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
         super()._restore(state, extra)
-        torch = _torch()
+        torch = require_torch()
         assert self.task_space_ is not None
         self.autoencoder_ = TaskAutoencoder(self.latent, seed=self.seed)
         self.autoencoder_.encoder_ = _mlp(

@@ -15,7 +15,13 @@ from metahpo.optimizers._evolution import SeededEvolutionSampler
 from metahpo.optimizers._fsbo import DeepKernelGP, DeepKernelSampler
 from metahpo.optimizers._gp import GPEISampler
 from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
-from metahpo.optimizers._meta import MetaPlan, make_meta_sampler, meta_train_base
+from metahpo.optimizers._meta import (
+    WARM_ATTR,
+    MetaPlan,
+    guard_message,
+    make_meta_sampler,
+    meta_train_base,
+)
 from metahpo.optimizers._policy import ACTIONS, PolicySampler, QPolicy
 from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
@@ -30,6 +36,7 @@ __all__ = [
     "CLASSIC_OPTIMIZERS",
     "DEFAULT_BASE",
     "REGISTRY",
+    "WARM_ATTR",
     "Base",
     "BaseContext",
     "DeepKernelGP",
@@ -49,6 +56,7 @@ __all__ = [
     "SurrogatePrior",
     "TransferSampler",
     "classic_sampler",
+    "guard_message",
     "make_meta_sampler",
     "meta_train_base",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.errors import MetaHPOError
-from metahpo.metalearners._torch import _torch, one_thread
+from metahpo.metalearners import one_thread, require_torch
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._rgpe import expected_improvement, standardize
 from metahpo.optimizers._unit import candidates_around
@@ -39,7 +39,7 @@ def _gpytorch() -> Any:
 
 def _new_model(d: int, hidden: int) -> Any:
     """An untrained deep-kernel GP (features of ``d`` encoded inputs, ``hidden`` wide)."""
-    torch, gpytorch = _torch(), _gpytorch()
+    torch, gpytorch = require_torch(), _gpytorch()
 
     class _DeepKernel(gpytorch.models.ExactGP):  # type: ignore[misc, name-defined]
         def __init__(self) -> None:
@@ -67,7 +67,7 @@ def _new_model(d: int, hidden: int) -> Any:
 
 def _steps(model: Any, X: Any, y: Any, steps: int, lr: float, batch: int, rng: Any) -> None:
     """``steps`` Adam steps on the negative marginal likelihood of (a batch of) ``X``, ``y``."""
-    torch, gpytorch = _torch(), _gpytorch()
+    torch, gpytorch = require_torch(), _gpytorch()
     model.train()
     mll = gpytorch.mlls.ExactMarginalLogLikelihood(model.likelihood, model)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -134,7 +134,7 @@ class DeepKernelGP:
         """
         from metahpo.metalearners import normalized_scores
 
-        torch = _torch()
+        torch = require_torch()
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         self.space_ = space
@@ -166,7 +166,7 @@ class DeepKernelGP:
         """A copy fine-tuned on a study's encoded results ``X`` and scores ``y`` (larger is
         better); returns ``C -> (mean, latent deviation, best mean at X)`` in standardised
         units."""
-        torch, gpytorch = _torch(), _gpytorch()
+        torch, gpytorch = require_torch(), _gpytorch()
         model = copy.deepcopy(self.model_)
         Xt = torch.as_tensor(np.asarray(X, dtype=float))
         yt = torch.as_tensor(standardize(np.asarray(y, dtype=float)))

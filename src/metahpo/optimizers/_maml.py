@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo.metalearners._torch import one_thread
+from metahpo.metalearners import one_thread, require_torch
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._unit import candidates_around
 from metahpo.optimizers._view import StudyView
@@ -88,9 +88,8 @@ class MetaTrainedSurrogate:
         ``tasks``); ``None`` leaves the network at its random initialisation.
         """
         from metahpo.metalearners import normalized_scores
-        from metahpo.metalearners._torch import _torch
 
-        torch = _torch()
+        torch = require_torch()
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         tasks = [
@@ -120,9 +119,7 @@ class MetaTrainedSurrogate:
         function from encoded configurations to predicted normalised scores."""
         import copy
 
-        from metahpo.metalearners._torch import _torch
-
-        torch = _torch()
+        torch = require_torch()
         net = copy.deepcopy(self.net_)
         Xt = torch.tensor(np.asarray(X), dtype=torch.float32)
         yt = torch.tensor(np.asarray(y), dtype=torch.float32)
@@ -139,9 +136,7 @@ class MetaTrainedSurrogate:
     @one_thread
     def predict(self, candidates: np.ndarray) -> np.ndarray:
         """Predictions of the meta-trained initialisation itself (no adaptation)."""
-        from metahpo.metalearners._torch import _torch
-
-        torch = _torch()
+        torch = require_torch()
         with torch.no_grad():
             out = self.net_(torch.tensor(np.asarray(candidates), dtype=torch.float32))
         return np.asarray(out.squeeze(-1).numpy(), dtype=float)

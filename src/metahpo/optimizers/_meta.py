@@ -216,7 +216,7 @@ def _check_arguments(
 ) -> np.ndarray:
     """:func:`make_meta_sampler`'s arguments checked, one line naming the first one wrong;
     the meta-feature vector as floats."""
-    from metahpo.metalearners._api import check_inputs
+    from metahpo.metalearners import check_inputs
     from metahpo.spaces import SearchSpace
 
     where = "make_meta_sampler"

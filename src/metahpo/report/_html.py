@@ -26,10 +26,14 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo._files import atomic_write, check_outputs
 from metahpo._version import __version__
 from metahpo.errors import MetaHPOError
-from metahpo.knowledge import KnowledgeStore, TaskRecord
-from metahpo.knowledge._records import RECORD_ATTR, TRIAL_ERROR_ATTR
-from metahpo.knowledge._store import require_existing
-from metahpo.optimizers._meta import WARM_ATTR, guard_message
+from metahpo.knowledge import (
+    RECORD_ATTR,
+    TRIAL_ERROR_ATTR,
+    KnowledgeStore,
+    TaskRecord,
+    require_existing,
+)
+from metahpo.optimizers import WARM_ATTR, guard_message
 
 #: Studies in one report at most (the most recent ones when the store holds more).
 MAX_STUDIES = 50

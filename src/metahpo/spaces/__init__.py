@@ -12,6 +12,7 @@ from metahpo.spaces._families import (
 )
 from metahpo.spaces._family import Bound, BuildContext, ModelFamily, check_config, check_space
 from metahpo.spaces._space import Param, SearchSpace
+from metahpo.spaces._user import is_full_form, read_space_document
 
 __all__ = [
     "FAMILIES",
@@ -30,5 +31,7 @@ __all__ = [
     "estimator_spec",
     "get_family",
     "get_space",
+    "is_full_form",
+    "read_space_document",
     "sobol_design",
 ]

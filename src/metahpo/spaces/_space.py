@@ -243,7 +243,8 @@ class SearchSpace:
         from metahpo.spaces._user import space_parts
 
         try:
-            family, task, params, version = space_parts(document, base)
+            known = None if base is None else (base.family, base.task, base.params, base.version)
+            family, task, params, version = space_parts(document, known)
             return cls(family, task, params, version)
         except SpaceError:
             raise

@@ -34,13 +34,10 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from metahpo.errors import SpaceError
 from metahpo.spaces._param import Choice, Param
-
-if TYPE_CHECKING:  # SearchSpace builds the space from the parts read here
-    from metahpo.spaces._space import SearchSpace
 
 #: What a space document describes: family, task, parameters and version.
 SpaceParts = tuple[str, str, tuple[Param, ...], int]
@@ -77,14 +74,14 @@ def is_full_form(document: Mapping[str, Any]) -> bool:
     return "params" in document
 
 
-def space_parts(document: Mapping[str, Any], base: SearchSpace | None = None) -> SpaceParts:
+def space_parts(document: Mapping[str, Any], base: SpaceParts | None = None) -> SpaceParts:
     """What ``document`` describes (either form), for :meth:`SearchSpace.from_document`.
 
     Args:
         document: The JSON object (:func:`read_space_document`).
-        base: The family's built-in space for the task; needed by the short form (family,
-            task, each known parameter's kind, scale and default), used by the full form for
-            the default of a categorical parameter that has none.
+        base: The parts of the family's built-in space for the task; needed by the short
+            form (family, task, each known parameter's kind, scale and default), used by the
+            full form for the default of a categorical parameter that has none.
     """
     if is_full_form(document):
         return _full_form(document, base)
@@ -95,15 +92,16 @@ def space_parts(document: Mapping[str, Any], base: SearchSpace | None = None) ->
         )
     if not document:
         raise SpaceError('the search space names no parameter; e.g. {"n_neighbors": [1, 30]}')
-    known = {p.name: p for p in base.params}
+    family, task, base_params, version = base
+    known = {p.name: p for p in base_params}
     params = tuple(
         _short_param(str(name), value, known.get(str(name))) for name, value in document.items()
     )
-    return base.family, base.task, params, base.version
+    return family, task, params, version
 
 
-def _full_form(document: Mapping[str, Any], base: SearchSpace | None) -> SpaceParts:
-    known = {p.name: p for p in base.params} if base is not None else {}
+def _full_form(document: Mapping[str, Any], base: SpaceParts | None) -> SpaceParts:
+    known = {p.name: p for p in base[2]} if base is not None else {}
     try:
         entries = document["params"]
         family, task = str(document["family"]), str(document["task"])

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
         ModelInfo,
         SavedModel,
         load_model,
-        save_model,
     )
+    from metahpo.tuning._options import check_options, check_seed
+    from metahpo.tuning._parallel import resolve_workers, shared_storage_url
     from metahpo.tuning._run import RunOutcome
+    from metahpo.tuning._save import save_model
     from metahpo.tuning._settings import RunSettings
     from metahpo.tuning._tune import TuneResult, default_study_name, tune
 
@@ -31,7 +33,11 @@ _LAZY = {
     "ModelInfo": "metahpo.tuning._model",
     "SavedModel": "metahpo.tuning._model",
     "load_model": "metahpo.tuning._model",
-    "save_model": "metahpo.tuning._model",
+    "save_model": "metahpo.tuning._save",
+    "check_options": "metahpo.tuning._options",
+    "check_seed": "metahpo.tuning._options",
+    "resolve_workers": "metahpo.tuning._parallel",
+    "shared_storage_url": "metahpo.tuning._parallel",
     "RunOutcome": "metahpo.tuning._run",
     "RunSettings": "metahpo.tuning._settings",
     "TuneResult": "metahpo.tuning._tune",
@@ -55,10 +61,14 @@ __all__ = [
     "RunSettings",
     "SavedModel",
     "TuneResult",
+    "check_options",
+    "check_seed",
     "default_study_name",
     "load_model",
     "meta_sampler_for",
+    "resolve_workers",
     "save_model",
+    "shared_storage_url",
     "suggest_config",
     "tune",
 ]

@@ -58,7 +58,7 @@ def check_tune_arguments(
     not check; its callbacks as a tuple."""
     import optuna
 
-    from metahpo.metalearners._api import check_inputs
+    from metahpo.metalearners import check_inputs
 
     check_inputs(
         "tune", family=family, strategy=strategy, seed=0, experience=experience,

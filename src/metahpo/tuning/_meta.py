@@ -16,7 +16,7 @@ from metahpo._args import check_int, check_str
 from metahpo.datasets import Dataset
 from metahpo.evaluation import get_metric
 from metahpo.knowledge import Experience, KnowledgeStore, from_store, load_bundled
-from metahpo.metalearners._api import check_inputs, dataset_argument
+from metahpo.metalearners import check_inputs, dataset_argument
 from metahpo.optimizers import DEFAULT_BASE, MetaPlan, make_meta_sampler
 from metahpo.spaces import SearchSpace, get_family
 

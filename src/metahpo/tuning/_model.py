@@ -2,9 +2,12 @@
 
 The best configuration of a run is refitted on every row of the dataset with the pipeline the
 trials evaluated (:func:`~metahpo.spaces.build_estimator`: imputation, scaling, one-hot
-encoding, model; same seed). :func:`save_model` writes it with :mod:`skops.io`, scikit-learn's
+encoding, model; same seed). :func:`write_model` writes it with :mod:`skops.io`, scikit-learn's
 secure format, together with what predicting needs (:class:`ModelInfo`: feature columns and
 their types, task, metric, best parameters, class labels, versions).
+
+:func:`~metahpo.tuning.save_model` (:mod:`metahpo.tuning._save`) does both for a
+:class:`~metahpo.tuning.TuneResult`; this module takes plain values.
 
 :func:`load_model` never unpickles anything and never trusts a file blindly: skops lists the
 types in the file that it does not trust by default, and every one of them must be on
@@ -20,7 +23,7 @@ import warnings
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,9 +35,6 @@ from metahpo.datasets import Dataset, check_rows
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.evaluation import limit_threads
 from metahpo.spaces import build_estimator
-
-if TYPE_CHECKING:
-    from metahpo.tuning._tune import TuneResult
 
 #: Written in every saved model; a file of another format is refused.
 MODEL_FORMAT = "metahpo-model"
@@ -197,34 +197,45 @@ def refit(
     return estimator
 
 
-def refit_data(result: TuneResult, dataset: Dataset | None) -> Dataset:
-    """``dataset``, or the dataset ``result`` was tuned on; its task must be the run's."""
-    data = dataset if dataset is not None else result._data
+def refit_data(dataset: Dataset | None, tuned: Dataset | None, task: str) -> Dataset:
+    """``dataset``, or ``tuned`` (the dataset the run was tuned on); its task must be the
+    run's ``task``."""
+    data = dataset if dataset is not None else tuned
     if data is None:
         raise MetaHPOError("this result holds no dataset to refit on; pass one")
-    if data.task != result.task:
-        raise MetaHPOError(f"the run tuned a {result.task} model; the dataset is {data.task}")
+    if data.task != task:
+        raise MetaHPOError(f"the run tuned a {task} model; the dataset is {data.task}")
     return data
 
 
-def model_info(result: TuneResult, dataset: Dataset) -> ModelInfo:
-    """The :class:`ModelInfo` of ``result``'s best configuration refitted on ``dataset``."""
+def model_info(
+    dataset: Dataset,
+    *,
+    family: str,
+    metric: str,
+    direction: str,
+    best_params: dict[str, Any],
+    best_value: float,
+    seed: int,
+    study: str,
+) -> ModelInfo:
+    """The :class:`ModelInfo` of a run's best configuration refitted on ``dataset``."""
     import sklearn
 
     return ModelInfo(
-        family=result.model,
+        family=family,
         task=dataset.task,
-        metric=result.metric,
-        direction=result.direction,
-        best_params=dict(result.best_params),
-        best_value=float(result.best_value),
-        seed=result.settings.seed if result.settings else 0,
+        metric=metric,
+        direction=direction,
+        best_params=dict(best_params),
+        best_value=float(best_value),
+        seed=seed,
         features=tuple(str(c) for c in dataset.X.columns),
         numeric_features=tuple(dataset.numeric_columns),
         classes=tuple(str(c) for c in dataset.classes),
         target=dataset.target,
         dataset=dataset.name,
-        study=result.study,
+        study=study,
         n_rows=dataset.n_rows,
         metahpo_version=__version__,
         sklearn_version=sklearn.__version__,
@@ -237,24 +248,8 @@ def _untrusted(data: bytes) -> list[str]:
     return [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_TYPES]
 
 
-def save_model(
-    result: TuneResult,
-    path: str | Path,
-    dataset: Dataset | None = None,
-    *,
-    estimator: BaseEstimator | None = None,
-) -> ModelInfo:
-    """Refit ``result``'s best configuration on all rows and save it as a skops file.
-
-    Args:
-        result: A tuning run (:func:`~metahpo.tuning.tune`).
-        path: The file to write (``.skops`` by convention).
-        dataset: The data to refit on (default: the dataset ``result`` was tuned on).
-        estimator: A pipeline refitted already (:meth:`TuneResult.best_estimator` on
-            ``dataset``); default: refit here.
-
-    Returns:
-        What was saved with the pipeline.
+def write_model(path: str | Path, estimator: BaseEstimator, info: ModelInfo) -> None:
+    """Write a refitted pipeline and its :class:`ModelInfo` as a skops file (atomically).
 
     Raises:
         MetaHPOError: When the file cannot be written, or the pipeline holds a type outside
@@ -262,10 +257,6 @@ def save_model(
     """
     import skops.io as sio
 
-    data = refit_data(result, dataset)
-    if estimator is None:
-        estimator = result.best_estimator(data)
-    info = model_info(result, data)
     payload = {
         "format": MODEL_FORMAT,
         "format_version": MODEL_FORMAT_VERSION,
@@ -283,11 +274,11 @@ def save_model(
         atomic_write(path, blob)  # a temporary file renamed: never half a model
     except OSError as exc:
         raise MetaHPOError(f"{path}: cannot write the model ({exc.strerror})") from None
-    return info
 
 
 def load_model(path: str | Path) -> SavedModel:
-    """Load a model written by :func:`save_model`, trusting only :data:`TRUSTED_TYPES`.
+    """Load a model written by :func:`~metahpo.tuning.save_model`, trusting only
+    :data:`TRUSTED_TYPES`.
 
     Raises:
         MetaHPOError: For a missing or unreadable file, a file that is not a metahpo model,

@@ -20,14 +20,18 @@ from optuna.trial import TrialState
 from metahpo.datasets import Dataset
 from metahpo.errors import KnowledgeBaseError, MetaHPOError
 from metahpo.evaluation import Folds, evaluate
-from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, open_storage
-from metahpo.knowledge._locks import DEFAULT_LOCK_TIMEOUT, StorageLockedError
-from metahpo.knowledge._records import (
+from metahpo.knowledge import (
+    DEFAULT_LOCK_TIMEOUT,
     RECORD_ATTR,
     TRIAL_ERROR_ATTR,
     TRIAL_FIT_TIME_ATTR,
     TRIAL_FOLDS_ATTR,
     TRIAL_METRICS_ATTR,
+    Experience,
+    KnowledgeStore,
+    StorageLockedError,
+    TaskRecord,
+    open_storage,
 )
 from metahpo.optimizers import classic_sampler
 from metahpo.spaces import SearchSpace, get_family

@@ -39,7 +39,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from metahpo.knowledge._records import TRIAL_ERROR_ATTR
+from metahpo.knowledge import TRIAL_ERROR_ATTR
 from metahpo.tuning._workers import LEASE_ATTR, current_lease, fail_dead_trials
 
 #: Trial user attribute of a trial that found the budget met by other workers (PRUNED).

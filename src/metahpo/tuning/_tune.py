@@ -19,11 +19,16 @@ from optuna.trial import FrozenTrial, TrialState
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
 from metahpo.evaluation import Folds, Metric, get_metric, limit_threads, make_folds
-from metahpo.knowledge import DEFAULT_STORAGE, Experience, KnowledgeStore, TaskRecord
-from metahpo.knowledge._records import TRIAL_ERROR_ATTR, TRIAL_FOLDS_ATTR
-from metahpo.metalearners._api import dataset_argument
-from metahpo.optimizers import DEFAULT_BASE
-from metahpo.optimizers._meta import guard_message
+from metahpo.knowledge import (
+    DEFAULT_STORAGE,
+    TRIAL_ERROR_ATTR,
+    TRIAL_FOLDS_ATTR,
+    Experience,
+    KnowledgeStore,
+    TaskRecord,
+)
+from metahpo.metalearners import dataset_argument
+from metahpo.optimizers import DEFAULT_BASE, guard_message
 from metahpo.spaces import SearchSpace, build_estimator, check_space, get_family
 from metahpo.tuning._checks import check_data, check_folds, check_tune_arguments, space_argument
 from metahpo.tuning._options import check_options
@@ -95,9 +100,8 @@ class TuneResult:
         from metahpo.tuning._model import refit, refit_data
 
         seed = self.settings.seed if self.settings else 0
-        return refit(
-            self.model, self.best_params, refit_data(self, dataset), seed=seed, threads=threads
-        )
+        data = refit_data(dataset, self._data, self.task)
+        return refit(self.model, self.best_params, data, seed=seed, threads=threads)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from metahpo.knowledge._records import TRIAL_ERROR_ATTR
+from metahpo.knowledge import TRIAL_ERROR_ATTR
 
 #: Trial user attribute: the lease ``"host:pid:start"`` of the worker running the trial.
 LEASE_ATTR = "metahpo:worker"
