@@ -20,7 +20,7 @@ LAYERS = [
     {"knowledge"},
     {"metalearners"},
     {"optimizers"},
-    {"tuning", "report", "sklearn"},
+    {"tuning", "report", "sklearn", "testing"},
     {"cli", "__init__", "__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

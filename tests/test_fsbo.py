@@ -10,8 +10,7 @@ from scipy.stats import spearmanr
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
 from metahpo.optimizers import DeepKernelGP, DeepKernelSampler, make_meta_sampler
-
-from .test_meta_sampler import DESIGN, KNN, knn_experience, knn_objective, knn_score
+from metahpo.testing import DESIGN, KNN, knn_experience, knn_objective, knn_score
 
 pytestmark = pytest.mark.torch
 pytest.importorskip("gpytorch")

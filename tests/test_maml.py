@@ -9,8 +9,7 @@ from scipy.stats import spearmanr
 
 from metahpo.knowledge import Experience
 from metahpo.optimizers import MAMLSampler, MetaTrainedSurrogate, make_meta_sampler
-
-from .test_meta_sampler import DESIGN, KNN, knn_experience, knn_objective, knn_score
+from metahpo.testing import DESIGN, KNN, knn_experience, knn_objective, knn_score
 
 pytestmark = pytest.mark.torch
 pytest.importorskip("torch")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from optuna.testing.pytest_samplers import (
 )
 from optuna.trial import Trial, TrialState
 
-from metahpo.knowledge import Experience, TaskExperience
+from metahpo.knowledge import Experience
 from metahpo.optimizers import BASES, MetaSampler, SurrogatePrior, make_meta_sampler
 from metahpo.optimizers._meta import (
     GUARD_ATTR,
@@ -26,7 +26,8 @@ from metahpo.optimizers._meta import (
     WARM_CONFIG_ATTR,
     guard_message,
 )
-from metahpo.spaces import Param, SearchSpace, get_space
+from metahpo.spaces import Param, SearchSpace
+from metahpo.testing import KNN, knn_experience, knn_objective
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -281,64 +282,9 @@ def test_guard_tolerates_an_ordering_that_chance_explains() -> None:
 
 
 # -- make_meta_sampler on a hand-built experience -------------------------------------------
-KNN = get_space("knn", "classification")
-DESIGN = [
-    {"n_neighbors": n, "weights": w, "p": p}
-    for n in (1, 2, 4, 8, 16, 32, 64)
-    for w in ("uniform", "distance")
-    for p in (1, 2)
-]
-
-
-def knn_score(m0: float, params: dict[str, Any]) -> float:
-    x = KNN.encode(params)
-    return float(0.9 - 2.0 * (x[0] - (m0 + 1.0) / 2.0) ** 2 - 0.05 * x[2] - 0.03 * x[3])
-
-
-def knn_experience(
-    m0s: Sequence[float],
-    shown: Sequence[float] | None = None,
-    m1s: Sequence[float] | None = None,
-) -> Experience:
-    """Tasks of the knn design whose optimum moves with ``m0``; the first meta-feature shows
-    ``m0`` (or ``shown`` instead, to make meta-features uninformative), the second ``m1s``."""
-    X = np.vstack([KNN.encode(c) for c in DESIGN])
-    seen = list(m0s) if shown is None else list(shown)
-    second = [0.0] * len(m0s) if m1s is None else list(m1s)
-    tasks = tuple(
-        TaskExperience(
-            f"t{i}/knn",
-            f"t{i}",
-            "knn",
-            "classification",
-            "balanced_accuracy",
-            "maximize",
-            np.array([seen[i], second[i]]),
-            X,
-            np.array([knn_score(m0, c) for c in DESIGN]),
-        )
-        for i, m0 in enumerate(m0s)
-    )
-    return Experience(tasks, ("m0", "m1"), "test")
-
-
 @pytest.fixture(scope="module")
 def experience() -> Experience:
     return knn_experience(np.linspace(-1.0, 1.0, 12), m1s=0.05 * np.sin(np.arange(12)))
-
-
-def knn_objective(m0: float, space: SearchSpace = KNN) -> Callable[[Trial], float]:
-    def objective(trial: Trial) -> float:
-        config = {}
-        for p in space.params:
-            if p.kind == "categorical":
-                config[p.name] = trial.suggest_categorical(p.name, list(p.choices))
-            else:
-                assert p.low is not None and p.high is not None
-                config[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
-        return knn_score(m0, KNN.transfer(config)[0])
-
-    return objective
 
 
 def test_default_first_when_out_of_distribution(experience: Experience) -> None:

@@ -10,8 +10,7 @@ from metahpo.knowledge import Experience
 from metahpo.optimizers import ACTIONS, PolicySampler, QPolicy, make_meta_sampler
 from metahpo.optimizers._policy import N_STATES, state
 from metahpo.spaces import get_space
-
-from .test_meta_sampler import DESIGN, KNN, knn_experience, knn_objective
+from metahpo.testing import DESIGN, KNN, knn_experience, knn_objective
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

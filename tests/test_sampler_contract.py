@@ -1,16 +1,19 @@
 """The contract every registered base and every proposal sampler passes.
 
-Parametrised over the registry (:data:`metahpo.optimizers.BASES`, each through
-:func:`~metahpo.optimizers.make_meta_sampler` on a tiny experience) and over every
-:class:`~metahpo.optimizers.ProposalSampler` subclass, in the manner of Optuna's
-``optuna/testing/pytest_samplers.py``: seeds, enqueued trials, objectives whose parameters
+The contract itself ships in :mod:`metahpo.testing` (as Optuna ships
+``optuna/testing/pytest_samplers.py``): seeds, enqueued trials, objectives whose parameters
 differ from metahpo's space, failures, several workers on one SQLite study, a pruner,
-reseeding and a resumed study.
+reseeding and a resumed study. Here it runs over the registry (:data:`metahpo.optimizers.BASES`,
+each through :func:`~metahpo.optimizers.make_meta_sampler` on a tiny experience) and over every
+:class:`~metahpo.optimizers.ProposalSampler` subclass, plus what only metahpo's samplers
+promise (a parameter a custom space adds, two processes on one study). A user's sampler passes
+the shipped suite and broken samplers fail it.
 """
 
 from __future__ import annotations
 
-import threading
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import numpy as np
 import optuna
 import pytest
 from optuna.samplers import BaseSampler
-from optuna.trial import Trial, TrialState
+from optuna.trial import Trial
 
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
@@ -36,13 +39,22 @@ from metahpo.optimizers import (
     QPolicy,
     RandomProposer,
     SeededEvolutionSampler,
+    StudyView,
     TransferSampler,
     make_meta_sampler,
 )
-from metahpo.optimizers._view import CLAIM_ATTRS
 from metahpo.spaces import Param, SearchSpace
-
-from .test_meta_sampler import DESIGN, KNN, knn_experience, knn_score
+from metahpo.testing import (
+    CHECKS,
+    DESIGN,
+    KNN,
+    SamplerContract,
+    check_sampler,
+    knn_experience,
+    knn_score,
+)
+from metahpo.testing._contract import claimed, patient_storage
+from metahpo.testing._toy import knn
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 Factory = Callable[[int], BaseSampler]
@@ -123,13 +135,19 @@ PROPOSERS: dict[str, Factory] = {
 SAMPLERS: dict[str, Factory] = {**{f"base-{b}": _plan(b) for b in BASES}, **PROPOSERS}
 
 
-@pytest.fixture(params=sorted(SAMPLERS))
-def factory(request: pytest.FixtureRequest) -> Factory:
-    if request.param.endswith("maml") or request.param == "MAMLSampler":
-        pytest.importorskip("torch")
-    if request.param.endswith("fsbo") or request.param == "DeepKernelSampler":
-        pytest.importorskip("gpytorch")
-    return SAMPLERS[request.param]
+class TestEverySampler(SamplerContract):
+    """The shipped contract (:class:`metahpo.testing.SamplerContract`) over :data:`SAMPLERS`."""
+
+    @pytest.fixture(autouse=True, params=sorted(SAMPLERS))
+    def _sampler(self, request: pytest.FixtureRequest) -> None:
+        if request.param.endswith("maml") or request.param == "MAMLSampler":
+            pytest.importorskip("torch")
+        if request.param.endswith("fsbo") or request.param == "DeepKernelSampler":
+            pytest.importorskip("gpytorch")
+        self.factory = SAMPLERS[request.param]
+
+    def make_sampler(self, seed: int) -> BaseSampler:
+        return self.factory(seed)
 
 
 def test_every_registered_base_and_proposal_sampler_is_covered() -> None:
@@ -150,150 +168,6 @@ def _subclasses(cls: type) -> set[type]:
 def test_an_unknown_base_is_a_clear_error() -> None:
     with pytest.raises(MetaHPOError, match=r"unknown base sampler 'tpee'.*transfer"):
         make_meta_sampler(np.zeros(2), "knn", "classification", experience=TINY, base="tpee")
-
-
-# -- objectives ------------------------------------------------------------------------------
-def knn(trial: Trial) -> float:
-    config = {
-        "n_neighbors": trial.suggest_int("n_neighbors", 1, 64, log=True),
-        "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
-        "p": trial.suggest_categorical("p", [1, 2]),
-    }
-    return knn_score(0.2, config)
-
-
-def narrowed(trial: Trial) -> float:
-    # the new user's objective: a narrower integer range than metahpo's (1..64)
-    config = {
-        "n_neighbors": trial.suggest_int("n_neighbors", 20, 30),
-        "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
-        "p": trial.suggest_categorical("p", [1, 2]),
-    }
-    return knn_score(0.2, config)
-
-
-def _keys(trials: list[optuna.trial.FrozenTrial]) -> list[tuple[Any, ...]]:
-    return [tuple(sorted(t.params.items())) for t in trials]
-
-
-def _run(sampler: BaseSampler, objective: Callable[[Trial], float], n: int) -> optuna.Study:
-    study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.optimize(objective, n_trials=n, catch=(RuntimeError,))
-    return study
-
-
-# -- the contract ----------------------------------------------------------------------------
-def test_same_seed_same_configurations(factory: Factory) -> None:
-    first = _keys(_run(factory(3), knn, 8).trials)
-    assert _keys(_run(factory(3), knn, 8).trials) == first
-
-
-def test_enqueued_trial_runs_as_given_and_not_again(factory: Factory) -> None:
-    study = optuna.create_study(direction="maximize", sampler=factory(0))
-    mine = {"n_neighbors": 16, "weights": "distance", "p": 1}  # a design point
-    study.enqueue_trial(mine)
-    study.optimize(knn, n_trials=10)
-    assert study.trials[0].params == mine
-    claimed = [t for t in study.trials[1:] if any(a in t.system_attrs for a in CLAIM_ATTRS)]
-    assert all(t.params != mine for t in claimed)
-
-
-def test_narrowed_integer_range_gives_distinct_configurations(factory: Factory) -> None:
-    study = _run(factory(0), narrowed, 20)
-    assert all(20 <= t.params["n_neighbors"] <= 30 for t in study.trials)
-    assert len(set(_keys(study.trials))) >= 16  # 80 % of 20
-
-
-def test_wider_range_other_types_conditional_and_unknown_parameters(factory: Factory) -> None:
-    def objective(trial: Trial) -> float:
-        n = trial.suggest_float("n_neighbors", 0.5, 200.0)  # wider, and a float
-        weights = trial.suggest_categorical("weights", ["uniform", "distance", "gaussian"])
-        if weights == "distance":  # conditional
-            trial.suggest_categorical("p", [1, 2])
-        extra = trial.suggest_float("unknown", 0.0, 1.0)  # a name metahpo does not know
-        return -abs(np.log(n) - 2.0) - extra
-
-    study = _run(factory(0), objective, 12)
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 12
-    # the unknown parameter is sampled, not frozen: it varies from the very first trials
-    assert len({round(t.params["unknown"], 9) for t in study.trials[:6]}) == 6
-
-
-def test_failing_objective_is_survived_and_not_retried_as_new(factory: Factory) -> None:
-    def objective(trial: Trial) -> float:
-        value = knn(trial)
-        if trial.params["weights"] == "uniform" and trial.number % 2:
-            raise RuntimeError("this configuration fails")
-        return value
-
-    study = _run(factory(0), objective, 12)
-    states = [t.state for t in study.trials]
-    assert len(states) == 12 and TrialState.FAIL in states and TrialState.COMPLETE in states
-    claimed = [_keys([t])[0] for t in study.trials if set(CLAIM_ATTRS) & set(t.system_attrs)]
-    assert len(claimed) == len(set(claimed))  # a failed proposal is not proposed again
-
-
-def test_two_threads_on_one_sqlite_study_never_evaluate_a_configuration_twice(
-    factory: Factory, tmp_path: Path
-) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    optuna.create_study(study_name="s", storage=url, direction="maximize")
-
-    def worker(seed: int) -> None:
-        study = optuna.load_study(study_name="s", storage=_storage(url), sampler=factory(seed))
-        study.optimize(knn, n_trials=6)
-
-    threads = [threading.Thread(target=worker, args=(seed,)) for seed in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    trials = optuna.load_study(study_name="s", storage=url).trials
-    assert len(trials) == 12
-    claimed = [_keys([t])[0] for t in trials if set(CLAIM_ATTRS) & set(t.system_attrs)]
-    assert len(claimed) == len(set(claimed))
-
-
-def test_hyperband_pruner_does_not_hide_evaluated_configurations(factory: Factory) -> None:
-    def objective(trial: Trial) -> float:
-        value = knn(trial)
-        for step in range(4):
-            trial.report(value - 0.1 * (3 - step), step)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-        return value
-
-    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=4, reduction_factor=2)
-    study = optuna.create_study(direction="maximize", sampler=factory(0), pruner=pruner)
-    study.optimize(objective, n_trials=12)
-    claimed = [_keys([t])[0] for t in study.trials if set(CLAIM_ATTRS) & set(t.system_attrs)]
-    assert len(claimed) == len(set(claimed))
-
-
-def test_reseed_keeps_proposing_valid_new_configurations(factory: Factory) -> None:
-    sampler = factory(0)
-    study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.optimize(knn, n_trials=4)
-    sampler.reseed_rng()
-    study.optimize(knn, n_trials=6)
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 10
-    claimed = [_keys([t])[0] for t in study.trials if set(CLAIM_ATTRS) & set(t.system_attrs)]
-    assert len(claimed) == len(set(claimed))
-
-
-def test_resume_after_a_killed_worker(factory: Factory, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'resume.db'}"
-    study = optuna.create_study(study_name="r", storage=url, direction="maximize")
-    study.sampler = factory(0)
-    study.optimize(knn, n_trials=2)
-    killed = study.ask()  # a worker dies mid-trial: its trial stays RUNNING, claimed
-    knn(killed)
-    resumed = optuna.load_study(study_name="r", storage=url, sampler=factory(0))
-    resumed.optimize(knn, n_trials=6)
-    trials = resumed.trials
-    assert [t.state for t in trials].count(TrialState.COMPLETE) == 8
-    claimed = [_keys([t])[0] for t in trials if set(CLAIM_ATTRS) & set(t.system_attrs)]
-    assert len(claimed) == len(set(claimed))  # the dead trial's claim is not repeated
 
 
 # -- a parameter that a custom space adds ------------------------------------------------------
@@ -317,19 +191,17 @@ def test_a_parameter_the_custom_space_adds_is_varied_from_the_start(base: str) -
         trial.suggest_categorical("algorithm", ["auto", "kd_tree", "brute"])
         return value
 
-    study = _run(_plan(base, CUSTOM)(0), objective, 12)
+    study = optuna.create_study(direction="maximize", sampler=_plan(base, CUSTOM)(0))
+    study.optimize(objective, n_trials=12)
     assert len({t.params["algorithm"] for t in study.trials}) >= 2
 
 
 # -- two processes on one SQLite study ---------------------------------------------------------
-def _storage(url: str) -> optuna.storages.RDBStorage:
-    # a patient SQLite connection: the CI machine may be busy, and a lock wait is not the point
-    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-
-
 def _process_worker(url: str, name: str, seed: int) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name="p", storage=_storage(url), sampler=SAMPLERS[name](seed))
+    study = optuna.load_study(
+        study_name="p", storage=patient_storage(url), sampler=SAMPLERS[name](seed)
+    )
     study.optimize(knn, n_trials=6)
 
 
@@ -350,6 +222,67 @@ def test_two_processes_on_one_sqlite_study_never_evaluate_a_configuration_twice(
     assert [w.exitcode for w in workers] == [0, 0]
     trials = optuna.load_study(study_name="p", storage=url).trials
     assert len(trials) == 12, [(t.number, t.state) for t in trials]
-    claimed = [_keys([t])[0] for t in trials if set(CLAIM_ATTRS) & set(t.system_attrs)]
+    found = claimed(trials)
     detail = [(t.number, t.params, t.system_attrs) for t in trials]
-    assert len(claimed) >= 6 and len(claimed) == len(set(claimed)), detail
+    assert len(found) >= 6 and len(found) == len(set(found)), detail
+
+
+# -- the shipped suite on samplers that are not metahpo's -----------------------------------------
+class UsersProposer(ProposalSampler):
+    """A sampler as a user writes one: a proposer of uniform draws from the unit cube."""
+
+    def propose(self, view: StudyView) -> Any:
+        return KNN.from_unit(self.rng.rand(KNN.dim))
+
+
+class TestAUsersOwnSamplerPassesTheShippedSuite(SamplerContract):
+    def make_sampler(self, seed: int) -> BaseSampler:
+        return UsersProposer(seed=seed)
+
+
+class IgnoresTheSeed(optuna.samplers.RandomSampler):
+    """Broken: draws from fresh entropy whatever the seed."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed=None)
+
+
+class Constant(BaseSampler):
+    """Broken: proposes the lowest value (the first choice) of every parameter, always."""
+
+    def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
+        return {}
+
+    def sample_relative(self, study: Any, trial: Any, search_space: Any) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(self, study: Any, trial: Any, name: str, distribution: Any) -> Any:
+        if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+            return distribution.choices[0]
+        return distribution.low
+
+
+def test_broken_samplers_fail_the_shipped_suite(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="seed 3 gave"):
+        CHECKS["same_seed_same_configurations"](IgnoresTheSeed, tmp_path)
+    with pytest.raises(AssertionError, match="only 1 distinct configurations in 20 trials"):
+        CHECKS["narrowed_integer_range_gives_distinct_configurations"](
+            lambda seed: Constant(), tmp_path
+        )
+    with pytest.raises(AssertionError, match="the unknown parameter is frozen"):
+        CHECKS["wider_range_other_types_conditional_and_unknown_parameters"](
+            lambda seed: Constant(), tmp_path
+        )
+    with pytest.raises(AssertionError, match="seed 3 gave"):
+        check_sampler(IgnoresTheSeed)  # the whole suite stops at the first breach
+
+
+def test_the_suite_is_neither_imported_by_metahpo_nor_needs_pytest() -> None:
+    code = (
+        "import sys, metahpo; assert 'metahpo.testing' not in sys.modules\n"
+        "import metahpo.testing; assert 'pytest' not in sys.modules, 'pytest imported'\n"
+        "assert sorted(metahpo.testing.CHECKS) == sorted(\n"
+        "    n[5:] for n in dir(metahpo.testing.SamplerContract) if n.startswith('test_'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -8,8 +8,7 @@ import pytest
 
 from metahpo.optimizers import StudyView, TransferSampler
 from metahpo.optimizers._transfer import TRANSFER_ATTR
-
-from .test_meta_sampler import DESIGN, KNN, knn_objective, knn_score
+from metahpo.testing import DESIGN, KNN, knn_objective, knn_score
 
 M0S = np.linspace(-1.0, 1.0, 11)
 X = np.vstack([KNN.encode(c) for c in DESIGN])

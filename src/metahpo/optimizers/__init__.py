@@ -27,12 +27,13 @@ from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._reference import RandomProposer
 from metahpo.optimizers._transfer import TransferSampler
-from metahpo.optimizers._view import StudyView
+from metahpo.optimizers._view import CLAIM_ATTRS, StudyView
 from metahpo.optimizers._warm import MetaSampler
 
 __all__ = [
     "ACTIONS",
     "BASES",
+    "CLAIM_ATTRS",
     "CLASSIC_OPTIMIZERS",
     "DEFAULT_BASE",
     "REGISTRY",
