@@ -179,20 +179,16 @@ def evaluate(
     needs_proba = primary.needs == "proba"
     estimator = build_estimator(family, config, dataset, seed=seed, needs_proba=needs_proba)
     classes = dataset.classes
+    want_scores = dataset.task == "classification" and any(m.needs != "label" for m in wanted)
     per_metric: dict[str, list[float]] = {m.name: [] for m in wanted}
     fit_time = 0.0
     X, y = dataset.X, dataset.y
     for train, test in splits:
         start = time.perf_counter()
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = clone(estimator).fit(X.iloc[train], y[train])
-                pred = model.predict(X.iloc[test])
-                scores: np.ndarray | None = None
-                is_proba = False
-                if dataset.task == "classification" and any(m.needs != "label" for m in wanted):
-                    scores, is_proba = _scores(model, X.iloc[test], classes, _has_proba(model))
+            pred, scores, is_proba = _fit_predict(
+                estimator, X, y, train, test, classes, want_scores
+            )
         except Exception as exc:  # a configuration that cannot be fitted is a failed trial
             fit_time += time.perf_counter() - start
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -206,17 +202,7 @@ def evaluate(
         fit_time += time.perf_counter() - start
         y_test = y[test]
         for m in wanted:
-            value = float("nan")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    if m.needs == "label":
-                        value = m.fn(y_test, pred)
-                    elif scores is not None and (m.needs == "score" or is_proba):
-                        value = m.fn(y_test, scores, classes)
-                except ValueError:  # e.g. ROC AUC on a fold that lacks a class
-                    value = float("nan")
-            per_metric[m.name].append(value)
+            per_metric[m.name].append(_metric_value(m, y_test, pred, scores, is_proba, classes))
         if time_limit is not None and fit_time > time_limit:
             return Evaluation(
                 dict(config),
@@ -225,7 +211,60 @@ def evaluate(
                 fit_time=fit_time,
                 error=f"time limit exceeded ({fit_time:.1f} s > {time_limit:g} s)",
             )
-    values = np.asarray(per_metric[primary.name], dtype=float)
+    return _summarise(config, primary.name, per_metric, fit_time)
+
+
+def _fit_predict(
+    estimator: Any,
+    X: Any,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    classes: np.ndarray,
+    want_scores: bool,
+) -> tuple[Any, np.ndarray | None, bool]:
+    """Fit a clone on one fold's training rows; its predictions and class scores on the test rows.
+
+    Warnings are silenced; an exception propagates (the caller records it as a failed trial).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = clone(estimator).fit(X.iloc[train], y[train])
+        pred = model.predict(X.iloc[test])
+        scores: np.ndarray | None = None
+        is_proba = False
+        if want_scores:
+            scores, is_proba = _scores(model, X.iloc[test], classes, _has_proba(model))
+    return pred, scores, is_proba
+
+
+def _metric_value(
+    m: Metric,
+    y_test: np.ndarray,
+    pred: Any,
+    scores: np.ndarray | None,
+    is_proba: bool,
+    classes: np.ndarray,
+) -> float:
+    """One metric on one fold; ``nan`` when the fold's predictions cannot give it."""
+    value = float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if m.needs == "label":
+                value = m.fn(y_test, pred)
+            elif scores is not None and (m.needs == "score" or is_proba):
+                value = m.fn(y_test, scores, classes)
+        except ValueError:  # e.g. ROC AUC on a fold that lacks a class
+            value = float("nan")
+    return value
+
+
+def _summarise(
+    config: Mapping[str, Any], metric: str, per_metric: dict[str, list[float]], fit_time: float
+) -> Evaluation:
+    """The :class:`Evaluation` of a configuration whose folds all ran: means over folds."""
+    values = np.asarray(per_metric[metric], dtype=float)
     means = {
         k: float(np.mean(v)) if np.all(np.isfinite(v)) else float("nan")
         for k, v in per_metric.items()
@@ -233,16 +272,16 @@ def evaluate(
     if not np.all(np.isfinite(values)):
         return Evaluation(
             dict(config),
-            primary.name,
+            metric,
             float("nan"),
             fold_values=tuple(values.tolist()),
             metrics=means,
             fit_time=fit_time,
-            error=f"{primary.name} is not finite on some fold",
+            error=f"{metric} is not finite on some fold",
         )
     return Evaluation(
         config=dict(config),
-        metric=primary.name,
+        metric=metric,
         value=float(values.mean()),
         std=float(values.std()),
         fold_values=tuple(values.tolist()),

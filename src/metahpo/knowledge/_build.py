@@ -217,6 +217,151 @@ def refresh_metafeatures(
     return len(todo)
 
 
+def _folders(
+    datasets_dir: str | Path, settings: BuildSettings, only: Sequence[str] | None
+) -> list[Path]:
+    """The dataset folders to build, restricted to ``only``, cheapest first."""
+    folders = list_dataset_folders(datasets_dir)
+    if only:
+        wanted = set(only)
+        missing = wanted - {f.name for f in folders}
+        if missing:
+            raise DataError(f"datasets not found in {datasets_dir}: {', '.join(sorted(missing))}")
+        folders = [f for f in folders if f.name in wanted]
+    folders.sort(key=lambda f: (_estimated_cost(f, settings.max_rows), f.name))
+    return folders
+
+
+def _open_export(export: Bundle, settings: BuildSettings) -> dict[str, ShardMeta]:
+    """Initialise (or check) the export bundle; the shards it already holds, by dataset name."""
+    export.initialise(
+        settings.to_dict(),
+        {
+            f: {
+                t: design(f, t, settings.n_configs, settings.seed)
+                for t in ("classification", "regression")
+            }
+            for f in settings.families
+        },
+    )
+    return {name: export.shard_meta(name) for name in export.shard_names()}
+
+
+@dataclass
+class _BuildRun:
+    """What one :func:`build` call shares between planning, writing and exporting."""
+
+    datasets_dir: str | Path
+    store: KnowledgeStore
+    settings: BuildSettings
+    report: BuildReport
+    export: Bundle | None
+    exported: dict[str, ShardMeta]
+    progress: ProgressFn | None
+    t0: float
+    remaining: dict[str, int] = field(default_factory=dict)
+    # folder -> the families this build evaluates
+    evaluated: dict[str, list[str]] = field(default_factory=dict)
+
+    def export_dataset(self, folder: str) -> None:
+        """Write (or extend) one complete dataset's shard in the export bundle."""
+        export, settings = self.export, self.settings
+        if export is None:
+            return
+        ds = _prepared(folder, settings.max_rows, settings.seed)
+        families = self.evaluated[folder]
+        trials = {f: self.store.trials(study_name(ds.name, f)) for f in families}
+        values, fit_time = shard_arrays(trials, ds.task, settings.n_configs)
+        if ds.name in self.exported:  # extend the shard: the families it holds stay as they are
+            old, old_values, old_time = export.read_shard(ds.name)
+            families = [*old.families, *families]
+            values = np.concatenate([old_values, values])
+            fit_time = np.concatenate([old_time, fit_time])
+        meta = ShardMeta(
+            ds.name, ds.task, ds.fingerprint(), ds.n_rows, ds.n_features, tuple(families)
+        )
+        export.write_shard(meta, values, fit_time)
+        self.exported[ds.name] = meta
+        if settings.metafeatures:
+            refresh_metafeatures(export, self.datasets_dir, settings)
+
+    def jobs(self, folders: list[Path]) -> Iterator[tuple[str, str, list[int]]]:
+        """The chunks still to evaluate, dataset by dataset: ``(folder, family, indices)``."""
+        settings, report = self.settings, self.report
+        for folder in folders:
+            shard = self.exported.get(folder.name)
+            have = set(shard.families) if shard is not None else set()
+            families = [f for f in settings.families if f not in have]
+            report.skipped += (len(settings.families) - len(families)) * (settings.n_configs + 1)
+            if not families:
+                continue
+            ds = self._open(folder, shard, families)
+            if ds is None:
+                continue
+            report.datasets += 1
+            self.evaluated[str(folder)] = families
+            todo_by_family = self._plan(ds, families)
+            self.remaining[str(folder)] = sum(map(len, todo_by_family.values()))
+            if self.remaining[str(folder)] == 0:
+                self.export_dataset(str(folder))
+            for family, todo in todo_by_family.items():
+                for k in range(0, len(todo), settings.chunk):
+                    yield str(folder), family, todo[k : k + settings.chunk]
+
+    def _open(self, folder: Path, shard: ShardMeta | None, families: list[str]) -> Dataset | None:
+        """The prepared dataset, or ``None`` (reported, its evaluations skipped) if unusable."""
+        settings = self.settings
+        try:
+            ds = _prepared(str(folder), settings.max_rows, settings.seed)
+            if shard is not None and shard.fingerprint != ds.fingerprint():
+                raise DataError(
+                    "its exported shard was built on other data (fingerprint differs); "
+                    "remove the shard to rebuild the dataset"
+                )
+        except DataError as exc:
+            self.report.bad_datasets.append((folder.name, str(exc)))
+            self.report.skipped += len(families) * (settings.n_configs + 1)
+            return None
+        return ds
+
+    def _plan(self, ds: Dataset, families: list[str]) -> dict[str, list[int]]:
+        """Create each family's study and return the design indices it still lacks."""
+        settings = self.settings
+        mf: dict[str, float] = {}
+        if settings.metafeatures:
+            from metahpo.metafeatures import compute_metafeatures
+
+            mf = compute_metafeatures(ds, seed=settings.seed)
+        todo_by_family: dict[str, list[int]] = {}
+        for family in families:
+            name = study_name(ds.name, family)
+            self.store.create_task(name, task_record(ds, family, settings, mf))
+            done = self.store.done_indices(name)
+            self.report.skipped += len(done)
+            todo_by_family[family] = [i for i in range(settings.n_configs + 1) if i not in done]
+        return todo_by_family
+
+    def write(self, folder: str, family: str, results: list[tuple[int, Evaluation]]) -> None:
+        """Store one chunk's evaluations; export the dataset once it is complete."""
+        settings, report = self.settings, self.report
+        ds = _prepared(folder, settings.max_rows, settings.seed)
+        name = study_name(ds.name, family)
+        space = get_space(family, ds.task)
+        import optuna
+
+        study = optuna.load_study(study_name=name, storage=self.store.storage)
+        for index, ev in results:
+            self.store.add_evaluation(study, space, ev, index)
+            report.done += 1
+            report.failed += 0 if ev.ok else 1
+        self.remaining[folder] -= len(results)
+        if self.remaining[folder] == 0:
+            self.export_dataset(folder)
+        report.seconds = time.perf_counter() - self.t0
+        if self.progress is not None:
+            self.progress(report, f"{ds.name}/{family}")
+
+
 def build(
     datasets_dir: str | Path,
     store: KnowledgeStore,
@@ -257,121 +402,23 @@ def build(
     t0 = time.perf_counter()
     for family in settings.families:
         get_family(family).check_available()
-    folders = list_dataset_folders(datasets_dir)
-    if only:
-        wanted = set(only)
-        missing = wanted - {f.name for f in folders}
-        if missing:
-            raise DataError(f"datasets not found in {datasets_dir}: {', '.join(sorted(missing))}")
-        folders = [f for f in folders if f.name in wanted]
-    folders.sort(key=lambda f: (_estimated_cost(f, settings.max_rows), f.name))
+    folders = _folders(datasets_dir, settings, only)
     per_dataset = len(settings.families) * (settings.n_configs + 1)
     report = BuildReport(total=len(folders) * per_dataset)
-    exported: dict[str, ShardMeta] = {}
-    if export is not None:
-        export.initialise(
-            settings.to_dict(),
-            {
-                f: {
-                    t: design(f, t, settings.n_configs, settings.seed)
-                    for t in ("classification", "regression")
-                }
-                for f in settings.families
-            },
-        )
-        exported = {name: export.shard_meta(name) for name in export.shard_names()}
-    remaining: dict[str, int] = {}
-    evaluated: dict[str, list[str]] = {}  # folder -> the families this build evaluates
-
-    def export_dataset(folder: str) -> None:
-        if export is None:
-            return
-        ds = _prepared(folder, settings.max_rows, settings.seed)
-        families = evaluated[folder]
-        trials = {f: store.trials(study_name(ds.name, f)) for f in families}
-        values, fit_time = shard_arrays(trials, ds.task, settings.n_configs)
-        if ds.name in exported:  # extend the shard: the families it holds stay as they are
-            old, old_values, old_time = export.read_shard(ds.name)
-            families = [*old.families, *families]
-            values = np.concatenate([old_values, values])
-            fit_time = np.concatenate([old_time, fit_time])
-        meta = ShardMeta(
-            ds.name, ds.task, ds.fingerprint(), ds.n_rows, ds.n_features, tuple(families)
-        )
-        export.write_shard(meta, values, fit_time)
-        exported[ds.name] = meta
-        if settings.metafeatures:
-            refresh_metafeatures(export, datasets_dir, settings)
-
-    def jobs() -> Iterator[tuple[str, str, list[int]]]:
-        for folder in folders:
-            shard = exported.get(folder.name)
-            have = set(shard.families) if shard is not None else set()
-            families = [f for f in settings.families if f not in have]
-            report.skipped += (len(settings.families) - len(families)) * (settings.n_configs + 1)
-            if not families:
-                continue
-            try:
-                ds = _prepared(str(folder), settings.max_rows, settings.seed)
-                if shard is not None and shard.fingerprint != ds.fingerprint():
-                    raise DataError(
-                        "its exported shard was built on other data (fingerprint differs); "
-                        "remove the shard to rebuild the dataset"
-                    )
-            except DataError as exc:
-                report.bad_datasets.append((folder.name, str(exc)))
-                report.skipped += len(families) * (settings.n_configs + 1)
-                continue
-            report.datasets += 1
-            evaluated[str(folder)] = families
-            mf: dict[str, float] = {}
-            if settings.metafeatures:
-                from metahpo.metafeatures import compute_metafeatures
-
-                mf = compute_metafeatures(ds, seed=settings.seed)
-            todo_by_family: dict[str, list[int]] = {}
-            for family in families:
-                name = study_name(ds.name, family)
-                store.create_task(name, task_record(ds, family, settings, mf))
-                done = store.done_indices(name)
-                report.skipped += len(done)
-                todo_by_family[family] = [i for i in range(settings.n_configs + 1) if i not in done]
-            remaining[str(folder)] = sum(map(len, todo_by_family.values()))
-            if remaining[str(folder)] == 0:
-                export_dataset(str(folder))
-            for family, todo in todo_by_family.items():
-                for k in range(0, len(todo), settings.chunk):
-                    yield str(folder), family, todo[k : k + settings.chunk]
-
-    def write(folder: str, family: str, results: list[tuple[int, Evaluation]]) -> None:
-        ds = _prepared(folder, settings.max_rows, settings.seed)
-        name = study_name(ds.name, family)
-        space = get_space(family, ds.task)
-        import optuna
-
-        study = optuna.load_study(study_name=name, storage=store.storage)
-        for index, ev in results:
-            store.add_evaluation(study, space, ev, index)
-            report.done += 1
-            report.failed += 0 if ev.ok else 1
-        remaining[folder] -= len(results)
-        if remaining[folder] == 0:
-            export_dataset(folder)
-        report.seconds = time.perf_counter() - t0
-        if progress is not None:
-            progress(report, f"{ds.name}/{family}")
-
+    exported = _open_export(export, settings) if export is not None else {}
+    run = _BuildRun(datasets_dir, store, settings, report, export, exported, progress, t0)
+    jobs = run.jobs(folders)  # a generator: datasets are prepared as their chunks are submitted
     if executor is not None:
-        _drain(executor, max(workers, 1), jobs(), settings, write, _evaluate_chunk_one_thread)
+        _drain(executor, max(workers, 1), jobs, settings, run.write, _evaluate_chunk_one_thread)
     elif workers <= 1:
-        for folder, family, indices in jobs():
-            write(folder, family, _evaluate_chunk(folder, family, indices, settings))
+        for folder, family, indices in jobs:
+            run.write(folder, family, _evaluate_chunk(folder, family, indices, settings))
     else:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_limit_threads) as pool:
-            _drain(pool, workers, jobs(), settings, write, _evaluate_chunk)
+            _drain(pool, workers, jobs, settings, run.write, _evaluate_chunk)
     if export is not None and settings.metafeatures:
         refresh_metafeatures(export, datasets_dir, settings)
     report.seconds = time.perf_counter() - t0

@@ -2,12 +2,34 @@
 
 The sampler itself is in :mod:`metahpo.optimizers._warm`, the bases in
 :mod:`metahpo.optimizers._bases`; the names below stay importable from here.
+
+The bases (``make_meta_sampler(base=...)``, the refinement after the warm starts), by name in
+:data:`BASES`:
+
+- ``transfer-gp`` (the default): a ranking-weighted GP ensemble over the most similar past
+  tasks and this study, RGPE, proposing by expected improvement over the continuous space;
+  see :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler`.
+- ``tpe``: multivariate TPE.
+- ``gp``: GP-EI whose prior mean is the performance surrogate.
+- ``cmaes``: CMA-ES warm-started from similar tasks' good trials.
+- ``evolution``: an evolutionary search whose first parents are the warm starts and similar
+  tasks' best configurations.
+- ``transfer``: past tasks' configurations ranked by the tasks' agreement with this study's
+  results so far, TST-R style, then multivariate TPE; see
+  :class:`~metahpo.optimizers.TransferSampler`.
+- ``rl``: a search policy learned by Q-learning on replayed searches over the experience; see
+  :class:`~metahpo.optimizers.PolicySampler`.
+- ``maml``: a neural surrogate meta-trained with Reptile, adapted to the study's trials at
+  every step (torch extra).
+- ``fsbo``: a deep-kernel GP meta-trained on the experience, fine-tuned on the study, expected
+  improvement; see :class:`~metahpo.optimizers.DeepKernelSampler` (torch extra).
+- ``random``: random search.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +41,7 @@ from metahpo.optimizers._bases import (
     BASES,
     DEFAULT_BASE,
     TRANSFER_HORIZON,
+    Base,
     BaseContext,
     check_model,
     get_base,
@@ -98,22 +121,9 @@ def make_meta_sampler(
             Below :data:`LOW_CONFIDENCE` only half as many warm starts are used, so that the
             base sampler takes over sooner, and the default is always among them.
             Suggestions that coincide once transferred into ``space`` are evaluated once.
-        base: Refinement, a name in :data:`BASES`: ``tpe``, ``gp`` (GP-EI whose prior mean is
-            the performance surrogate), ``cmaes`` (CMA-ES warm-started from similar tasks'
-            good trials), ``evolution`` (an evolutionary search whose first parents are the
-            warm starts and similar tasks' best configurations), ``transfer`` (past tasks'
-            configurations ranked by the tasks' agreement with this study's results so far,
-            TST-R style, then multivariate TPE; see
-            :class:`~metahpo.optimizers.TransferSampler`), ``rl`` (a search policy learned by
-            Q-learning on replayed searches over the experience; see
-            :class:`~metahpo.optimizers.PolicySampler`), ``maml`` (a neural surrogate
-            meta-trained with Reptile, adapted to the study's trials at every step; torch
-            extra), ``fsbo`` (a deep-kernel GP meta-trained on the experience, fine-tuned on the
-            study, expected improvement; see :class:`~metahpo.optimizers.DeepKernelSampler`;
-            torch extra), ``transfer-gp`` (the default: a ranking-weighted GP ensemble over the most
-            similar past tasks and this study, RGPE, proposing by expected improvement over
-            the continuous space; see :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler`)
-            or ``random``.
+        base: Refinement, a name in :data:`BASES` (``tpe``, ``gp``, ``cmaes``, ``evolution``,
+            ``transfer``, ``rl``, ``maml``, ``fsbo``, ``transfer-gp``: the default, or
+            ``random``); :mod:`metahpo.optimizers._meta`'s docstring describes each.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.
@@ -135,70 +145,103 @@ def make_meta_sampler(
             unknown ``base`` or ``strategy``, or a ``base_model`` or ``learner`` that does not
             fit them.
     """
-    from metahpo.knowledge import load_bundled
-    from metahpo.metalearners import get_strategy, with_metafeatures
-    from metahpo.spaces import get_space
-
     metafeatures = _check_arguments(
         metafeatures, family, strategy, n_warm_start, base, direction, space, seed,
         guard_level, experience, n_transfer,
     )  # fmt: skip
+    learner_class, entry, builtin, own = _resolve(
+        family, task, strategy, base, base_model, experience
+    )
+    context = BaseContext(space or builtin, builtin, seed, direction, n_transfer=n_transfer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if len(own) == 0:  # no experience for this family
+            return MetaPlan(_default_then_base(context, entry), (), 0.0, True, strategy, base)
+        sampler, suggestions, confidence, ood = _warm_then_base(
+            context, entry, own, learner, learner_class, metafeatures, n_warm_start, base_model,
+            guard_level,
+        )  # fmt: skip
+    return MetaPlan(sampler, suggestions, confidence, ood, strategy, base)
+
+
+def _resolve(
+    family: str, task: str, strategy: str, base: str, base_model: Any, experience: Any
+) -> tuple[type[Any], Base, Any, Any]:
+    """The names resolved: the strategy's meta-learner class, the base's entry (``base_model``
+    checked against it), the family's built-in space, and the experience's tasks of
+    ``family`` and ``task`` with known meta-features (default: the bundled experience)."""
+    from metahpo.knowledge import load_bundled
+    from metahpo.metalearners import get_strategy, with_metafeatures
+    from metahpo.spaces import get_space
+
     learner_class = get_strategy(strategy)
     entry = get_base(base)
     if base_model is not None:
         check_model(base, base_model)
     builtin = get_space(family, task)
-    space = space or builtin
     experience = experience if experience is not None else load_bundled()
     own = with_metafeatures(experience.select(family=family, task=task))
-    context = BaseContext(space, builtin, seed, direction, n_transfer=n_transfer)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if len(own) == 0:
-            # No experience for this family: the library default, then the base sampler.
-            base_sampler, _ = entry.build(context)
-            sampler = MetaSampler([space.default_config()], base_sampler=base_sampler, seed=seed)
-            return MetaPlan(sampler, (), 0.0, True, strategy, base)
-        if learner is None:
-            learner = learner_class().fit(own)
-        elif not isinstance(learner, learner_class) or learner.task_space_ is None:
-            raise MetaHPOError(f"learner must be a fitted {learner_class.__name__}")
-        assert learner.task_space_ is not None
-        mf = metafeature_vector(metafeatures, learner.task_space_)
-        n = max(n_warm_start, 1)
-        # More suggestions than slots: some may coincide once transferred into the user's
-        # space (clipped to a narrower range, say), and a repeat would waste a trial.
-        suggestions = learner.suggest(mf, k=2 * n)
-        dist = learner.task_space_.distances(mf)
-        confidence = learner.task_space_.confidence(dist)
-        ood = learner.task_space_.out_of_distribution(dist)
-        warm, predicted = _warm_starts(suggestions, space, n, ood, confidence)
-        if base_model is None and entry.train is not None:
-            base_model = entry.train(own, builtin, seed or 0)
-        ranked = [*warm, *(space.transfer(x.params)[0] for x in suggestions)]
-        context = BaseContext(
-            space,
-            builtin,
-            seed,
-            direction,
-            warm=tuple(warm),
-            ranked=tuple(ranked),
-            learner=learner,
-            experience=own,
-            metafeatures=mf,
-            model=base_model,
-            n_transfer=n_transfer,
-        )
-        base_sampler, prior = entry.build(context)
-        sampler = MetaSampler(
-            warm,
-            predicted=predicted,
-            base_sampler=base_sampler,
-            prior=prior,
-            guard_level=guard_level,
-            seed=seed,
-        )
-    return MetaPlan(sampler, tuple(suggestions), confidence, ood, strategy, base)
+    return learner_class, entry, builtin, own
+
+
+def _default_then_base(context: BaseContext, entry: Base) -> MetaSampler:
+    """The sampler without experience: the library default, then the base sampler."""
+    base_sampler, _ = entry.build(context)
+    default = context.space.default_config()
+    return MetaSampler([default], base_sampler=base_sampler, seed=context.seed)
+
+
+def _warm_then_base(
+    context: BaseContext,
+    entry: Base,
+    own: Any,
+    learner: Any,
+    learner_class: type[Any],
+    metafeatures: np.ndarray,
+    n_warm_start: int,
+    base_model: Any,
+    guard_level: float,
+) -> tuple[MetaSampler, tuple[Any, ...], float, bool]:
+    """The sampler for a family with experience: ``learner``'s warm starts (fitted on ``own``
+    unless given), then the base built from ``context`` completed with them; also the
+    learner's suggestions, its confidence and whether the task is out of distribution."""
+    if learner is None:
+        learner = learner_class().fit(own)
+    elif not isinstance(learner, learner_class) or learner.task_space_ is None:
+        raise MetaHPOError(f"learner must be a fitted {learner_class.__name__}")
+    space = context.space
+    assert learner.task_space_ is not None
+    mf = metafeature_vector(metafeatures, learner.task_space_)
+    n = max(n_warm_start, 1)
+    # More suggestions than slots: some may coincide once transferred into the user's
+    # space (clipped to a narrower range, say), and a repeat would waste a trial.
+    suggestions = learner.suggest(mf, k=2 * n)
+    dist = learner.task_space_.distances(mf)
+    confidence = learner.task_space_.confidence(dist)
+    ood = learner.task_space_.out_of_distribution(dist)
+    warm, predicted = _warm_starts(suggestions, space, n, ood, confidence)
+    if base_model is None and entry.train is not None:
+        base_model = entry.train(own, context.builtin, context.seed or 0)
+    ranked = [*warm, *(space.transfer(x.params)[0] for x in suggestions)]
+    context = replace(
+        context,
+        warm=tuple(warm),
+        ranked=tuple(ranked),
+        learner=learner,
+        experience=own,
+        metafeatures=mf,
+        model=base_model,
+    )
+    base_sampler, prior = entry.build(context)
+    sampler = MetaSampler(
+        warm,
+        predicted=predicted,
+        base_sampler=base_sampler,
+        prior=prior,
+        guard_level=guard_level,
+        seed=context.seed,
+    )
+    return sampler, tuple(suggestions), confidence, ood
 
 
 def _check_arguments(

@@ -1,4 +1,28 @@
-"""Tuning one model family on one dataset, as a resumable Optuna study in a real store."""
+"""Tuning one model family on one dataset, as a resumable Optuna study in a real store.
+
+A :func:`tune` run is an Optuna study in its storage that also carries metahpo's task record, so
+it becomes experience for later runs, and the settings that define it
+(:class:`~metahpo.tuning.RunSettings`). Calling again with the same study name resumes:
+completed trials are kept and count towards ``budget``; a resume with other defining settings
+(folds, metric, optimizer, base, strategy, transfer, seed) is an error unless
+``allow_changed_settings``; another search space or other rows (the data) is always one: a
+study holds one task. Trials of dead workers are failed on every start and their parameters
+retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with several workers:
+:mod:`metahpo.tuning._run`.
+
+Workers: the ``budget`` of COMPLETE trials is shared by every worker that runs the study at the
+same time (``n_jobs``, or the same call in several processes or machines on one storage).
+``n_jobs`` above one runs each trial in its own worker process on the same study; the workers
+share the budget and the failure limit (:mod:`metahpo.tuning._parallel`), and the callbacks run
+in this process as the storage shows the workers' trials finished. It needs a storage that
+other processes can open (not in memory), and, in a script, a call under
+``if __name__ == "__main__":``.
+
+Every argument is checked before any work: a wrong type or value is a one-line
+:class:`~metahpo.errors.MetaHPOError` naming it (``tune: 'budget' must be a positive int or
+None, got str '3'``). Optuna logs no INFO line per trial while it runs (its verbosity is raised
+to WARNING for the call, then restored).
+"""
 
 from __future__ import annotations
 
@@ -135,61 +159,32 @@ def default_study_name(
 
 
 def tune(
-    dataset: Dataset | str | os.PathLike[str] | pd.DataFrame,
-    family: str,
-    *,
-    metric: str | None = None,
-    budget: int | None = 30,
+    dataset: Dataset | str | os.PathLike[str] | pd.DataFrame, family: str, *,
+    metric: str | None = None, budget: int | None = 30,
     optimizer: str | optuna.samplers.BaseSampler = "meta",
-    storage: str | BaseStorage | None = DEFAULT_STORAGE,
-    study_name: str | None = None,
-    seed: int = 0,
-    timeout: float | None = None,
-    folds: int = 5,
+    storage: str | BaseStorage | None = DEFAULT_STORAGE, study_name: str | None = None,
+    seed: int = 0, timeout: float | None = None, folds: int = 5,
     trial_time_limit: float | None = None,
     space: SearchSpace | Mapping[str, Any] | str | None = None,
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
-    metafeatures: dict[str, float] | None = None,
-    strategy: str = "portfolio",
-    warm_start: int = 5,
-    base: str = DEFAULT_BASE,
-    experience: Experience | None = None,
-    n_jobs: int | None = None,
-    max_failures: int | None = None,
-    allow_changed_settings: bool = False,
-    transfer: int | None = None,
-    threads: int | None = None,
-    target: str | None = None,
+    metafeatures: dict[str, float] | None = None, strategy: str = "portfolio", warm_start: int = 5,
+    base: str = DEFAULT_BASE, experience: Experience | None = None, n_jobs: int | None = None,
+    max_failures: int | None = None, allow_changed_settings: bool = False,
+    transfer: int | None = None, threads: int | None = None, target: str | None = None,
     task: str | None = None,
-) -> TuneResult:
+) -> TuneResult:  # fmt: skip
     """Tune ``family`` on ``dataset`` with cross-validation; resumable and shareable.
 
-    The run is an Optuna study in ``storage`` that also carries metahpo's task record, so it
-    becomes experience for later runs, and the settings that define it
-    (:class:`~metahpo.tuning.RunSettings`). Calling again with the same study name resumes:
-    completed trials are kept and count towards ``budget``; a resume with other defining
-    settings (folds, metric, optimizer, base, strategy, transfer, seed) is an error unless
-    ``allow_changed_settings``; another search space or other rows (the data) is always one: a
-    study holds one task. Trials of dead workers are failed on every start
-    and their parameters retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with
-    several workers: :mod:`metahpo.tuning._run`.
-
-    Every argument is checked before any work: a wrong type or value is a one-line
-    :class:`~metahpo.errors.MetaHPOError` naming it (``tune: 'budget' must be a positive int
-    or None, got str '3'``). Optuna logs no INFO line per trial while it runs (its verbosity
-    is raised to WARNING for the call, then restored).
+    Resuming, workers (``n_jobs``), argument checks and logging: see :mod:`metahpo.tuning._tune`.
 
     Args:
         dataset: The task: a :class:`~metahpo.datasets.Dataset`, a pandas DataFrame (with
-            ``target``) or the path of a table, as :func:`~metahpo.datasets.load_dataset`
-            reads them.
+            ``target``) or a table's path (:func:`~metahpo.datasets.load_dataset`).
         family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``; ``lgbm``,
             ``xgb`` with the ``boost`` extra).
         metric: Objective (default balanced accuracy / R²).
-        budget: COMPLETE trials wanted in the study, shared by every worker that runs it at
-            the same time (``n_jobs``, or the same call in several processes or machines on
-            one storage); failed trials do not count. ``None``: no trial limit, the run goes
-            on until ``timeout`` (which it then needs).
+        budget: COMPLETE trials wanted in the study, shared by all its workers; failed trials
+            do not count. ``None``: no trial limit, until ``timeout`` (which it then needs).
         optimizer: ``"meta"`` (default: meta-learned warm start, then ``base``), a classic
             optimizer name, or any Optuna sampler.
         storage: Optuna storage URL or object; ``None``: in memory, as in Optuna (nothing is
@@ -200,13 +195,11 @@ def tune(
             comes first stops the run (``TuneResult.stopped`` says which).
         folds: Cross-validation folds.
         trial_time_limit: Per-trial limit in seconds (checked between folds).
-        space: A custom search space for the family (default: the built-in one): a
-            :class:`~metahpo.spaces.SearchSpace`, or its JSON form as a dict (``family`` and
-            ``task`` may be left out), JSON text or a ``.json`` file, as
-            :meth:`~metahpo.spaces.SearchSpace.from_json` reads them.
-        callbacks: Optuna callbacks, called after each trial (progress bars use this); with
-            ``n_jobs`` above one, in this process as the storage shows the workers' trials
-            finished.
+        space: A custom search space (default: the built-in one): a
+            :class:`~metahpo.spaces.SearchSpace`, its JSON form as a dict (``family`` and
+            ``task`` may be left out), JSON text or a ``.json`` file (``SearchSpace.from_json``).
+        callbacks: Optuna callbacks, called in this process after each trial (progress bars
+            use this).
         metafeatures: Meta-features of the dataset to store with the run (computed if ``None``).
         strategy: Meta-learner choosing the warm starts (``optimizer="meta"``).
         warm_start: Number of warm-start trials (``optimizer="meta"``).
@@ -214,53 +207,30 @@ def tune(
             :data:`~metahpo.optimizers.BASES`, see :func:`~metahpo.optimizers.make_meta_sampler`).
         experience: Experience to learn from (default: the bundled experience plus every run
             in ``storage``, so each finished run improves the next one).
-        n_jobs: Trials run in parallel, each in its own worker process on the same study
-            (default one, in this process; ``-1`` one per core); they share the budget and
-            the failure limit (:mod:`metahpo.tuning._parallel`). Needs a storage that other
-            processes can open (not in memory), and, in a script, a call under
-            ``if __name__ == "__main__":``.
-        max_failures: This call stops after so many failed trials, all its workers together
-            (default: twice the budget, at least 10; 100 without a budget);
-            ``TuneResult.stopped`` then says why.
-        allow_changed_settings: Continue a study that was run with other folds, metric,
-            optimizer, base, strategy, transfer or seed (never another space or other data).
+        n_jobs: Trials run in parallel, each in its own worker process (default one, in this
+            process; ``-1`` one per core); needs a storage other processes can open and, in a
+            script, a call under ``if __name__ == "__main__":``.
+        max_failures: Stop this call after so many failed trials, all its workers together
+            (default: twice the budget, at least 10, or 100 without one; ``TuneResult.stopped``).
+        allow_changed_settings: Resume a study run with other settings (not space or data).
         transfer: Proposals of the ``transfer`` base after the warm starts, before TPE takes
             over (default: 25 minus the warm starts used); ``base="transfer"`` only.
         threads: Native threads per trial (BLAS, OpenMP); default one, ``-1`` all cores
             divided by the workers (:func:`~metahpo.evaluation.limit_threads`).
         target, task: For a DataFrame or a path: the target column (default ``target``) and
-            the task type (default: inferred), as :func:`~metahpo.datasets.load_dataset` takes
-            them.
+            the task type (default: inferred) for :func:`~metahpo.datasets.load_dataset`.
     """
     callbacks = check_tune_arguments(
-        family=family,
-        metric=metric,
-        optimizer=optimizer,
-        storage=storage,
-        study_name=study_name,
-        callbacks=callbacks,
-        metafeatures=metafeatures,
-        strategy=strategy,
-        base=base,
-        experience=experience,
-        allow_changed_settings=allow_changed_settings,
-    )
+        family=family, metric=metric, optimizer=optimizer, storage=storage,
+        study_name=study_name, callbacks=callbacks, metafeatures=metafeatures, strategy=strategy,
+        base=base, experience=experience, allow_changed_settings=allow_changed_settings,
+    )  # fmt: skip
     check_options(
-        budget=budget,
-        folds=folds,
-        seed=seed,
-        timeout=timeout,
-        trial_time_limit=trial_time_limit,
-        warm_start=warm_start,
-        max_failures=max_failures,
-        n_jobs=n_jobs,
-        transfer=transfer,
-        threads=threads,
-        caller="tune",
-    )
-    fam = get_family(family)
-    data = dataset_argument(dataset, target, task, "tune")
-    space = space_argument(space, family, data.task, "tune") or fam.space(data.task)
+        budget=budget, folds=folds, seed=seed, timeout=timeout, trial_time_limit=trial_time_limit,
+        warm_start=warm_start, max_failures=max_failures, n_jobs=n_jobs, transfer=transfer,
+        threads=threads, caller="tune",
+    )  # fmt: skip
+    data, space = _data_and_space(dataset, target, task, space, family)
     storage = optuna.storages.InMemoryStorage() if storage is None else storage
     with quiet_optuna():
         return _tune(
@@ -268,6 +238,16 @@ def tune(
             folds, trial_time_limit, callbacks, metafeatures, strategy, warm_start, base,
             experience, n_jobs, max_failures, allow_changed_settings, transfer, threads,
         )  # fmt: skip
+
+
+def _data_and_space(
+    dataset: Any, target: str | None, task: str | None, space: Any, family: str
+) -> tuple[Dataset, SearchSpace]:
+    """The ``dataset`` argument as a :class:`Dataset` and the search space: ``space`` read for
+    the dataset's task, or the family's built-in one."""
+    fam = get_family(family)
+    data = dataset_argument(dataset, target, task, "tune")
+    return data, space_argument(space, family, data.task, "tune") or fam.space(data.task)
 
 
 def _checked_metric_and_folds(
