@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "metahpo"
@@ -75,6 +76,16 @@ def _module_name(path: Path, root: Path) -> str:
     return ".".join(parts)
 
 
+def _import_targets(path: Path) -> Iterator[str]:
+    """Every ``module`` or ``module.name`` a file imports, at any depth (in functions, under
+    ``if TYPE_CHECKING:``); relative imports are left out."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield from (f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+
+
 def import_graph(root: Path = PKG) -> dict[str, set[str]]:
     """Module -> the modules of the package it imports (anywhere: functions and
     ``if TYPE_CHECKING:`` blocks included; a circle that type checking needs is a circle too).
@@ -85,17 +96,11 @@ def import_graph(root: Path = PKG) -> dict[str, set[str]]:
     paths = {_module_name(p, root): p for p in root.rglob("*.py")}
     graph: dict[str, set[str]] = {name: set() for name in paths}
     for name, path in paths.items():
-        for node in ast.walk(ast.parse(path.read_text())):
-            targets: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                targets = [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            for target in targets:
-                while target and target not in paths:
-                    target = target.rpartition(".")[0]
-                if target and target != name:
-                    graph[name].add(target)
+        for target in _import_targets(path):
+            while target and target not in paths:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                graph[name].add(target)
     return graph
 
 
@@ -191,20 +196,14 @@ def private_cross_imports(root: Path = PKG) -> list[str]:
     for path in sorted(root.rglob("*.py")):
         own = path.relative_to(root).parts[0].removesuffix(".py")
         module = _module_name(path, root)
-        for node in ast.walk(ast.parse(path.read_text())):
-            targets: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                targets = [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            for target in targets:
-                parts = target.split(".")
-                if parts[0] != root.name or len(parts) < 2:
-                    continue
-                if parts[1] in FOUNDATIONS or parts[1] == own:
-                    continue
-                if any(_is_private(part) for part in parts[1:]):
-                    found.append(f"{module} imports {target}")
+        for target in _import_targets(path):
+            parts = target.split(".")
+            if parts[0] != root.name or len(parts) < 2:
+                continue
+            if parts[1] in FOUNDATIONS or parts[1] == own:
+                continue
+            if any(_is_private(part) for part in parts[1:]):
+                found.append(f"{module} imports {target}")
     return found
 
 
