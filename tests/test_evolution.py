@@ -6,7 +6,7 @@ import numpy as np
 import optuna
 import pytest
 
-from metahpo.optimizers import SeededEvolutionSampler
+from metahpo.optimizers.research import SeededEvolutionSampler
 from metahpo.spaces import Param, SearchSpace
 
 SPACE = SearchSpace(

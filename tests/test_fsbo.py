@@ -9,7 +9,8 @@ from scipy.stats import spearmanr
 
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
-from metahpo.optimizers import DeepKernelGP, DeepKernelSampler, make_meta_sampler
+from metahpo.optimizers import make_meta_sampler
+from metahpo.optimizers.research import DeepKernelGP, DeepKernelSampler
 from metahpo.testing import DESIGN, KNN, knn_experience, knn_objective, knn_score
 
 pytestmark = pytest.mark.torch

@@ -20,7 +20,7 @@ from optuna.testing.pytest_samplers import (
 )
 from optuna.trial import Trial, TrialState
 
-from metahpo.optimizers import GPEISampler
+from metahpo.optimizers.research import GPEISampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -293,7 +293,7 @@ def test_multi_objective_study_raises_a_clear_error() -> None:
 def test_log_expected_improvement_is_exact_and_stable_far_below_the_best() -> None:
     from scipy.stats import norm
 
-    from metahpo.optimizers._gp import _log_h
+    from metahpo.optimizers.research._gp import _log_h
 
     u = np.linspace(-8.0, 5.0, 131)
     np.testing.assert_allclose(_log_h(u), np.log(norm.pdf(u) + u * norm.cdf(u)), rtol=1e-9)
@@ -311,7 +311,7 @@ def test_works_without_importing_torch() -> None:
     code = (
         "import sys, optuna\n"
         "optuna.logging.set_verbosity(optuna.logging.WARNING)\n"
-        "from metahpo.optimizers import GPEISampler\n"
+        "from metahpo.optimizers.research import GPEISampler\n"
         "s = optuna.create_study(sampler=GPEISampler(seed=0, n_startup_trials=2))\n"
         "s.optimize(lambda t: t.suggest_float('x', 0, 1) ** 2, n_trials=4)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"

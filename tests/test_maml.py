@@ -8,7 +8,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from metahpo.knowledge import Experience
-from metahpo.optimizers import MAMLSampler, MetaTrainedSurrogate, make_meta_sampler
+from metahpo.optimizers import make_meta_sampler
+from metahpo.optimizers.research import MAMLSampler, MetaTrainedSurrogate
 from metahpo.testing import DESIGN, KNN, knn_experience, knn_objective, knn_score
 
 pytestmark = pytest.mark.torch

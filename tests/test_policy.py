@@ -7,8 +7,9 @@ import optuna
 import pytest
 
 from metahpo.knowledge import Experience
-from metahpo.optimizers import ACTIONS, PolicySampler, QPolicy, make_meta_sampler
-from metahpo.optimizers._policy import N_STATES, state
+from metahpo.optimizers import make_meta_sampler
+from metahpo.optimizers.research import ACTIONS, PolicySampler, QPolicy
+from metahpo.optimizers.research._policy import N_STATES, state
 from metahpo.spaces import get_space
 from metahpo.testing import DESIGN, KNN, knn_experience, knn_objective
 

@@ -30,18 +30,20 @@ from metahpo.optimizers import (
     BASES,
     DEFAULT_BASE,
     REGISTRY,
+    ProposalSampler,
+    RandomProposer,
+    StudyView,
+    make_meta_sampler,
+)
+from metahpo.optimizers.research import (
     DeepKernelGP,
     DeepKernelSampler,
     MAMLSampler,
     MetaTrainedSurrogate,
     PolicySampler,
-    ProposalSampler,
     QPolicy,
-    RandomProposer,
     SeededEvolutionSampler,
-    StudyView,
     TransferSampler,
-    make_meta_sampler,
 )
 from metahpo.spaces import Param, SearchSpace
 from metahpo.testing import (

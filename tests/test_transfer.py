@@ -6,8 +6,9 @@ import numpy as np
 import optuna
 import pytest
 
-from metahpo.optimizers import StudyView, TransferSampler
-from metahpo.optimizers._transfer import TRANSFER_ATTR
+from metahpo.optimizers import StudyView
+from metahpo.optimizers.research import TransferSampler
+from metahpo.optimizers.research._transfer import TRANSFER_ATTR
 from metahpo.testing import DESIGN, KNN, knn_objective, knn_score
 
 M0S = np.linspace(-1.0, 1.0, 11)

@@ -7,14 +7,13 @@
   :class:`RandomProposer` is the reference implementation.
 * :class:`MetaSampler` runs the warm starts, then a base from the registry (:data:`BASES`);
   :func:`make_meta_sampler` plans both for a new task.
+* :mod:`metahpo.optimizers.research` holds the research samplers of the mission (MAML,
+  FSBO, Q-learning policy, seeded evolution, surrogate-prior GP, ranking-weighted transfer):
+  measured, selectable as bases, not the default. Their classes are re-exported here too.
 """
 
 from metahpo.optimizers._bases import BASES, DEFAULT_BASE, REGISTRY, Base, BaseContext
 from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
-from metahpo.optimizers._evolution import SeededEvolutionSampler
-from metahpo.optimizers._fsbo import DeepKernelGP, DeepKernelSampler
-from metahpo.optimizers._gp import GPEISampler
-from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
 from metahpo.optimizers._meta import (
     WARM_ATTR,
     MetaPlan,
@@ -22,13 +21,23 @@ from metahpo.optimizers._meta import (
     make_meta_sampler,
     meta_train_base,
 )
-from metahpo.optimizers._policy import ACTIONS, PolicySampler, QPolicy
 from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._reference import RandomProposer
-from metahpo.optimizers._transfer import TransferSampler
 from metahpo.optimizers._view import CLAIM_ATTRS, StudyView
 from metahpo.optimizers._warm import MetaSampler
+from metahpo.optimizers.research import (
+    ACTIONS,
+    DeepKernelGP,
+    DeepKernelSampler,
+    GPEISampler,
+    MAMLSampler,
+    MetaTrainedSurrogate,
+    PolicySampler,
+    QPolicy,
+    SeededEvolutionSampler,
+    TransferSampler,
+)
 
 __all__ = [
     "ACTIONS",

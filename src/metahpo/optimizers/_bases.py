@@ -86,7 +86,7 @@ def _random(ctx: BaseContext) -> tuple[BaseSampler, None]:
 
 def _gp(ctx: BaseContext) -> tuple[BaseSampler, SurrogatePrior | None]:
     from metahpo.metalearners import PerformanceSurrogate
-    from metahpo.optimizers._gp import GPEISampler
+    from metahpo.optimizers.research._gp import GPEISampler
 
     if ctx.learner is None:
         return GPEISampler(seed=ctx.seed), None
@@ -167,7 +167,7 @@ class _SourcedCmaEs(BaseSampler):
 
 
 def _evolution(ctx: BaseContext) -> tuple[BaseSampler, None]:
-    from metahpo.optimizers._evolution import SeededEvolutionSampler
+    from metahpo.optimizers.research._evolution import SeededEvolutionSampler
 
     seeds: list[dict[str, Any]] = []
     if ctx.learner is not None:
@@ -180,7 +180,7 @@ def _transfer(ctx: BaseContext) -> tuple[BaseSampler, None]:
     if ctx.learner is None:  # nothing to transfer
         return _tpe(ctx)
     from metahpo.metalearners import normalized_scores
-    from metahpo.optimizers._transfer import TransferSampler
+    from metahpo.optimizers.research._transfer import TransferSampler
 
     learner = ctx.learner
     tasks = learner.experience_.tasks
@@ -216,13 +216,13 @@ def _transfer_gp(ctx: BaseContext) -> tuple[BaseSampler, None]:
 
 
 def _train_rl(experience: Any, builtin: SearchSpace, seed: int) -> Any:
-    from metahpo.optimizers._policy import QPolicy
+    from metahpo.optimizers.research._policy import QPolicy
 
     return QPolicy.fit(experience, builtin, seed=seed)
 
 
 def _rl(ctx: BaseContext) -> tuple[BaseSampler, None]:
-    from metahpo.optimizers._policy import PolicySampler, QPolicy
+    from metahpo.optimizers.research._policy import PolicySampler, QPolicy
 
     # Without experience there is no policy to learn: explore at random.
     policy = ctx.model if ctx.model is not None else QPolicy()
@@ -230,13 +230,13 @@ def _rl(ctx: BaseContext) -> tuple[BaseSampler, None]:
 
 
 def _train_maml(experience: Any, builtin: SearchSpace, seed: int) -> Any:
-    from metahpo.optimizers._maml import MetaTrainedSurrogate
+    from metahpo.optimizers.research._maml import MetaTrainedSurrogate
 
     return MetaTrainedSurrogate(seed=seed).fit(experience, builtin)
 
 
 def _maml(ctx: BaseContext) -> tuple[BaseSampler, None]:
-    from metahpo.optimizers._maml import MAMLSampler, MetaTrainedSurrogate
+    from metahpo.optimizers.research._maml import MAMLSampler, MetaTrainedSurrogate
 
     model = ctx.model
     if model is None:  # no experience to meta-train on: an untrained network, adapted
@@ -245,13 +245,13 @@ def _maml(ctx: BaseContext) -> tuple[BaseSampler, None]:
 
 
 def _train_fsbo(experience: Any, builtin: SearchSpace, seed: int) -> Any:
-    from metahpo.optimizers._fsbo import DeepKernelGP
+    from metahpo.optimizers.research._fsbo import DeepKernelGP
 
     return DeepKernelGP(seed=seed).fit(experience, builtin)
 
 
 def _fsbo(ctx: BaseContext) -> tuple[BaseSampler, None]:
-    from metahpo.optimizers._fsbo import DeepKernelGP, DeepKernelSampler
+    from metahpo.optimizers.research._fsbo import DeepKernelGP, DeepKernelSampler
 
     model = ctx.model
     if model is None:  # no experience to meta-train on: an untrained deep kernel, fine-tuned
@@ -260,19 +260,19 @@ def _fsbo(ctx: BaseContext) -> tuple[BaseSampler, None]:
 
 
 def _deep_kernel() -> type:
-    from metahpo.optimizers._fsbo import DeepKernelGP
+    from metahpo.optimizers.research._fsbo import DeepKernelGP
 
     return DeepKernelGP
 
 
 def _qpolicy() -> type:
-    from metahpo.optimizers._policy import QPolicy
+    from metahpo.optimizers.research._policy import QPolicy
 
     return QPolicy
 
 
 def _surrogate() -> type:
-    from metahpo.optimizers._maml import MetaTrainedSurrogate
+    from metahpo.optimizers.research._maml import MetaTrainedSurrogate
 
     return MetaTrainedSurrogate
 

@@ -80,7 +80,7 @@ def _gp(space: SearchSpace, seed: int, budget: int) -> BaseSampler:
 
 
 def _gp_ei(space: SearchSpace, seed: int, budget: int) -> BaseSampler:
-    from metahpo.optimizers._gp import GPEISampler
+    from metahpo.optimizers.research._gp import GPEISampler
 
     return GPEISampler(seed=seed)
 

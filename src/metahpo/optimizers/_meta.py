@@ -16,13 +16,13 @@ The bases (``make_meta_sampler(base=...)``, the refinement after the warm starts
   tasks' best configurations.
 - ``transfer``: past tasks' configurations ranked by the tasks' agreement with this study's
   results so far, TST-R style, then multivariate TPE; see
-  :class:`~metahpo.optimizers.TransferSampler`.
+  :class:`~metahpo.optimizers.research.TransferSampler`.
 - ``rl``: a search policy learned by Q-learning on replayed searches over the experience; see
-  :class:`~metahpo.optimizers.PolicySampler`.
+  :class:`~metahpo.optimizers.research.PolicySampler`.
 - ``maml``: a neural surrogate meta-trained with Reptile, adapted to the study's trials at
   every step (torch extra).
 - ``fsbo``: a deep-kernel GP meta-trained on the experience, fine-tuned on the study, expected
-  improvement; see :class:`~metahpo.optimizers.DeepKernelSampler` (torch extra).
+  improvement; see :class:`~metahpo.optimizers.research.DeepKernelSampler` (torch extra).
 - ``random``: random search.
 """
 
@@ -327,9 +327,9 @@ def _warm_starts(
 
 def meta_train_base(experience: Any, family: str, task: str, base: str, seed: int = 0) -> Any:
     """The meta-trained part of a base sampler, trained on the experience of one family and
-    task type: a :class:`~metahpo.optimizers.QPolicy` for ``rl``, a
-    :class:`~metahpo.optimizers.MetaTrainedSurrogate` for ``maml``, a
-    :class:`~metahpo.optimizers.DeepKernelGP` for ``fsbo`` (torch extra), ``None`` for
+    task type: a :class:`~metahpo.optimizers.research.QPolicy` for ``rl``, a
+    :class:`~metahpo.optimizers.research.MetaTrainedSurrogate` for ``maml``, a
+    :class:`~metahpo.optimizers.research.DeepKernelGP` for ``fsbo`` (torch extra), ``None`` for
     the other bases. Train once, pass it to :func:`make_meta_sampler` as ``base_model`` for
     every run on that experience.
     """

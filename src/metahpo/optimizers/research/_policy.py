@@ -1,5 +1,10 @@
 """A search policy learned by Q-learning on the experience: which move to make next.
 
+Live standing: not measured live. Replay (``benchmarks/RESULTS.md``, 136 datasets, budget 50,
+5 seeds; mean normalised regret over stored configurations): ``meta-rl`` 0.032 at 10
+evaluations, 0.015 at 25, 0.007 at 50, against ``meta-transfer`` 0.025, 0.009, 0.003 and
+``meta-tpe`` 0.034, 0.013, 0.006.
+
 Hyperparameter search mixes a few kinds of moves: take the next configuration the
 meta-learner recommends, refine the best configuration found so far, recombine good ones, or
 explore at random. Which pays off depends on how far the search is and whether it is still

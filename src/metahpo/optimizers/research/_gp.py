@@ -1,5 +1,9 @@
 """Gaussian-process Bayesian optimisation with expected improvement, without torch.
 
+Live standing: not measured, live or in the replay (``benchmarks/LIVE.md`` and
+``benchmarks/RESULTS.md`` have no row for the ``gp`` base or ``--optimizer gp-ei``; their
+``gp`` is Optuna's GPSampler, a different sampler).
+
 :class:`GPEISampler` is an Optuna sampler: a scikit-learn Gaussian process (Matern 5/2 with one
 length scale per input, plus white noise) is fitted to the completed trials, and the next point
 maximises the expected improvement over the best value so far. An optional prior mean (for
@@ -32,7 +36,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits
 
-from metahpo.optimizers._gp_space import UnitSpace, round_normalized
+from metahpo.optimizers.research._gp_space import UnitSpace, round_normalized
 
 __all__ = ["GPEISampler"]
 

@@ -1,5 +1,10 @@
 """Few-shot Bayesian optimisation with a meta-trained deep-kernel GP: the ``fsbo`` base.
 
+Live standing: in the live ablation of ``benchmarks/LIVE.md`` (8 datasets, budget 30, one seed;
+mean normalised regret) ``meta-fsbo`` reached 0.030 at 10 evaluations and 0.016 at 30, the
+default (``meta``) 0.024 and 0.015: it did not beat the torch-free default (CHANGELOG); not in
+the replay benchmark (``benchmarks/RESULTS.md``).
+
 :class:`DeepKernelGP` is a Gaussian process whose kernel works on a small neural network's
 features of the configuration (deep kernel learning, Wilson et al., 2016). Its network and
 kernel hyperparameters are meta-trained on all past tasks of a family and task type by

@@ -1,4 +1,10 @@
-"""Evolutionary search seeded with similar tasks' best configurations."""
+"""Evolutionary search seeded with similar tasks' best configurations.
+
+Live standing: not measured live. Replay (``benchmarks/RESULTS.md``, 136 datasets, budget 50,
+5 seeds; mean normalised regret over stored configurations): ``meta-evolution`` 0.032 at 10
+evaluations, 0.014 at 25, 0.005 at 50, against ``meta-transfer`` 0.025, 0.009, 0.003 and
+``meta-tpe`` 0.034, 0.013, 0.006.
+"""
 
 from __future__ import annotations
 

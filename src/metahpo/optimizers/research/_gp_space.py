@@ -1,5 +1,7 @@
 """The unit-cube encoding of Optuna distributions used by :class:`GPEISampler`.
 
+Live standing: that of :class:`GPEISampler`, its only user: not measured.
+
 Numeric parameters map linearly (or logarithmically) to ``[0, 1]``, the range widened by half
 a step on each side for integers and stepped floats so that every grid value owns a cell of
 equal width; a categorical parameter is its choice index. The same encoding as Optuna's own
