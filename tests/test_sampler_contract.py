@@ -140,7 +140,7 @@ class TestEverySampler(SamplerContract):
 
     @pytest.fixture(autouse=True, params=sorted(SAMPLERS))
     def _sampler(self, request: pytest.FixtureRequest) -> None:
-        if request.param.endswith("maml") or request.param == "MAMLSampler":
+        if request.param.endswith(("maml", "gpsampler")) or request.param == "MAMLSampler":
             pytest.importorskip("torch")
         if request.param.endswith("fsbo") or request.param == "DeepKernelSampler":
             pytest.importorskip("gpytorch")
@@ -185,6 +185,8 @@ CUSTOM = SearchSpace(
 def test_a_parameter_the_custom_space_adds_is_varied_from_the_start(base: str) -> None:
     if base == "fsbo":
         pytest.importorskip("gpytorch")
+    if base == "gpsampler":
+        pytest.importorskip("torch")
 
     def objective(trial: Trial) -> float:
         value = knn(trial)
