@@ -144,6 +144,11 @@ class TestEverySampler(SamplerContract):
             pytest.importorskip("torch")
         if request.param.endswith("fsbo") or request.param == "DeepKernelSampler":
             pytest.importorskip("gpytorch")
+        if request.param == "base-gpsampler" and "narrowed_integer" in request.node.name:
+            # Optuna's GPSampler, registered as shipped (the live ablation's meta-gpsampler),
+            # proposes evaluated configurations again once it exploits a small discrete range
+            # (9 distinct in 20 trials over 44 configurations): a known breach, kept visible.
+            request.applymarker(pytest.mark.xfail(strict=True, reason="GPSampler repeats"))
         self.factory = SAMPLERS[request.param]
 
     def make_sampler(self, seed: int) -> BaseSampler:
