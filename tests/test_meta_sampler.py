@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -349,6 +350,8 @@ def test_default_always_among_the_first_k(experience: Experience, strategy: str,
 
 @pytest.mark.parametrize("base", BASES)
 def test_every_base_runs_after_the_warm_start(experience: Experience, base: str) -> None:
+    if base == "gpsampler":
+        pytest.importorskip("torch")
     m0 = 0.4
     plan = make_meta_sampler(
         np.array([m0, 0.0]),
@@ -377,11 +380,24 @@ def test_every_base_runs_after_the_warm_start(experience: Experience, base: str)
         "maml": "MAMLSampler",
         "fsbo": "DeepKernelSampler",
         "random": "RandomSampler",
+        "gpsampler": "GPSampler",
     }
     assert type(plan.sampler.base_sampler).__name__ == expected[base]
     # and it proposed the trials after the warm starts: none repeats a warm start
     later = [t.params for t in trials[3:]]
     assert all(p not in plan.sampler.warm_start for p in later)
+
+
+def test_the_gpsampler_base_needs_torch_and_says_so(
+    experience: Experience, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metahpo.errors import MetaHPOError
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    with pytest.raises(MetaHPOError, match=r"base 'gpsampler'.*metahpo\[torch\]"):
+        make_meta_sampler(
+            np.array([0.4, 0.0]), "knn", "classification", experience=experience, base="gpsampler"
+        )
 
 
 def test_a_fitted_learner_is_reused_as_is(experience: Experience) -> None:

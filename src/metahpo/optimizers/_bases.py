@@ -84,6 +84,22 @@ def _random(ctx: BaseContext) -> tuple[BaseSampler, None]:
     return optuna.samplers.RandomSampler(seed=ctx.seed), None
 
 
+def _gpsampler(ctx: BaseContext) -> tuple[BaseSampler, None]:
+    # Optuna's GPSampler as shipped (torch extra), with its own start-up trials (the warm starts
+    # count among them): the refinement the live ablation measures as ``meta-gpsampler``.
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise MetaHPOError(
+            "base 'gpsampler' is Optuna's GPSampler, which needs torch: "
+            "pip install 'metahpo[torch]' (or use --base gp, which needs no torch)"
+        ) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.GPSampler(seed=ctx.seed, warn_independent_sampling=False)
+    return sampler, None
+
+
 def _gp(ctx: BaseContext) -> tuple[BaseSampler, SurrogatePrior | None]:
     from metahpo.metalearners import PerformanceSurrogate
     from metahpo.optimizers.research._gp import GPEISampler
@@ -289,6 +305,7 @@ REGISTRY: dict[str, Base] = {
     "maml": Base(_maml, train=_train_maml, model_type=_surrogate),
     "fsbo": Base(_fsbo, train=_train_fsbo, model_type=_deep_kernel),
     "random": Base(_random),
+    "gpsampler": Base(_gpsampler),
 }
 #: The names of the bases.
 BASES = tuple(REGISTRY)

@@ -11,6 +11,7 @@ The bases (``make_meta_sampler(base=...)``, the refinement after the warm starts
   see :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler`.
 - ``tpe``: multivariate TPE.
 - ``gp``: GP-EI whose prior mean is the performance surrogate.
+- ``gpsampler``: Optuna's GPSampler as shipped (torch extra).
 - ``cmaes``: CMA-ES warm-started from similar tasks' good trials.
 - ``evolution``: an evolutionary search whose first parents are the warm starts and similar
   tasks' best configurations.
@@ -121,9 +122,9 @@ def make_meta_sampler(
             Below :data:`LOW_CONFIDENCE` only half as many warm starts are used, so that the
             base sampler takes over sooner, and the default is always among them.
             Suggestions that coincide once transferred into ``space`` are evaluated once.
-        base: Refinement, a name in :data:`BASES` (``tpe``, ``gp``, ``cmaes``, ``evolution``,
-            ``transfer``, ``rl``, ``maml``, ``fsbo``, ``transfer-gp``: the default, or
-            ``random``); :mod:`metahpo.optimizers._meta`'s docstring describes each.
+        base: Refinement, a name in :data:`BASES` (``tpe``, ``gp``, ``gpsampler``, ``cmaes``,
+            ``evolution``, ``transfer``, ``rl``, ``maml``, ``fsbo``, ``transfer-gp``: the
+            default, or ``random``); :mod:`metahpo.optimizers._meta`'s docstring describes each.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.

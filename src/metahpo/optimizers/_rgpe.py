@@ -84,14 +84,6 @@ class RankingWeightedEnsemble:
         n_samples: Posterior samples for the weights.
         latent: Expected improvement on the latent score (observation noise left out of the
             deviation); ``False`` reproduces revision 2 of the live benchmark.
-        local_scales: After scoring the candidates, perturb the best few by the acquisition at
-            each of these scales in turn (unit-cube deviations) and score those too: a local
-            search that refines the acquisition's maximiser (empty: none).
-        acquisition: ``"ei"``: expected improvement under the ensemble. ``"taf"``: the
-            transfer acquisition function (Wistuba, Schilling and Schmidt-Thieme, 2018) with
-            the ranking weights, ``w_t EI_t(x) + sum_i w_i max(mu_i(x) - mu_i(x_best), 0)``:
-            this study's GP contributes its own expected improvement, with its own deviation,
-            and each past task the improvement it predicts over the study's best result.
         seed: Random seed (weights, candidates).
     """
 
@@ -102,16 +94,10 @@ class RankingWeightedEnsemble:
         *,
         n_samples: int = 64,
         latent: bool = True,
-        local_scales: Sequence[float] = (),
-        acquisition: str = "ei",
         seed: int | None = 0,
     ) -> None:
-        if acquisition not in ("ei", "taf"):
-            raise ValueError(f"acquisition must be 'ei' or 'taf'; got {acquisition!r}")
         self.space = space
         self.latent = latent
-        self.local_scales = tuple(local_scales)
-        self.acquisition = acquisition
         self.n_samples = n_samples
         self.rng = np.random.default_rng(seed)
         self.bases: list[GaussianProcessRegressor] = []
@@ -208,56 +194,22 @@ class RankingWeightedEnsemble:
     ) -> np.ndarray:
         """Expected improvement at ``C`` over the best ensemble prediction at an evaluated point
         (before any result: the ensemble's mean, its best guess)."""
-        if self.acquisition == "taf" and len(y) > 0:
-            return self._taf(C, X, y, w, target)
         mu, sd = self.predict(C, w, target)
         if len(y) == 0:
             return mu
         return expected_improvement(mu, sd, float(self.predict(X, w, target)[0].max()))
 
-    def _taf(
-        self,
-        C: np.ndarray,
-        X: np.ndarray,
-        y: np.ndarray,
-        w: np.ndarray,
-        target: GaussianProcessRegressor | None,
-    ) -> np.ndarray:
-        x_best = X[int(np.argmax(y))][None]
-        acq = np.zeros(len(C))
-        with threadpool_limits(1):
-            for wi, gp in zip(w[:-1], self.bases, strict=True):
-                if wi > 0:
-                    acq += wi * np.maximum(gp.predict(C) - float(gp.predict(x_best)[0]), 0.0)
-            if target is not None and w[-1] > 0:
-                m, s = target.predict(C, return_std=True)
-                sd = np.sqrt(np.maximum(s**2 - (_noise(target) if self.latent else 0.0), 1e-12))
-                acq += w[-1] * expected_improvement(m, sd, float(target.predict(X).max()))
-        return acq
-
     def rank(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        n: int = 1,
-        exclude: np.ndarray | None = None,
-        w: np.ndarray | None = None,
+        self, X: np.ndarray, y: np.ndarray, n: int = 1, exclude: np.ndarray | None = None
     ) -> np.ndarray:
         """The ``n`` best next encoded configurations, best first, given the study's encoded
-        results ``X`` / ``y`` (gains; failures left out), never one of ``X`` or ``exclude``;
-        ``w``: the :meth:`weights` for these results, if already computed."""
+        results ``X`` / ``y`` (gains; failures left out), never one of ``X`` or ``exclude``."""
         X = np.asarray(X, dtype=float).reshape(len(y), self.space.encoded_dim)
         y = np.asarray(y, dtype=float)
-        w = self.weights(X, y) if w is None else np.asarray(w, dtype=float)
+        w = self.weights(X, y)
         target = fit_gp(X, standardize(y)) if len(y) >= 2 and w[-1] > 0 else None
         C = self.candidates(X, y, w)
         acq = self._acquisition(C, X, y, w, target)
-        for scale in self.local_scales:
-            top = C[np.argsort(-acq, kind="stable")[:8]]
-            noise = scale * self.rng.standard_normal((len(top) * 16, top.shape[1]))
-            P = self._snap(np.clip(np.repeat(top, 16, axis=0) + noise, 0.0, 1.0))
-            C = np.vstack([C, P])
-            acq = np.concatenate([acq, self._acquisition(P, X, y, w, target)])
         taken = X if exclude is None else np.vstack([X, np.asarray(exclude, dtype=float)])
         if len(taken):
             dist = np.abs(C[:, None, :] - taken[None, :, :]).sum(axis=2).min(axis=1)

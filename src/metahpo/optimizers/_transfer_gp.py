@@ -34,12 +34,7 @@ class TransferGPSampler(ProposalSampler):
         k: The most similar past tasks that get a model.
         n_ranked: Candidates proposed best first (several workers take the next ones).
         latent: See :class:`~metahpo.optimizers._rgpe.RankingWeightedEnsemble`.
-        then: Sampler of the parameters the experience does not know (default: random), and
-            of whole trials handed over (see ``handover``).
-        handover: ``None`` (the default): the ensemble proposes every trial. A share in
-            ``(0, 1]``: a trial for which this study's own model has at least that ranking
-            weight is handed to ``then`` (e.g. Optuna's GPSampler), so the handover from past
-            tasks to the study's own optimiser follows the evidence, with no trial number.
+        then: Sampler of the parameters the experience does not know (default: random).
         seed: Random seed.
     """
 
@@ -55,14 +50,10 @@ class TransferGPSampler(ProposalSampler):
         n_ranked: int = 4,
         latent: bool = True,
         then: BaseSampler | None = None,
-        handover: float | None = None,
         seed: int | None = None,
     ) -> None:
         if not len(X) == len(scores) == len(distances):
             raise ValueError("X, scores and distances need one entry per past task")
-        if handover is not None and not 0.0 < handover <= 1.0:
-            raise ValueError(f"handover must be None or in (0, 1]; got {handover}")
-        self.handover = handover
         super().__init__(then=then, n_proposals=None, seed=seed)
         self.space = space
         self.builtin = builtin
@@ -91,10 +82,7 @@ class TransferGPSampler(ProposalSampler):
         X = np.asarray([self._encode(t.params) for t in done], dtype=float)
         y = np.asarray([view.gain(t) for t in done], dtype=float)
         X = X.reshape(len(y), self.builtin.encoded_dim)
-        w = self.model.weights(X, y)
-        if self.handover is not None and len(y) >= 3 and w[-1] >= self.handover:
-            return None  # this study's own evidence leads: ``then`` proposes
-        ranked = self.model.rank(X, y, self.n_ranked, w=w)
+        ranked = self.model.rank(X, y, self.n_ranked)
         out = []
         for row in ranked:
             full = self.space.transfer(self.builtin.decode(row))[0]
