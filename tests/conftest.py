@@ -15,6 +15,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from metahpo.datasets import Dataset, load_dataset
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

@@ -1,6 +1,6 @@
 """Names the argument parsers need, written out so that building the parser imports nothing
-heavy (``metahpo --help`` and argument errors stay fast). tests/test_cli_options.py checks each
-against the library's own value."""
+heavy (``metahpo --help`` and argument errors stay fast). tests/cli/test_cli_options.py checks
+each against the library's own value."""
 
 from __future__ import annotations
 

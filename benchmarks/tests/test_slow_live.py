@@ -14,7 +14,7 @@ import pytest
 from metahpo_bench import LIVE_DEFAULT_METHODS, holdout_datasets
 from metahpo_bench._main import main
 
-from .conftest import shared_datasets
+from tests.conftest import shared_datasets
 
 pytestmark = pytest.mark.slow
 

@@ -29,12 +29,10 @@ from metahpo.optimizers import BASES, make_meta_sampler
 from metahpo.spaces import build_estimator, get_family, get_space
 from metahpo.tuning import tune
 from metahpo.tuning._meta import suggest_config
-
-from .conftest import dataset_folder, require_family
+from tests.conftest import DATA, dataset_folder, require_family
 
 BOOST = ("lgbm", "xgb")
 TASKS = ("classification", "regression")
-DATA = Path(__file__).parent / "data"
 EXTRA = "pip install 'metahpo[boost]'"
 
 

@@ -14,8 +14,7 @@ import pytest
 from metahpo.cli import main
 from metahpo.optimizers import CLASSIC_OPTIMIZERS
 from metahpo.spaces import FAMILY_NAMES
-
-from .conftest import require_family, shared_datasets
+from tests.conftest import require_family, shared_datasets
 
 pytestmark = pytest.mark.slow
 

@@ -38,6 +38,7 @@ from metahpo_bench._report_md import markdown
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience, TaskExperience, design
 from metahpo.spaces import get_space
+from tests.conftest import ROOT
 
 MF_NAMES = ("optimum", "optimum_squared", "constant")
 
@@ -534,7 +535,7 @@ def test_methods_marked_stored_propose_only_stored_configurations() -> None:
 
 
 def test_every_bench_module_stays_under_500_lines() -> None:
-    package = Path(__file__).resolve().parents[1] / "benchmarks" / "metahpo_bench"
+    package = ROOT / "benchmarks" / "metahpo_bench"
     sizes = {p.name: len(p.read_text().splitlines()) for p in sorted(package.glob("*.py"))}
     assert sizes and all(n <= 500 for n in sizes.values()), sizes
 
@@ -546,7 +547,7 @@ def test_the_lab_readme_synopsis_names_only_options_that_exist() -> None:
 
     from metahpo_bench._main import parser
 
-    readme = Path(__file__).resolve().parents[1] / "benchmarks" / "README.md"
+    readme = ROOT / "benchmarks" / "README.md"
     block = readme.read_text().split("```\nmetahpo-bench ", 1)[1].split("```", 1)[0]
     options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)\b", block))
     shown = parser().format_help()

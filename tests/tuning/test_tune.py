@@ -17,8 +17,7 @@ from metahpo.datasets import Dataset
 from metahpo.optimizers import CLASSIC_OPTIMIZERS
 from metahpo.spaces import FAMILY_NAMES
 from metahpo.tuning import tune
-
-from .conftest import require_family, tune_in_parallel
+from tests.conftest import DATA, require_family, tune_in_parallel
 
 NO_MF: dict[str, float] = {}
 
@@ -333,7 +332,7 @@ def test_resume_with_other_defining_settings_is_an_error_naming_the_difference(
     )
     assert moved.changed_settings == ("folds 2 -> 3",) and moved.settings.folds == 3
     # the CLI: one line, exit 2
-    cli = ["tune", str(Path(__file__).parent / "data" / "1027_ESL"), "--model", "linear"]
+    cli = ["tune", str(DATA / "1027_ESL"), "--model", "linear"]
     cli += ["--storage", sqlite_url, "--study", "c", "--budget", "2", "--optimizer", "random"]
     assert main([*cli, "--folds", "2"]) == 0
     capsys.readouterr()

@@ -9,8 +9,7 @@ from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
 from metahpo.evaluation import BUILD_METRICS, evaluate, get_metric, make_folds
 from metahpo.spaces import FAMILY_NAMES, get_space
-
-from .conftest import require_family
+from tests.conftest import require_family
 
 
 @pytest.mark.parametrize("family", FAMILY_NAMES)

@@ -19,8 +19,6 @@ from metahpo.evaluation import check_class_folds, make_folds
 from metahpo.tuning import load_model, tune
 from tests.conftest import one_line_error
 
-DATA = Path(__file__).parent / "data"
-
 
 def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
     return one_line_error(capsys, "metahpo: error:", *needles)

@@ -23,8 +23,8 @@ from metahpo.errors import MetaHPOError
 from metahpo.spaces import Param, SearchSpace, get_space
 from metahpo.tuning import tune
 from metahpo.tuning._workers import LEASE_ATTR
+from tests.conftest import DATA
 
-DATA = Path(__file__).parent / "data"
 NO_MF: dict[str, float] = {}
 
 

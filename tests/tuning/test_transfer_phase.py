@@ -21,6 +21,7 @@ from metahpo.sklearn import MetaSearchCV
 from metahpo.tuning import RunSettings, tune
 from metahpo.tuning._meta import suggest_config
 from metahpo.tuning._settings import SETTINGS_ATTR
+from tests.conftest import DATA
 
 NO_MF: dict[str, float] = {}
 
@@ -75,7 +76,7 @@ def test_transfer_is_refused_where_it_would_do_nothing(tiny_clf: Dataset, sqlite
 
 def test_cli_transfer(tmp_path: Path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    data = str(Path(__file__).parent / "data" / "1027_ESL")
+    data = str(DATA / "1027_ESL")
     cli = ["tune", data, "--model", "knn", "--storage", url, "--study", "c", "--folds", "2"]
     assert (
         main([*cli, "--warm-start", "1", "--transfer", "2", "--budget", "5", "--base", "transfer"])

@@ -40,8 +40,7 @@ from metahpo.metafeatures import (
     compute_metafeatures,
     metafeature_vector,
 )
-
-from .conftest import DATA, shared_datasets
+from tests.conftest import DATA, shared_datasets
 
 #: The published order: knowledge bases store vectors in it, so changing it is a breaking change.
 EXPECTED_NAMES = (

@@ -29,10 +29,7 @@ from metahpo_bench._live_stats import curves, summarize
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import BuildSettings, Bundle, KnowledgeStore, build, load_bundled
 from metahpo.spaces import get_space
-
-from .conftest import dataset_folder
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, dataset_folder
 
 
 @pytest.fixture()

@@ -13,8 +13,7 @@ import pytest
 
 from metahpo.knowledge import BuildSettings, Bundle, KnowledgeStore, build, study_name
 from metahpo.knowledge._records import TRIAL_INDEX_ATTR
-
-from .conftest import dataset_folder
+from tests.conftest import dataset_folder
 
 SETTINGS = BuildSettings(families=("knn", "linear"), n_configs=4, max_rows=80, folds=2, chunk=2)
 

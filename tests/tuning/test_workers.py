@@ -25,8 +25,8 @@ from metahpo.errors import MetaHPOError
 from metahpo.spaces import Param, SearchSpace, get_space
 from metahpo.tuning import tune
 from metahpo.tuning._workers import LEASE_ATTR, current_lease, fail_dead_trials, is_dead
+from tests.conftest import DATA
 
-DATA = Path(__file__).parent / "data"
 NO_MF: dict[str, float] = {}
 
 

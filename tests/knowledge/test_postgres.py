@@ -22,8 +22,7 @@ from metahpo.datasets import Dataset
 from metahpo.knowledge import KnowledgeStore, from_store, import_study, study_name
 from metahpo.knowledge._records import TRIAL_INDEX_ATTR
 from metahpo.spaces import get_space
-
-from .conftest import dataset_folder, tune_in_parallel
+from tests.conftest import dataset_folder, tune_in_parallel
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 

@@ -19,9 +19,8 @@ import pytest
 from metahpo.cli import main
 from metahpo.errors import MetaHPOError, SpaceError
 from metahpo.spaces import SearchSpace, get_space
-from tests.conftest import one_line_error
+from tests.conftest import DATA, ROOT, one_line_error
 
-DATA = Path(__file__).parent / "data"
 IRIS = str(DATA / "iris")
 HEAVY = ("optuna", "numpy", "pandas", "sklearn", "scipy", "rich", "torch", "matplotlib")
 
@@ -31,7 +30,7 @@ def _tune(db: Path, *extra: str) -> list[str]:
 
 
 def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
@@ -227,7 +226,7 @@ def test_cli_accepts_the_short_form_and_documents_it(
     assert main(["tune", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert '{"n_neighbors": [1, 30]' in help_text and "Custom search spaces" in help_text
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     assert "### Custom search spaces" in readme and '"n_neighbors": [1, 30]' in readme
 
 

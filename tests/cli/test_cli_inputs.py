@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from metahpo.cli import main
-from tests.conftest import one_line_error
+from tests.conftest import DATA, one_line_error
 
-DATA = Path(__file__).parent / "data"
 TUNE = ["tune", str(DATA / "1027_ESL"), "--model", "linear", "--budget", "2", "--folds", "2"]
 
 
