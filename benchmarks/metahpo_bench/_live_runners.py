@@ -149,6 +149,8 @@ def _meta_sampler(
         n_warm_start=method.warm_start,
         seed=objective.seed,
         base="random" if base == "optuna-gp" else base,
+        # only when given: metahpo's meta_sampler_for takes base_options from issue 24 on
+        **({"base_options": dict(method.base_options)} if method.base_options else {}),
     )
     if base != "optuna-gp":
         return plan.sampler
