@@ -106,8 +106,8 @@ def register(variants: dict[str, tuple[str, dict[str, Any]]]) -> list[str]:
     returns the variants' method names."""
     from metahpo.optimizers import REGISTRY
 
-    for name, base in DEV_BASES.items():
-        REGISTRY.setdefault(name, base)
+    for name, entry in DEV_BASES.items():
+        REGISTRY.setdefault(name, entry)
     methods = []
     for name, (base, options) in variants.items():
         method = variant_method(name, base, options)

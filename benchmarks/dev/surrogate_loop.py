@@ -130,7 +130,9 @@ def select_holdout_names(datasets: str | Path = SHARED) -> tuple[str, ...]:
     return select_holdout(index)
 
 
-def run(method: str, task: Any, experience: Any, budget: int, seed: int) -> tuple[list, float]:
+def run(
+    method: str, task: Any, experience: Any, budget: int, seed: int
+) -> tuple[list[float], float, Surrogate]:
     space = get_space(task.family, task.task)
     f = Surrogate(task.X, task.y)
     t0 = time.perf_counter()
@@ -146,6 +148,8 @@ def run(method: str, task: Any, experience: Any, budget: int, seed: int) -> tupl
                 t for t in experience.tasks if group_key(t.dataset) != group_key(task.dataset)
             ),
         )
+        # only when given: make_meta_sampler takes base_options from issue 24 on
+        extra: dict[str, Any] = {"base_options": options} if options else {}
         if base not in REGISTRY:
             raise SystemExit(f"method {method}: unknown base {base!r}; see --variant")
         plan = make_meta_sampler(
@@ -155,8 +159,7 @@ def run(method: str, task: Any, experience: Any, budget: int, seed: int) -> tupl
             experience=rest,
             base=base,
             seed=seed,
-            # only when given: make_meta_sampler takes base_options from issue 24 on
-            **({"base_options": options} if options else {}),
+            **extra,
         )
         sampler = plan.sampler
     study = optuna.create_study(direction="maximize", sampler=sampler)
