@@ -4,9 +4,10 @@ Usage: python benchmarks/kb_cost.py [--datasets DIR] [--families lgbm xgb] [--sa
                                     [--configs 8] [--out cost.json]
 
 Evaluates ``--configs`` design points, spread evenly over the build's design (index 0, the
-library default, among them), of each family on each sample dataset through the build's own
-code path (:func:`metahpo.knowledge._build._evaluate_chunk`: the same subsample, folds, seed and
-metrics), one process and one thread. ``hgb`` is evaluated on the same points as the reference.
+library default, among them), of each family on each sample dataset with the build's own
+protocol (:func:`evaluate_like_the_build`, from metahpo's public parts: the same subsample,
+folds, design, seed and metrics), one process and one thread. ``hgb`` is evaluated on the
+same points as the reference.
 
 The estimate for the whole collection scales the bundled experience's recorded ``hgb`` fit
 times (every shard stores the fit time of each of its 129 evaluations) by the measured
@@ -25,11 +26,39 @@ from pathlib import Path
 
 import numpy as np
 
-from metahpo.knowledge import BuildSettings, Bundle
-from metahpo.knowledge._build import _evaluate_chunk
+from metahpo.datasets import load_dataset
+from metahpo.evaluation import BUILD_METRICS, DEFAULT_METRIC, Evaluation, evaluate, make_folds
+from metahpo.knowledge import BuildSettings, Bundle, design
 from metahpo.spaces import get_family
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def evaluate_like_the_build(
+    path: str, family: str, indices: list[int], settings: BuildSettings
+) -> list[tuple[int, Evaluation]]:
+    """The design points ``indices`` of ``family`` on the dataset at ``path``, evaluated as
+    ``metahpo kb build`` evaluates them: the seeded subsample, folds and design of
+    ``settings``, the default metric and the build's extra metrics."""
+    ds = load_dataset(path).subsample(settings.max_rows, seed=settings.seed)
+    folds = make_folds(ds, settings.folds, settings.seed)
+    configs = design(family, ds.task, settings.n_configs, settings.seed)
+    metric, extra = DEFAULT_METRIC[ds.task], BUILD_METRICS[ds.task]
+    return [
+        (
+            i,
+            evaluate(
+                ds,
+                family,
+                configs[i],
+                metric=metric,
+                extra_metrics=extra,
+                folds=folds,
+                seed=settings.seed,
+            ),
+        )
+        for i in indices
+    ]
 
 
 def bundle_hours(bundle: Bundle) -> tuple[dict[str, float], int]:
@@ -63,7 +92,7 @@ def main() -> None:
         path = str(Path(args.datasets) / name)
         for fam in families:
             t = time.perf_counter()
-            results = _evaluate_chunk(path, fam, indices, settings)
+            results = evaluate_like_the_build(path, fam, indices, settings)
             wall = time.perf_counter() - t
             seconds[fam][name] = [ev.fit_time for _, ev in results]
             failed += sum(not ev.ok for _, ev in results)

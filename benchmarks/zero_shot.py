@@ -25,10 +25,12 @@ import numpy as np
 from metahpo_bench._live_protocol import group_key
 
 from metahpo.knowledge import load_bundled
-from metahpo.metalearners import _default_first, get_strategy
-from metahpo.metalearners._api import with_metafeatures
-from metahpo.metalearners._base import SAME_TASK
+from metahpo.metalearners import _default_first, get_strategy, with_metafeatures
 from metahpo.spaces import get_space
+
+#: Scaled meta-feature distance at or below which a training task is the dataset itself (as
+#: metahpo's meta-learners decide it; never the case leave-generator-family-out).
+SAME_TASK = 1e-9
 
 #: Loss aversions measured for the curve (the shipped one, ``_default_first.LOSS_AVERSION``,
 #: among them); ``None``: the rule off, the meta-learner's own top-1; ``-1``: the rule shipped

@@ -4,7 +4,7 @@ Sizes: each default fuzz test tries ``FUZZ_EXAMPLES`` cases (``METAHPO_FUZZ_DEFA
 objectives five times as many); each slow one (``pytest -m slow -k fuzz``) tries
 ``SLOW_EXAMPLES`` (``METAHPO_FUZZ_EXAMPLES``, default 1,250), the objectives twice as many:
 8 x 1,250 = 10,000 cases in all.
-The run of record runs the slow tests in seeded chunks (benchmarks/fuzz/run_record.sh), which
+The run of record runs the slow tests in seeded chunks (benchmarks/fuzz_record.sh), which
 counts the cases that hypothesis reports as run.
 """
 

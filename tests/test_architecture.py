@@ -268,3 +268,74 @@ def test_the_lab_keeps_the_house_rules() -> None:
         text = path.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, path
     assert not [p for p in PKG.rglob("*.py") if "metahpo_bench" in p.read_text()]
+
+
+# -- the lab and the examples use metahpo's public names only -------------------------------
+#: Where metahpo is used as a user uses it: the benchmark lab (its package, scripts and dev
+#: loops) and the examples.
+OUTSIDE = (PKG.parents[1] / "benchmarks", PKG.parents[1] / "examples")
+#: Private imports of metahpo still made from there, ``(file, imported target)`` -> the reason.
+OUTSIDE_PRIVATE_ALLOWED: dict[tuple[str, str], str] = {
+    ("benchmarks/zero_shot.py", "metahpo.metalearners._default_first"): (
+        "ZERO_SHOT.md's curve sets the default-first rule's LOSS_AVERSION, which "
+        "MetaLearner.suggest does not take as an argument (yet)"
+    ),
+}
+
+
+def private_metahpo_imports(roots: tuple[Path, ...] = OUTSIDE) -> list[tuple[str, int, str]]:
+    """``(file, line, target)`` for each import of a private module or name of metahpo
+    (``metahpo.x._y``, ``from metahpo.x import _y``, ``metahpo._y``) in the files under
+    ``roots``, anywhere in a file (functions included); files relative to the roots' parent."""
+    found = []
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    targets = [f"{node.module}.{a.name}" for a in node.names]
+                elif isinstance(node, ast.Import):
+                    targets = [a.name for a in node.names]
+                else:
+                    continue
+                for target in targets:
+                    parts = target.split(".")
+                    if parts[0] == "metahpo" and any(_is_private(p) for p in parts[1:]):
+                        found.append(
+                            (path.relative_to(root.parent).as_posix(), node.lineno, target)
+                        )
+    return found
+
+
+def test_the_lab_and_the_examples_import_only_public_names() -> None:
+    found = private_metahpo_imports()
+    offenders = [
+        f"{file}:{line} imports {target}"
+        for file, line, target in found
+        if (file, target) not in OUTSIDE_PRIVATE_ALLOWED
+    ]
+    assert not offenders, (
+        "benchmarks/ and examples/ use metahpo's public names only (export a deliberate "
+        "public name, or write the small thing in the lab itself); private imports: "
+        + "; ".join(offenders)
+    )
+    gone = set(OUTSIDE_PRIVATE_ALLOWED) - {(file, target) for file, _, target in found}
+    assert not gone, f"allowed private imports that are gone (drop them from the list): {gone}"
+
+
+def test_the_public_names_check_finds_private_imports(tmp_path: Path) -> None:
+    lab = tmp_path / "benchmarks"
+    (lab / "dev").mkdir(parents=True)
+    (lab / "ok.py").write_text(
+        "import metahpo\nfrom metahpo import __version__\n"
+        "from metahpo.optimizers import REGISTRY, Base\nfrom metahpo_bench._live import x\n"
+    )
+    (lab / "dev" / "loop.py").write_text(
+        "from metahpo.optimizers._rgpe import fit_gp\n"
+        "def f():\n    from metahpo.optimizers import _bases\n"
+        "    import metahpo._files\n"
+    )
+    assert private_metahpo_imports((lab,)) == [
+        ("benchmarks/dev/loop.py", 1, "metahpo.optimizers._rgpe.fit_gp"),
+        ("benchmarks/dev/loop.py", 3, "metahpo.optimizers._bases"),
+        ("benchmarks/dev/loop.py", 4, "metahpo._files"),
+    ]

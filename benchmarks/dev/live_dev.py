@@ -8,27 +8,42 @@ draw of datasets none of whose generator families is held out, so the datasets o
 never used to tune ideas. Meta methods learn without the dev dataset's generator family.
 
     python benchmarks/dev/live_dev.py --family hgb --methods gp meta \
-        --n-datasets 10 --out /tmp/dev_hgb.json
+        --variant noisy:transfer-gp:latent=false --n-datasets 10 --out /tmp/dev_hgb.json
 
-Variants of the default refinement are registered below as ``meta-<name>``. Prints the mean
-normalised regret at 1/5/10/20/30 (per cell: best and worst value any method found).
+A variant is a live method ``meta-<name>``: metahpo's default method with another base of
+the public registry (:data:`metahpo.optimizers.REGISTRY`) and keyword options for it (metahpo's
+``base_options``), declared with ``--variant NAME:BASE[:key=value,...]`` or in
+:data:`VARIANTS`; a base that metahpo does not have is a public
+:class:`metahpo.optimizers.Base` entry in :data:`DEV_BASES`, added to that registry. Nothing
+of metahpo is patched. Prints the mean normalised regret at 1/5/10/20/30 (per cell: best and
+worst value any method found).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from metahpo_bench._live import _run_unit
-from metahpo_bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, select_holdout
+from metahpo_bench._live_protocol import (
+    LIVE_METHODS,
+    LiveSettings,
+    group_key,
+    parse_variant,
+    select_holdout,
+    variant_method,
+)
 
-#: Keyword overrides of :class:`~metahpo.optimizers._rgpe.RankingWeightedEnsemble`, as dev-only
-#: methods ``meta-<name>`` (add the keyword to the ensemble first). Tried on 2026-11-27, for
-#: hgb's weak refinement on the held-out grid, and rejected (results in
+from metahpo.optimizers import Base
+
+#: Dev variants, ``name -> (base, options)``, run as ``meta-<name>`` (see the module
+#: docstring; ``--variant`` adds more). The record of those tried so far follows; they were
+#: keyword overrides of transfer-gp's ranking-weighted ensemble or of its sampler (their
+#: keywords since removed from ``src``). Tried on 2026-11-27, for hgb's weak refinement on
+#: the held-out grid, and rejected (results in
 #: ``results/2026-11-27-transfer-gp-variants.json``; mean regret @30, draw seed 11):
 #:
 #: * ``mixture``: the ensemble's deviation as a mixture's (weighted variances plus the spread
@@ -66,13 +81,11 @@ from metahpo_bench._live_protocol import LIVE_METHODS, LiveSettings, group_key, 
 #: ``taf`` (``acquisition="taf"``, the transfer acquisition function): no difference on the
 #: surrogate loop (``results/2026-11-27-surrogate-taf.json.gz``, see ``surrogate_loop.py``).
 #: Both keywords were removed from ``src`` (issue 24); their results stay in those files.
-VARIANTS: dict[str, dict[str, Any]] = {}
-
-#: Variants of :class:`~metahpo.optimizers._transfer_gp.TransferGPSampler` itself, as
-#: ``meta-<name>``. Session 12: ``handover``: a trial for which this study's own GP has at least
-#: half the ranking weight goes to Optuna's GPSampler (the late refinement that the live
-#: ablation measures best), the others to the ensemble. Not adopted (results in
-#: ``results/2026-11-28-handover.json``; draw seed 11, normalised over gp, meta and the
+#:
+#: Variants of transfer-gp's sampler itself. Session 12: ``handover``: a trial for which this
+#: study's own GP has at least half the ranking weight goes to Optuna's GPSampler (the late
+#: refinement that the live ablation measures best), the others to the ensemble. Not adopted
+#: (results in ``results/2026-11-28-handover.json``; draw seed 11, normalised over gp, meta and the
 #: variants; mean regret @10/@20/@30): svm, 2 seeds, 20 cells: 0.037/0.025/0.011 against the
 #: default's 0.058/0.043/0.024; hgb, 20 cells: 0.290/0.117/0.081 against 0.254/0.174/0.102;
 #: mlp, 1 seed, 10 cells: 0.187/0.135/0.092 against 0.214/0.171/0.140; but rf, 20 cells:
@@ -80,56 +93,27 @@ VARIANTS: dict[str, dict[str, Any]] = {}
 #: 0.234/0.169/0.131. Better late on three families, much worse on rf: no consistent win.
 #: Both variants and ``TransferGPSampler(handover=)`` were removed (issue 24); the results stay
 #: in ``results/2026-11-28-handover.json``.
-SAMPLER_VARIANTS: dict[str, dict[str, Any]] = {}
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {}
+
+#: Dev bases that metahpo does not have, ``name -> Base(build)``: added to the public
+#: :data:`metahpo.optimizers.REGISTRY` before the runs, so a variant can name them. ``build``
+#: takes a :class:`metahpo.optimizers.BaseContext` and returns ``(sampler, prior or None)``.
+DEV_BASES: dict[str, Base] = {}
 
 
-def _register() -> None:
-    """Each variant as a base ``transfer-gp-<name>`` and a live method ``meta-<name>``."""
-    import functools
-    import os
+def register(variants: dict[str, tuple[str, dict[str, Any]]]) -> list[str]:
+    """The dev bases into metahpo's registry and each variant into the lab's live methods;
+    returns the variants' method names."""
+    from metahpo.optimizers import REGISTRY
 
-    from metahpo.optimizers import _bases, _rgpe, _transfer_gp
-
-    original = _rgpe.RankingWeightedEnsemble
-    for name, kw in VARIANTS.items():
-
-        def make(ctx: Any, kw: dict[str, Any] = kw) -> Any:
-            _transfer_gp.RankingWeightedEnsemble = functools.partial(original, **kw)  # type: ignore
-            try:
-                return _bases._transfer_gp(ctx)
-            finally:
-                _transfer_gp.RankingWeightedEnsemble = original  # type: ignore
-
-        _bases.REGISTRY[f"transfer-gp-{name}"] = _bases.Base(make)
-        LIVE_METHODS[f"meta-{name}"] = replace(
-            LIVE_METHODS["meta"], name=f"meta-{name}", base=f"transfer-gp-{name}"
-        )
-    sampler_class = _transfer_gp.TransferGPSampler
-    for name, kw in SAMPLER_VARIANTS.items():
-
-        def make_sampler(ctx: Any, kw: dict[str, Any] = kw) -> Any:
-            def patched(*args: Any, **kwargs: Any) -> Any:
-                return sampler_class(*args, **kwargs, **kw)
-
-            _transfer_gp.TransferGPSampler = patched  # type: ignore[misc, assignment]
-            try:
-                return _bases._transfer_gp(ctx)
-            finally:
-                _transfer_gp.TransferGPSampler = sampler_class  # type: ignore[misc]
-
-        _bases.REGISTRY[f"transfer-gp-{name}"] = _bases.Base(make_sampler)
-        LIVE_METHODS[f"meta-{name}"] = replace(
-            LIVE_METHODS["meta"], name=f"meta-{name}", base=f"transfer-gp-{name}"
-        )
-    if os.environ.get("DEV_TRACE"):  # print the weights at every proposal
-        weights = original.weights
-
-        def traced(self: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-            w = weights(self, X, y)
-            print(len(y), np.round(w, 2), f"best {y.max() if len(y) else float('nan'):.4f}")
-            return w
-
-        original.weights = traced  # type: ignore[method-assign]
+    for name, entry in DEV_BASES.items():
+        REGISTRY.setdefault(name, entry)
+    methods = []
+    for name, (base, options) in variants.items():
+        method = variant_method(name, base, options)
+        LIVE_METHODS[method.name] = method
+        methods.append(method.name)
+    return methods
 
 
 def dev_datasets(folder: str, n: int, seed: int) -> list[str]:
@@ -155,8 +139,19 @@ def main() -> None:
     ap.add_argument("--draw-seed", type=int, default=11)
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:BASE[:key=value,...]",
+        help="also run meta-NAME: the default meta method with BASE and these base options",
+    )
     args = ap.parse_args()
-    _register()
+    declared = dict(VARIANTS)
+    for text in args.variant:
+        name, base, options = parse_variant(text)
+        declared[name] = (base, options)
+    args.methods += [m for m in register(declared) if m not in args.methods]
     path = Path(args.out)
     results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     names = dev_datasets(args.datasets, args.n_datasets, args.draw_seed)

@@ -12,6 +12,11 @@ generator family, as in the live benchmark.
     python benchmarks/dev/surrogate_loop.py --methods gp tpe meta meta-transfer-gp \
         --n-datasets 16 --seeds 2 --budget 30 --out /tmp/loop.json
 
+A method ``meta-<base>`` runs metahpo's meta sampler with that base of the public registry
+(:data:`metahpo.optimizers.REGISTRY`); a dev variant ``meta-<name>`` is a base with keyword
+options (metahpo's ``base_options``), declared with ``--variant NAME:BASE[:key=value,...]`` or
+in :data:`VARIANTS`. Nothing of metahpo is patched.
+
 Regret per task is normalised by the best and worst of (the stored scores, every value any
 method found). Prints mean regret at 1/5/10/20/30 per method and per family.
 
@@ -37,49 +42,51 @@ from typing import Any
 
 import numpy as np
 import optuna
-from metahpo_bench._live_protocol import group_key, select_holdout
+from metahpo_bench._live_protocol import group_key, parse_variant, select_holdout
 from sklearn.ensemble import ExtraTreesRegressor
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from threadpoolctl import threadpool_limits
 
 from metahpo.knowledge import load_bundled
-from metahpo.optimizers import make_meta_sampler
-from metahpo.optimizers._classic import classic_sampler
-from metahpo.optimizers._rgpe import fit_gp, standardize
+from metahpo.optimizers import REGISTRY, classic_sampler, make_meta_sampler
 from metahpo.spaces import get_space
-from metahpo.tuning._meta import suggest_config
+from metahpo.tuning import suggest_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-
-def _register_variants() -> None:
-    """Dev-only variants of bases, as ``meta-<name>``: keyword overrides of a base's sampler."""
-    import functools
-
-    from metahpo.optimizers import _bases, _transfer_gp
-
-    # (what is patched in _transfer_gp, the original, keyword overrides) per variant
-    variants: dict[str, tuple[str, Any, dict[str, Any]]] = {
-        "transfer-gp-noisy": (
-            "TransferGPSampler",
-            _transfer_gp.TransferGPSampler,
-            {"latent": False},
-        ),
-        # ``transfer-gp-taf`` (``acquisition="taf"``) and ``transfer-gp-ls`` (``local_scales``)
-        # were removed from ``src`` with their keywords (issue 24): results in
-        # results/2026-11-27-surrogate-taf.json.gz (see the module docstring) and live_dev.py.
-    }
-    for name, (attr, original, kw) in variants.items():
-
-        def make(ctx: Any, attr: str = attr, original: Any = original, kw: dict = kw) -> Any:
-            setattr(_transfer_gp, attr, functools.partial(original, **kw))
-            try:
-                return _bases._transfer_gp(ctx)
-            finally:
-                setattr(_transfer_gp, attr, original)
-
-        _bases.REGISTRY[name] = _bases.Base(make)
+#: The datasets folder whose live held-out draw is left out (its ``index.json``).
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
-_register_variants()
+#: Dev variants, ``method name -> (base, options)``: ``meta-transfer-gp-noisy`` is transfer-gp
+#: with the observation noise in its expected improvement (``latent=False``).
+#: ``transfer-gp-taf`` (``acquisition="taf"``) and ``transfer-gp-ls`` (``local_scales``) were
+#: removed from ``src`` with their keywords (issue 24): results in
+#: results/2026-11-27-surrogate-taf.json.gz (see the module docstring) and live_dev.py.
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "meta-transfer-gp-noisy": ("transfer-gp", {"latent": False}),
+}
+
+
+def fit_gp(X: np.ndarray, y: np.ndarray, seed: int = 0) -> GaussianProcessRegressor:
+    """A GP with an ARD Matern-5/2 kernel and a noise term, hyperparameters by marginal
+    likelihood (the kernel of transfer-gp's models; ``y`` standardised)."""
+    kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+        length_scale=np.full(X.shape[1], 0.3), length_scale_bounds=(1e-2, 1e2), nu=2.5
+    ) + WhiteKernel(1e-2, (1e-6, 1.0))
+    gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=seed)
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.simplefilter("ignore")
+        gp.fit(X, y)
+    return gp
+
+
+def standardize(y: np.ndarray) -> np.ndarray:
+    s = float(np.std(y))
+    return (y - float(np.mean(y))) / (s if s > 1e-12 else 1.0)
+
+
 warnings.filterwarnings("ignore")
 
 
@@ -99,9 +106,11 @@ class Surrogate:
         return 0.5 * (g + e)
 
 
-def dev_tasks(experience: Any, n: int, seed: int, families: list[str]) -> list[Any]:
+def dev_tasks(
+    experience: Any, n: int, seed: int, families: list[str], datasets: str | Path = SHARED
+) -> list[Any]:
     index = {t.dataset: {"n_rows": 0} for t in experience.tasks}
-    live = set(select_holdout_names())
+    live = set(select_holdout_names(datasets))
     live_groups = {group_key(d) for d in live}
     names = sorted({d for d in index if group_key(d) not in live_groups})
     rng = np.random.default_rng(seed)
@@ -116,30 +125,41 @@ def dev_tasks(experience: Any, n: int, seed: int, families: list[str]) -> list[A
     return out
 
 
-def select_holdout_names() -> tuple[str, ...]:
-    import pathlib
-
-    folder = pathlib.Path(__file__).resolve().parents[3] / "shared" / "datasets"
-    index = json.loads((folder / "index.json").read_text())
+def select_holdout_names(datasets: str | Path = SHARED) -> tuple[str, ...]:
+    index = json.loads((Path(datasets) / "index.json").read_text())
     return select_holdout(index)
 
 
-def run(method: str, task: Any, experience: Any, budget: int, seed: int) -> tuple[list, float]:
+def run(
+    method: str, task: Any, experience: Any, budget: int, seed: int
+) -> tuple[list[float], float, Surrogate]:
     space = get_space(task.family, task.task)
     f = Surrogate(task.X, task.y)
     t0 = time.perf_counter()
     if method in ("gp", "tpe", "random"):
         sampler = classic_sampler(method, space, seed=seed, budget=budget)
     else:
-        base = method.removeprefix("meta").removeprefix("-") or "transfer"
+        base, options = VARIANTS.get(method, (method.removeprefix("meta-"), {}))
+        if method == "meta":
+            base = "transfer"  # as this loop has always run "meta" (see the module docstring)
         rest = replace(
             experience,
             tasks=tuple(
                 t for t in experience.tasks if group_key(t.dataset) != group_key(task.dataset)
             ),
         )
+        # only when given: make_meta_sampler takes base_options from issue 24 on
+        extra: dict[str, Any] = {"base_options": options} if options else {}
+        if base not in REGISTRY:
+            raise SystemExit(f"method {method}: unknown base {base!r}; see --variant")
         plan = make_meta_sampler(
-            task.metafeatures, task.family, task.task, experience=rest, base=base, seed=seed
+            task.metafeatures,
+            task.family,
+            task.task,
+            experience=rest,
+            base=base,
+            seed=seed,
+            **extra,
         )
         sampler = plan.sampler
     study = optuna.create_study(direction="maximize", sampler=sampler)
@@ -164,9 +184,22 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=30)
     ap.add_argument("--draw-seed", type=int, default=7)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--datasets", default=str(SHARED), help="the live benchmark's datasets")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:BASE[:key=value,...]",
+        help="also run meta-NAME: the meta sampler with BASE and these base options",
+    )
     args = ap.parse_args()
+    for text in args.variant:
+        name, base, options = parse_variant(text)
+        VARIANTS[f"meta-{name}"] = (base, options)
+        if f"meta-{name}" not in args.methods:
+            args.methods.append(f"meta-{name}")
     exp = load_bundled()
-    tasks = dev_tasks(exp, args.n_datasets, args.draw_seed, args.families)
+    tasks = dev_tasks(exp, args.n_datasets, args.draw_seed, args.families, args.datasets)
     results: dict[str, Any] = {}
     if args.out:
         path = Path(args.out)
@@ -196,7 +229,7 @@ def report(results: dict[str, Any], methods: list[str], budget: int) -> None:
     for key, r in results.items():
         m, tk, seed = key.split("|")
         cells.setdefault((tk, seed), {})[m] = r
-    at = [1, 5, 10, 20, budget]
+    at = sorted({t for t in (1, 5, 10, 20, budget) if t <= budget})
     table: dict[str, list[list[float]]] = {m: [] for m in methods}
     fam: dict[tuple[str, str], list[float]] = {}
     for (tk, _), rs in cells.items():

@@ -24,12 +24,13 @@ import numpy as np
 from metahpo_bench._live_protocol import group_key
 
 from metahpo.knowledge import load_bundled
-from metahpo.metalearners import get_strategy
-from metahpo.metalearners._api import with_metafeatures
-from metahpo.metalearners._default_first import EVIDENCE_TASKS
+from metahpo.metalearners import get_strategy, with_metafeatures
 from metahpo.spaces import get_space
 
 K = 10  # candidates collected per task (--k)
+#: Nearest training tasks whose paired gains are collected: the library's default-first rule
+#: weighs this many (its ``EVIDENCE_TASKS``, private to metahpo: kept equal by hand).
+EVIDENCE_TASKS = 25
 
 
 _INDEX: dict[int, tuple[np.ndarray, dict[tuple[float, ...], int]]] = {}  # keeps X alive

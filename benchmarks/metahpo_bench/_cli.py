@@ -8,8 +8,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from metahpo.cli._console import err, out, progress_bar
 from metahpo_bench._cli_live import COMMAND, add_live_arguments, run_live_command
+from metahpo_bench._console import err, out, progress_bar
 
 #: Shown in --help; the library validates names (and lists them all on a mistake).
 _METHOD_HELP = (
@@ -95,7 +95,6 @@ def _command(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from metahpo._files import atomic_write, check_outputs
     from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
     from metahpo_bench import (
         DEFAULT_METHODS,
@@ -105,13 +104,12 @@ def _run(args: argparse.Namespace) -> int:
         run_replay,
         write_report,
     )
+    from metahpo_bench._console import atomic_write, check_outputs
 
     live = {"--cache": args.cache, "--summary": args.summary} if args.live else {}
-    check_outputs(
+    check_outputs(  # the folders of the outputs are made as needed
         {"--out": args.out, "--results-md": args.results_md, **live},
         inputs={"the --datasets": args.datasets, "the --bundle": args.bundle},
-        folders=("--out", "--cache"),
-        writable=False,  # bench makes its folders
     )
     if args.live:
         return run_live_command(args)

@@ -6,7 +6,7 @@ import argparse
 import shlex
 from typing import Any
 
-from metahpo.cli._console import err, out, progress_bar
+from metahpo_bench._console import err, out, progress_bar
 
 #: The command of the lab, as quoted at the top of the reports it writes.
 COMMAND = "metahpo-bench"

@@ -28,7 +28,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -141,6 +141,9 @@ class LiveMethod:
             (scikit-optimize's ``gp_minimize``).
         optimizer: The Optuna optimizer name (``kind="optuna"``).
         strategy, base, warm_start: The meta sampler's parts (``kind="meta"``).
+        base_options: Keyword options of the base, ``(name, value)`` pairs, passed to metahpo
+            as ``base_options=dict(...)`` (``kind="meta"``; empty: the base as registered). A
+            dev variant of a base is a method with options, never a patched module.
         revision: Bumped when the code behind a method changes what it proposes, so that its
             cached runs are computed again.
         peer: Whether this is a baseline a user would pick instead of metahpo.
@@ -155,13 +158,18 @@ class LiveMethod:
     warm_start: int = 5
     revision: int = 1
     peer: bool = False
-    options: tuple[tuple[str, Any], ...] = field(default=())
+    base_options: tuple[tuple[str, Any], ...] = field(default=())
 
     def fingerprint(self) -> dict[str, Any]:
-        """What defines the method's runs (a change makes cached runs stale)."""
+        """What defines the method's runs (a change makes cached runs stale).
+
+        The base options are hashed under the key ``options``: the field's name in every run
+        cached before it took that role (always empty then), so their fingerprints hold.
+        """
         d = asdict(self)
         d.pop("description")
         d.pop("peer")
+        d["options"] = d.pop("base_options")
         if self.kind == "meta" and not self.base:
             from metahpo.optimizers import DEFAULT_BASE
 
@@ -220,6 +228,58 @@ LIVE_METHODS: dict[str, LiveMethod] = _registry()
 
 #: The baseline grid of record: metahpo's default against what a user would pick instead.
 LIVE_DEFAULT_METHODS: tuple[str, ...] = ("meta", "random", "tpe", "gp", "cmaes", "flaml", "skopt")
+
+
+def _option_value(text: str) -> Any:
+    """``3`` -> 3, ``0.5`` -> 0.5, ``false``/``False`` -> False, anything else as text."""
+    try:
+        return json.loads(text.lower() if text in ("True", "False") else text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_variant(text: str) -> tuple[str, str, dict[str, Any]]:
+    """A dev variant declared as ``NAME:BASE[:key=value,...]`` -> ``(NAME, BASE, options)``.
+
+    Example:
+        >>> parse_variant("noisy:transfer-gp:latent=false,k=5")
+        ('noisy', 'transfer-gp', {'latent': False, 'k': 5})
+    """
+    name, _, rest = text.partition(":")
+    base, _, opts = rest.partition(":")
+    if not name or not base:
+        raise MetaHPOError(f"--variant {text!r}: give NAME:BASE[:key=value,...]")
+    options: dict[str, Any] = {}
+    for item in filter(None, opts.split(",")):
+        key, eq, value = item.partition("=")
+        if not key or not eq:
+            raise MetaHPOError(f"--variant {text!r}: option {item!r} is not key=value")
+        options[key] = _option_value(value)
+    return name, base, options
+
+
+def variant_method(name: str, base: str, options: Mapping[str, Any] | None = None) -> LiveMethod:
+    """A dev variant of metahpo's default method, ``meta-<name>``: the same warm starts, then
+    ``base`` (a name of :data:`metahpo.optimizers.REGISTRY`) with keyword ``options``.
+
+    Add it to :data:`LIVE_METHODS` to run it. A new base is a :class:`metahpo.optimizers.Base`
+    entry added to that public registry first; neither touches a module of metahpo.
+    """
+    from metahpo.optimizers import REGISTRY
+
+    if base not in REGISTRY:
+        raise MetaHPOError(
+            f"variant {name!r}: unknown base {base!r}; choose one of {', '.join(REGISTRY)}"
+        )
+    described = ", ".join(f"{k}={v!r}" for k, v in sorted((options or {}).items()))
+    return replace(
+        LIVE_METHODS["meta"],
+        name=f"meta-{name}",
+        description=f"dev variant: MetaSampler, then '{base}'"
+        + (f" ({described})" if described else ""),
+        base=base,
+        base_options=tuple(sorted((options or {}).items())),
+    )
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,10 @@ def _meta_sampler(
     from metahpo.optimizers import DEFAULT_BASE, MetaSampler
 
     base = method.base or DEFAULT_BASE
+    # only when given: metahpo's meta_sampler_for takes base_options from issue 24 on
+    options: dict[str, Any] = (
+        {"base_options": dict(method.base_options)} if method.base_options else {}
+    )
     plan = meta_sampler_for(
         objective.dataset,
         objective.family,
@@ -149,6 +153,7 @@ def _meta_sampler(
         n_warm_start=method.warm_start,
         seed=objective.seed,
         base="random" if base == "optuna-gp" else base,
+        **options,
     )
     if base != "optuna-gp":
         return plan.sampler

@@ -288,6 +288,69 @@ def test_every_peer_runs_on_the_same_objective(folder: Path, tmp_path: Path) -> 
             assert 1e-3 <= p["C"] <= 1e3 and p["class_weight"] in ("none", "balanced")
 
 
+def test_the_committed_cache_matches_every_method_of_the_reports() -> None:
+    # make bench-live re-summarises LIVE.md from benchmarks/live/runs without training only if
+    # every method of the reports still has the fingerprint its cached runs were made with
+    from metahpo_bench._live_protocol import run_fingerprint
+
+    live = ROOT / "benchmarks" / "live"
+    for report in ("summary.json", "ablation.json"):
+        summary = json.loads((live / report).read_text())
+        for m in summary["methods"]:
+            with gzip.open(live / "runs" / f"{m}.json.gz", "rt") as fh:
+                cached = {r["fingerprint"] for r in json.load(fh)["runs"]}
+            expected = run_fingerprint(
+                LIVE_METHODS[m], LiveSettings(), summary["experience_version"]
+            )
+            assert cached == {expected}, (report, m)
+
+
+def test_a_dev_variant_is_a_method_with_base_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    import metahpo_bench._live_runners as runners
+    from metahpo_bench._live_protocol import parse_variant, run_fingerprint, variant_method
+
+    from metahpo.optimizers import REGISTRY, Base
+
+    assert parse_variant("noisy:transfer-gp:latent=false,k=5,kind=x") == (
+        "noisy",
+        "transfer-gp",
+        {"latent": False, "k": 5, "kind": "x"},
+    )
+    for bad in ("noisy", "noisy:transfer-gp:latent"):
+        with pytest.raises(MetaHPOError, match="--variant"):
+            parse_variant(bad)
+    with pytest.raises(MetaHPOError, match="unknown base 'nope'"):
+        variant_method("x", "nope")
+    plain, noisy = (
+        variant_method("same", "transfer-gp"),
+        variant_method("noisy", "transfer-gp", {"latent": False}),
+    )
+    assert (plain.name, noisy.base_options) == ("meta-same", (("latent", False),))
+    settings = LiveSettings()
+    # no options: the default method's fingerprint (under its name); options: another one
+    default = replace(LIVE_METHODS["meta"], name="meta-same")
+    assert run_fingerprint(plain, settings, "v") == run_fingerprint(default, settings, "v")
+    assert run_fingerprint(noisy, settings, "v") != run_fingerprint(plain, settings, "v")
+    # a new base is a public registry entry, not a patched module
+    monkeypatch.setitem(REGISTRY, "dev-base", Base(REGISTRY["random"].build))
+    assert variant_method("mine", "dev-base").base == "dev-base"
+    # the options reach metahpo as base_options, and only when given
+    calls: list[dict[str, object]] = []
+
+    def spy(*args: object, **kwargs: object) -> SimpleNamespace:
+        calls.append(kwargs)
+        return SimpleNamespace(sampler="sampler")
+
+    monkeypatch.setattr(runners, "meta_sampler_for", spy)
+    objective = SimpleNamespace(dataset=None, family="knn", metric=None, seed=0)
+    for method in (plain, noisy):
+        assert runners._meta_sampler(method, objective, None) == "sampler"  # type: ignore[arg-type]
+    assert "base_options" not in calls[0] and calls[1]["base_options"] == {"latent": False}
+
+
 def test_live_settings_are_checked(folder: Path, tmp_path: Path) -> None:
     with pytest.raises(MetaHPOError, match="unknown live method"):
         run_live(folder, LiveSettings(methods=("nope",)), cache=tmp_path, holdout=["iris"])

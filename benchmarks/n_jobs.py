@@ -1,6 +1,6 @@
 """Parallel trials: ``metahpo tune --n-jobs 2`` against ``--n-jobs 1``, on a quiet machine.
 
-    python benchmarks/parallel/n_jobs.py --out benchmarks/parallel/n_jobs.json
+    python benchmarks/n_jobs.py --out benchmarks/parallel/n_jobs.json
 
 Runs the same tuning job (``tests/data/vehicle``, ``--model rf``, ``--budget 20``, SQLite) with
 one and with two worker processes, each into a fresh study, and records the wall time, the
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import optuna
 
-HERE = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parents[1]
 
 
 def one(n_jobs: int, budget: int, model: str, data: Path, folder: Path) -> dict[str, object]:
@@ -66,7 +66,7 @@ def main() -> None:
                 print(runs[-1], flush=True)
     walls = {n: [float(x["wall_s"]) for x in runs if x["n_jobs"] == n] for n in (1, 2)}  # type: ignore[arg-type]
     result = {
-        "command": " ".join(["python", "benchmarks/parallel/n_jobs.py", *sys.argv[1:]]),
+        "command": " ".join(["python", "benchmarks/n_jobs.py", *sys.argv[1:]]),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "settings": {"data": Path(args.data).name, "model": args.model, "budget": args.budget},
         "runs": runs,

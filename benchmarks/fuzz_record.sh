@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fuzz run of record: the slow fuzz tests (pytest -m slow -k fuzz) in seeded chunks.
 #
-#   benchmarks/fuzz/run_record.sh [CHUNKS] [PROCS]
+#   benchmarks/fuzz_record.sh [CHUNKS] [PROCS]
 #
 # CHUNKS chunks (default 25) of `METAHPO_FUZZ_EXAMPLES=$EXAMPLES pytest -m slow -k fuzz
 # --hypothesis-seed=S` over tests/test_fuzz*.py, each with its own seed, PROCS processes side by
@@ -19,7 +19,7 @@
 # Environment: EXAMPLES (50), SEED_BASE (9000), CHUNK_TIMEOUT (seconds, 1800), LOG, RAW,
 # PYTEST (default .venv/bin/pytest, else `python -m pytest`).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 CHUNKS=${1:-25}
 PROCS=${2:-2}
