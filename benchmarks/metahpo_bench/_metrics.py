@@ -70,9 +70,9 @@ def ranks(regret: np.ndarray) -> np.ndarray:
     Returns:
         Ranks, same shape.
     """
-    r = np.asarray(regret, dtype=float)
+    r: np.ndarray = np.asarray(regret, dtype=float)
     if r.shape[0] == 0:
-        return r.copy()
+        return np.array(r, dtype=float)
     # Snap near-equal regrets together so that float noise does not break ties.
     snapped = np.round(r / TIE) * TIE if np.all(np.isfinite(r)) else r
     return np.asarray(rankdata(snapped, axis=0, method="average"), dtype=float)

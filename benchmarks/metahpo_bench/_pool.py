@@ -59,7 +59,7 @@ class Pool:
         self.dataset = task.dataset
         self.budget = min(int(budget), self.n)
         self._y = np.asarray(task.y, dtype=float)
-        self._used = np.zeros(self.n, dtype=bool)
+        self._used: np.ndarray = np.zeros(self.n, dtype=bool)
         self.picks: list[int] = []
         self.seconds: list[float] = []
         self._clock = time.perf_counter()
@@ -77,7 +77,7 @@ class Pool:
     @property
     def used(self) -> np.ndarray:
         """Boolean mask of the rows evaluated so far (a copy)."""
-        return self._used.copy()
+        return np.array(self._used, dtype=bool)
 
     def unused(self) -> np.ndarray:
         """Indices of the rows not evaluated yet, ascending."""

@@ -129,7 +129,7 @@ def summarize(
             R[:, idx, :], [units[i] for i in idx], methods, baseline, n_boot
         )
     for m in methods:
-        runs = [by_key[(m, *u)] for u in units]
+        runs = [by_key[(m, d, f, s)] for (d, f, s) in units]
         first = [r.seconds[0] for r in runs if r.seconds]
         every = [s for r in runs for s in r.seconds]
         fits = [f.seconds for f in result.fits if f.method == m]
