@@ -27,7 +27,7 @@ from metahpo_bench._live_protocol import group_key
 from metahpo.knowledge import load_bundled
 from metahpo.metalearners import _default_first, get_strategy
 from metahpo.metalearners._api import with_metafeatures
-from metahpo.metalearners._base import SAME_TASK
+from metahpo.metalearners._learner import SAME_TASK
 from metahpo.spaces import get_space
 
 #: Loss aversions measured for the curve (the shipped one, ``_default_first.LOSS_AVERSION``,

@@ -19,7 +19,7 @@ from metahpo.errors import MetaHPOError
 from metahpo.optimizers._view import TRANSFER_ATTR, WARM_ATTR
 from metahpo.sklearn import MetaSearchCV
 from metahpo.tuning import RunSettings, tune
-from metahpo.tuning._meta import suggest_config
+from metahpo.tuning._sampler import suggest_config
 from metahpo.tuning._settings import SETTINGS_ATTR
 
 NO_MF: dict[str, float] = {}

@@ -25,7 +25,7 @@ from surrogate_loop import Surrogate
 from metahpo.knowledge import load_bundled
 from metahpo.optimizers import make_meta_sampler
 from metahpo.spaces import get_space
-from metahpo.tuning._meta import suggest_config
+from metahpo.tuning._sampler import suggest_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

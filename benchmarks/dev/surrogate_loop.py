@@ -45,7 +45,7 @@ from metahpo.optimizers import make_meta_sampler
 from metahpo.optimizers._classic import classic_sampler
 from metahpo.optimizers._rgpe import fit_gp, standardize
 from metahpo.spaces import get_space
-from metahpo.tuning._meta import suggest_config
+from metahpo.tuning._sampler import suggest_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -14,7 +14,8 @@
 
 from metahpo.optimizers._bases import BASES, DEFAULT_BASE, REGISTRY, Base, BaseContext
 from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
-from metahpo.optimizers._meta import (
+from metahpo.optimizers._meta_sampler import MetaSampler
+from metahpo.optimizers._plan import (
     WARM_ATTR,
     MetaPlan,
     guard_message,
@@ -25,7 +26,6 @@ from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._reference import RandomProposer
 from metahpo.optimizers._view import CLAIM_ATTRS, StudyView
-from metahpo.optimizers._warm import MetaSampler
 from metahpo.optimizers.research import (
     ACTIONS,
     DeepKernelGP,

@@ -35,8 +35,8 @@ from metahpo.knowledge import (
 )
 from metahpo.optimizers import classic_sampler
 from metahpo.spaces import SearchSpace, get_family
-from metahpo.tuning._meta import _plan, suggest_config
 from metahpo.tuning._run import TrialFailed, skip_duplicate
+from metahpo.tuning._sampler import _plan, suggest_config
 from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
 from metahpo.tuning._workers import retry_stale
 

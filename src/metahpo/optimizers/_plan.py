@@ -1,6 +1,6 @@
 """``make_meta_sampler``: a :class:`MetaSampler` planned for a new task from experience.
 
-The sampler itself is in :mod:`metahpo.optimizers._warm`, the bases in
+The sampler itself is in :mod:`metahpo.optimizers._meta_sampler`, the bases in
 :mod:`metahpo.optimizers._bases`; the names below stay importable from here.
 
 The bases (``make_meta_sampler(base=...)``, the refinement after the warm starts), by name in
@@ -49,9 +49,9 @@ from metahpo.optimizers._bases import (
 )
 from metahpo.optimizers._experience import metafeature_vector
 from metahpo.optimizers._guard import guard_message
+from metahpo.optimizers._meta_sampler import MetaSampler
 from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._view import GUARD_ATTR, WARM_ATTR, WARM_CONFIG_ATTR
-from metahpo.optimizers._warm import MetaSampler
 
 __all__ = [
     "BASES",
@@ -124,7 +124,7 @@ def make_meta_sampler(
             Suggestions that coincide once transferred into ``space`` are evaluated once.
         base: Refinement, a name in :data:`BASES` (``tpe``, ``gp``, ``gpsampler``, ``cmaes``,
             ``evolution``, ``transfer``, ``rl``, ``maml``, ``fsbo``, ``transfer-gp``: the
-            default, or ``random``); :mod:`metahpo.optimizers._meta`'s docstring describes each.
+            default, or ``random``); :mod:`metahpo.optimizers._plan`'s docstring describes each.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.
