@@ -1,8 +1,10 @@
 """The registry of bases: what refines after the warm starts of :func:`make_meta_sampler`.
 
 One :class:`Base` entry per name: how to build its sampler for a new task (from a
-:class:`BaseContext`) and, for the bases with a meta-trained model, how to train that model
-from the experience. Adding a base is one module with its sampler plus one entry here.
+:class:`BaseContext`), the options it takes (:class:`BaseOption`, checked by
+:func:`check_base_options`: ``make_meta_sampler(base_options=...)``, CLI ``--base-option``)
+and, for the bases with a meta-trained model, how to train that model from the experience.
+Adding a base is one module with its sampler plus one entry here.
 """
 
 from __future__ import annotations
