@@ -101,7 +101,15 @@ TUNE_CASES: list[tuple[dict[str, Any], str]] = [
     ({"timeout": math.nan}, r"tune: 'timeout' must be a positive number of seconds, got nan"),
     ({"trial_time_limit": -1}, r"tune: 'trial_time_limit' must be a positive number"),
     ({"warm_start": "3"}, r"tune: 'warm_start' must be a non-negative int, got str '3'"),
-    ({"transfer": -1}, r"tune: 'transfer' must be 0 or more, got -1"),
+    (
+        {"optimizer": "meta", "base_options": {"n_transfer": 1}},
+        r"tune: base 'transfer-gp' takes no option 'n_transfer' \(its options: none\)",
+    ),
+    (
+        {"optimizer": "meta", "base_options": [1]},
+        r"tune: 'base_options' must be a dict of option names to values or None, got list",
+    ),
+    ({"base_options": {"n_transfer": 1}}, r"tune: 'base_options' applies to optimizer='meta'"),
     ({"max_failures": 0}, r"tune: 'max_failures' must be at least 1, got 0"),
     ({"n_jobs": "2"}, r"tune: 'n_jobs' must be an integer"),
     ({"threads": 1.5}, r"tune: 'threads' must be an integer"),
@@ -189,7 +197,10 @@ def test_suggest_for_dataset_refuses_a_wrong_argument(
 
 META_SAMPLER_FOR_CASES: list[tuple[dict[str, Any], str]] = [
     ({"n_warm_start": "3"}, r"meta_sampler_for: 'n_warm_start' must be a non-negative int"),
-    ({"n_transfer": -1}, r"meta_sampler_for: 'n_transfer' must be 0 or more, got -1"),
+    (
+        {"base": "transfer", "base_options": {"n_transfer": -1}},
+        r"meta_sampler_for: base option 'n_transfer' must be 0 or more, got -1",
+    ),
     ({"storage": 3}, r"meta_sampler_for: 'storage' must be an Optuna storage URL"),
     ({"space": {"x": 1}}, r"meta_sampler_for: 'space': parameter 'x': give \[low, high\]"),
     ({"seed": -1}, r"meta_sampler_for: 'seed' must be in \[0, 4294967295\], got -1"),
@@ -217,7 +228,18 @@ MAKE_CASES: list[tuple[dict[str, Any], str]] = [
     ({"space": "x"}, r"make_meta_sampler: 'space' must be a SearchSpace or None, got str"),
     ({"seed": -1}, r"make_meta_sampler: 'seed' must be in \[0, 4294967295\], got -1"),
     ({"experience": 3}, r"make_meta_sampler: 'experience' must be an Experience"),
-    ({"n_transfer": "1"}, r"make_meta_sampler: 'n_transfer' must be a non-negative int or None"),
+    (
+        {"base": "transfer", "base_options": {"n_transfer": "1"}},
+        r"make_meta_sampler: base option 'n_transfer' must be a non-negative int or None",
+    ),
+    (
+        {"base": "tpe", "base_options": {"n_transfer": 1}},
+        r"^make_meta_sampler: base 'tpe' takes no option 'n_transfer' \(its options: none\)$",
+    ),
+    (
+        {"base": "transfer", "base_options": {"x": 1}},
+        r"^make_meta_sampler: base 'transfer' takes no option 'x' \(its options: n_transfer\)$",
+    ),
     ({"family": None}, r"make_meta_sampler: 'family' must be a non-empty str"),
     ({"task": "clf"}, r"unknown task 'clf'"),
 ]

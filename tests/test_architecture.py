@@ -149,12 +149,12 @@ def test_the_cycle_check_finds_a_cycle_through_a_function_level_import(tmp_path:
     pkg.mkdir(parents=True)
     (tmp_path / "metahpo" / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")
-    (pkg / "_transfer.py").write_text("from metahpo.optimizers._meta import WARM_ATTR\n")
-    (pkg / "_meta.py").write_text(
+    (pkg / "_transfer.py").write_text("from metahpo.optimizers._plan import WARM_ATTR\n")
+    (pkg / "_plan.py").write_text(
         "def f():\n    from metahpo.optimizers._transfer import TransferSampler\n"
     )
     found = cycles(import_graph(tmp_path / "metahpo"))
-    assert found == [["metahpo.optimizers._meta", "metahpo.optimizers._transfer"]]
+    assert found == [["metahpo.optimizers._plan", "metahpo.optimizers._transfer"]]
 
 
 def test_the_cycle_check_counts_imports_for_type_checking(tmp_path: Path) -> None:

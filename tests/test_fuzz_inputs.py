@@ -128,7 +128,7 @@ def _arguments(assets: Path, api: str) -> dict[str, tuple[list[Any], list[Any]]]
             "n_jobs": ([None, 1], ["2", -5, _Obj()]),
             "max_failures": ([None], ["2", 2**64]),
             "allow_changed_settings": ([False], ["yes"]),
-            "transfer": ([None], ["3"]),
+            "base_options": ([None], ["3", {"n_transfer": 3}]),
             "threads": ([None, 1], ["1", -2]),
             "experience": ([None], ["x", _Obj()]),
         }

@@ -34,7 +34,13 @@ OPTION_CASES = {
     "threads_zero": (["--threads", "0"], "--threads"),
     "n_jobs_in_memory": (["--n-jobs", "2", "--storage", "sqlite:///:memory:"], "--n-jobs"),
     "max_failures_zero": (["--max-failures", "0"], "--max-failures"),
-    "negative_transfer": (["--transfer", "-1"], "--transfer"),
+    "negative_transfer": (["--base", "transfer", "--transfer", "-1"], "--transfer must be"),
+    "negative_base_option": (
+        ["--base", "transfer", "--base-option", "n_transfer=-1"],
+        "--base-option n_transfer must be 0 or more, got -1",
+    ),
+    "base_option_without_a_value": (["--base-option", "n_transfer"], "give NAME=VALUE"),
+    "base_option_not_an_int": (["--base-option", "n_transfer=x"], "must be an integer"),
     "one_fold": (["--folds", "1"], "--folds"),
 }
 

@@ -91,13 +91,15 @@ def test_python_dash_m_help_imports_nothing_heavy() -> None:
 def test_the_parsers_static_names_are_the_librarys() -> None:
     from metahpo.cli import _names
     from metahpo.knowledge import DEFAULT_STORAGE
-    from metahpo.optimizers import DEFAULT_BASE
+    from metahpo.optimizers import DEFAULT_BASE, REGISTRY
     from metahpo.spaces import FAMILY_NAMES
     from metahpo.tuning import tune
 
     assert _names.FAMILY_NAMES == FAMILY_NAMES
     assert _names.DEFAULT_STORAGE == DEFAULT_STORAGE
     assert _names.DEFAULT_BASE == DEFAULT_BASE
+    declared = {n: {o.name: o.low for o in b.options} for n, b in REGISTRY.items()}
+    assert declared == _names.BASE_OPTIONS
     defaults = inspect.signature(tune).parameters
     assert defaults["strategy"].default == _names.DEFAULT_STRATEGY
     assert defaults["warm_start"].default == _names.DEFAULT_WARM_START
@@ -258,7 +260,19 @@ def test_bad_space_is_one_line_before_any_work(
         (["--optimizer", "random", "--strategy", "nearest"], "--strategy applies to"),
         (["--optimizer", "cmaes", "--warm-start", "2"], "--warm-start applies to"),
         (["--optimizer", "tpe", "--transfer", "3"], "--transfer applies to"),
-        (["--transfer", "3"], "--transfer applies to --base transfer only, not transfer-gp"),
+        (["--optimizer", "tpe", "--base-option", "n_transfer=3"], "--base-option applies to"),
+        (
+            ["--transfer", "3"],
+            "--transfer: base 'transfer-gp' takes no option 'n_transfer' (its options: none)",
+        ),
+        (
+            ["--base", "tpe", "--base-option", "n_transfer=3"],
+            "--base-option: base 'tpe' takes no option 'n_transfer' (its options: none)",
+        ),
+        (
+            ["--base", "transfer", "--base-option", "n_transfer=3", "--transfer", "2"],
+            "--transfer: option 'n_transfer' of --base transfer given twice",
+        ),
         (["--n-jobs", "-5"], "--n-jobs must be -1 (one worker per core) or at least 1, got -5"),
         (["--threads", "-3"], "--threads must be -1 (all cores) or at least 1, got -3"),
         (["--study", ""], "--study must not be empty"),
@@ -329,7 +343,7 @@ def test_allow_changed_settings_help_claims_only_what_it_allows(
     assert main(["tune", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     allowed = text[text.index("--allow-changed-settings continue") :]
-    assert "other folds, metric, optimizer, base, strategy, transfer or seed" in allowed
+    assert "other folds, metric, optimizer, base, strategy, base options or seed" in allowed
     assert "The data and the search space of a study cannot change" in allowed
 
 

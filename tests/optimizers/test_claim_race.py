@@ -16,7 +16,7 @@ from optuna.storages import InMemoryStorage
 from metahpo.optimizers import MetaSampler, RandomProposer, _view
 from metahpo.optimizers._view import PROPOSAL_ATTR, WARM_ATTR, WARM_CONFIG_ATTR
 from metahpo.spaces import get_space
-from metahpo.tuning._meta import suggest_config
+from metahpo.tuning._sampler import suggest_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -20,7 +20,7 @@ from optuna.trial import Trial, TrialState
 
 from metahpo.knowledge import Experience
 from metahpo.optimizers import BASES, MetaSampler, SurrogatePrior, make_meta_sampler
-from metahpo.optimizers._meta import (
+from metahpo.optimizers._plan import (
     GUARD_ATTR,
     LOW_CONFIDENCE,
     WARM_ATTR,

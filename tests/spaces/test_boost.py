@@ -27,8 +27,7 @@ from metahpo.knowledge import (
 )
 from metahpo.optimizers import BASES, make_meta_sampler
 from metahpo.spaces import build_estimator, get_family, get_space
-from metahpo.tuning import tune
-from metahpo.tuning._meta import suggest_config
+from metahpo.tuning import suggest_config, tune
 from tests.conftest import DATA, dataset_folder, require_family
 
 BOOST = ("lgbm", "xgb")
@@ -158,7 +157,7 @@ def test_cli_tune_with_no_experience_for_the_family(
     # An experience with no task of the family (the bundle before its build reached it): the
     # meta optimizer falls back to the library default first, then its base sampler.
     others = _without_boost()
-    monkeypatch.setattr("metahpo.tuning._meta.load_bundled", lambda: others)
+    monkeypatch.setattr("metahpo.tuning._sampler.load_bundled", lambda: others)
     for data in ("iris", "1027_ESL"):
         out = tmp_path / f"{data}.json"
         argv = ["tune", str(DATA / data), "--model", family, "--budget", "2", "--folds", "2"]

@@ -1,11 +1,13 @@
-"""The transfer phase's length (issue 12, item 3): ``transfer`` / ``--transfer`` /
-``n_transfer`` reach the ``transfer`` base from every interface."""
+"""The transfer phase's length (issue 12, item 3): the ``transfer`` base's option
+``n_transfer`` (``base_options`` / ``--base-option n_transfer=N``, the deprecated
+``--transfer N``) reaches the base from every interface (issue 24: per-base options)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -16,10 +18,11 @@ import metahpo
 from metahpo.cli import main
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
+from metahpo.optimizers import REGISTRY, BaseContext, make_meta_sampler
 from metahpo.optimizers._view import TRANSFER_ATTR, WARM_ATTR
 from metahpo.sklearn import MetaSearchCV
 from metahpo.tuning import RunSettings, tune
-from metahpo.tuning._meta import suggest_config
+from metahpo.tuning._sampler import suggest_config
 from metahpo.tuning._settings import SETTINGS_ATTR
 from tests.conftest import DATA
 
@@ -35,46 +38,190 @@ def _phases(trials: list[optuna.trial.FrozenTrial]) -> str:
     return out
 
 
-def test_tune_transfer_sets_the_phase_length_and_is_a_defining_setting(
+def test_the_transfer_base_declares_its_option() -> None:
+    (option,) = REGISTRY["transfer"].options
+    assert (option.name, option.low, option.default) == ("n_transfer", 0, None)
+    assert [n for n, b in REGISTRY.items() if b.options] == ["transfer"]
+    space = metahpo.get_space("knn", "classification")
+    given = {"n_transfer": 3}
+    context = BaseContext(space, space, 0, "maximize", options=given)
+    given["n_transfer"] = 9  # the context keeps its own copy
+    with pytest.raises(TypeError):
+        context.options["n_transfer"] = 4  # type: ignore[index]
+    assert dict(context.options) == {"n_transfer": 3}
+    assert dict(BaseContext(space, space, 0, "maximize").options) == {}
+
+
+@pytest.mark.parametrize(
+    ("base", "options", "message"),
+    [
+        (
+            "tpe",
+            {"n_transfer": 3},
+            "make_meta_sampler: base 'tpe' takes no option 'n_transfer' (its options: none)",
+        ),
+        (
+            "transfer",
+            {"n": 3},
+            "make_meta_sampler: base 'transfer' takes no option 'n' (its options: n_transfer)",
+        ),
+        (
+            "transfer",
+            {"n_transfer": -1},
+            "make_meta_sampler: base option 'n_transfer' must be 0 or more, got -1",
+        ),
+        (
+            "transfer",
+            {"n_transfer": True},
+            "make_meta_sampler: base option 'n_transfer' must be a non-negative int or None, "
+            "got bool True",
+        ),
+        (
+            "transfer",
+            [("n_transfer", 3)],
+            "make_meta_sampler: 'base_options' must be a dict of option names to values or "
+            "None, got list [('n_transfer', 3)]",
+        ),
+    ],
+)
+def test_an_option_the_base_does_not_take_is_one_line(
+    base: str, options: object, message: str
+) -> None:
+    with pytest.raises(MetaHPOError) as exc:
+        make_meta_sampler(np.zeros(3), "knn", "classification", base=base, base_options=options)  # type: ignore[arg-type]
+    assert str(exc.value) == message
+
+
+def test_n_transfer_sets_the_transfer_phase_of_make_meta_sampler(tiny_clf: Dataset) -> None:
+    space = metahpo.get_space("knn", tiny_clf.task)
+    mf = metahpo.compute_metafeatures(tiny_clf)
+    vector = np.asarray([mf.get(k, 0.0) for k in metahpo.load_bundled().metafeature_names])
+    found = {}
+    for n in (None, 0, 2):
+        options = None if n is None else {"n_transfer": n}
+        plan = make_meta_sampler(
+            vector, "knn", tiny_clf.task, n_warm_start=1, base="transfer", base_options=options
+        )
+        study = optuna.create_study(direction="maximize", sampler=plan.sampler)
+        study.optimize(lambda t: float(suggest_config(t, space)["n_neighbors"]) % 7, n_trials=5)
+        found[n] = _phases(study.trials)[len(plan.sampler.warm_start) :]
+    assert found == {None: "tttt", 0: "....", 2: "tt.."}, found
+
+
+def test_tune_n_transfer_sets_the_phase_length_and_is_a_defining_setting(
     tiny_clf: Dataset, sqlite_url: str
 ) -> None:
     common = dict(storage=sqlite_url, study_name="s", metafeatures=NO_MF, folds=2, base="transfer")
-    result = tune(tiny_clf, "knn", optimizer="meta", warm_start=2, transfer=3, budget=12, **common)
+    three = {"n_transfer": 3}
+    result = tune(
+        tiny_clf, "knn", optimizer="meta", warm_start=2, base_options=three, budget=12, **common
+    )
     study = optuna.load_study(study_name="s", storage=sqlite_url)
     phases = _phases(study.get_trials(states=(TrialState.COMPLETE,)))
     k = result.meta["warm_start"] if result.meta else 0
     assert phases == "w" * k + "ttt" + "." * (12 - k - 3), phases
-    assert result.settings is not None and result.settings.transfer == 3
+    assert result.settings is not None and result.settings.base_options == (("n_transfer", 3),)
+    assert "then transfer with n_transfer=3" in result.settings.describe()
+    assert json.loads(study.user_attrs[SETTINGS_ATTR])["base_options"] == {"n_transfer": 3}
     stored = RunSettings.from_json(study.user_attrs[SETTINGS_ATTR])
-    assert stored.transfer == 3
-    with pytest.raises(MetaHPOError, match=r"transfer 3 -> 4"):
-        tune(tiny_clf, "knn", warm_start=2, transfer=4, budget=13, **common)
-    with pytest.raises(MetaHPOError, match=r"transfer 3 -> None"):
+    assert stored == result.settings
+    with pytest.raises(MetaHPOError, match=r"base_options n_transfer=3 -> n_transfer=4"):
+        tune(tiny_clf, "knn", warm_start=2, base_options={"n_transfer": 4}, budget=13, **common)
+    with pytest.raises(MetaHPOError, match=r"base_options n_transfer=3 -> none"):
         tune(tiny_clf, "knn", warm_start=2, budget=13, **common)
 
 
-def test_a_study_stored_without_transfer_resumes_with_the_default(
-    tiny_clf: Dataset, sqlite_url: str
+def _stored_by_an_earlier_version(study: optuna.Study, transfer: object) -> None:
+    record = json.loads(study.user_attrs[SETTINGS_ATTR])
+    record.pop("base_options")
+    if transfer != "absent":
+        record["transfer"] = transfer
+    study.set_user_attr(SETTINGS_ATTR, json.dumps(record))
+
+
+@pytest.mark.parametrize("transfer", ["absent", None])
+def test_a_study_stored_without_options_resumes_with_the_default(
+    tiny_clf: Dataset, sqlite_url: str, transfer: object
 ) -> None:
     common = dict(storage=sqlite_url, study_name="old", metafeatures=NO_MF, folds=2, base="tpe")
     tune(tiny_clf, "knn", warm_start=1, budget=2, **common)
     study = optuna.load_study(study_name="old", storage=sqlite_url)
-    record = json.loads(study.user_attrs[SETTINGS_ATTR])
-    assert record.pop("transfer") is None
-    study.set_user_attr(SETTINGS_ATTR, json.dumps(record))  # as an earlier version stored it
+    _stored_by_an_earlier_version(study, transfer)
     more = tune(tiny_clf, "knn", warm_start=1, budget=3, **common)
     assert more.n_trials == 3 and not more.changed_settings
 
 
-def test_transfer_is_refused_where_it_would_do_nothing(tiny_clf: Dataset, sqlite_url: str) -> None:
-    for kwargs in ({"base": "tpe"}, {"optimizer": "random"}):
-        with pytest.raises(MetaHPOError, match="--transfer applies to --base transfer"):
-            tune(tiny_clf, "knn", budget=2, storage=sqlite_url, transfer=2, **kwargs)
-    with pytest.raises(MetaHPOError, match="'transfer' must be 0 or more"):
-        tune(tiny_clf, "knn", budget=2, storage=sqlite_url, transfer=-1)
+def test_settings_stored_with_transfer_read_as_its_option(
+    tiny_clf: Dataset, sqlite_url: str
+) -> None:
+    """An earlier version stored ``"transfer": 3``: the same run resumes without a change."""
+    common = dict(storage=sqlite_url, study_name="t", metafeatures=NO_MF, folds=2, base="transfer")
+    three = {"n_transfer": 3}
+    tune(tiny_clf, "knn", warm_start=1, budget=2, base_options=three, **common)
+    study = optuna.load_study(study_name="t", storage=sqlite_url)
+    _stored_by_an_earlier_version(study, 3)
+    old = RunSettings.from_json(study.user_attrs[SETTINGS_ATTR])
+    assert old.base_options == (("n_transfer", 3),)
+    more = tune(tiny_clf, "knn", warm_start=1, budget=3, base_options=three, **common)
+    assert more.n_trials == 3 and not more.changed_settings
+    old_style = {
+        "metric": "r2",
+        "direction": "maximize",
+        "folds": 2,
+        "seed": 0,
+        "space_signature": "s",
+        "n_rows": 9,
+        "optimizer": "meta",
+        "base": "transfer",
+        "strategy": "portfolio",
+        "transfer": 5,
+        "schema": 1,
+    }
+    assert RunSettings.from_json(json.dumps(old_style)).base_options == (("n_transfer", 5),)
 
 
-def test_cli_transfer(tmp_path: Path, capsys) -> None:
+def test_base_options_are_refused_where_they_would_do_nothing(
+    tiny_clf: Dataset, sqlite_url: str
+) -> None:
+    two = {"n_transfer": 2}
+    with pytest.raises(
+        MetaHPOError, match=r"^tune: base 'tpe' takes no option 'n_transfer' \(its options: none\)$"
+    ):
+        tune(tiny_clf, "knn", budget=2, storage=sqlite_url, base="tpe", base_options=two)
+    with pytest.raises(
+        MetaHPOError, match=r"^tune: 'base_options' applies to optimizer='meta' only"
+    ):
+        tune(tiny_clf, "knn", budget=2, storage=sqlite_url, optimizer="random", base_options=two)
+    with pytest.raises(MetaHPOError, match="base option 'n_transfer' must be 0 or more"):
+        tune(
+            tiny_clf,
+            "knn",
+            budget=2,
+            storage=sqlite_url,
+            base="transfer",
+            base_options={"n_transfer": -1},
+        )
+
+
+def test_cli_base_option(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    data = str(Path(__file__).parent / "data" / "1027_ESL")
+    cli = ["tune", data, "--model", "knn", "--storage", url, "--folds", "2", "--warm-start", "1"]
+    cli += ["--budget", "5", "--base", "transfer"]
+    assert main([*cli, "--study", "c", "--base-option", "n_transfer=3"]) == 0
+    study = optuna.load_study(study_name="c", storage=url)
+    assert _phases(study.trials) == "wttt.", _phases(study.trials)
+    assert "note:" not in capsys.readouterr().err
+    assert main([*cli, "--study", "d", "--base-option", "n_transfer"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "metahpo: error: --base-option 'n_transfer': give NAME=VALUE "
+        "(e.g. --base-option n_transfer=10)"
+    ], err
+    assert "--base-option NAME=VALUE" in _help(capsys)
+
+
+def test_cli_transfer_is_a_deprecated_alias(tmp_path: Path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     data = str(DATA / "1027_ESL")
     cli = ["tune", data, "--model", "knn", "--storage", url, "--study", "c", "--folds", "2"]
@@ -84,11 +231,16 @@ def test_cli_transfer(tmp_path: Path, capsys) -> None:
     )
     study = optuna.load_study(study_name="c", storage=url)
     assert _phases(study.trials) == "wtt..", _phases(study.trials)
-    capsys.readouterr()
+    notes = [x for x in capsys.readouterr().err.splitlines() if "--transfer" in x]
+    assert notes == [
+        "note: --transfer N is deprecated; it is read as --base-option n_transfer=N"
+    ], notes
     assert main([*cli, "--base", "tpe", "--transfer", "2", "--study", "d"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--transfer applies to --base transfer" in err[0], err
-    assert "--transfer N" in _help(capsys)
+    assert err == [
+        "metahpo: error: --transfer: base 'tpe' takes no option 'n_transfer' (its options: none)"
+    ], err
+    assert "--transfer" not in _help(capsys)  # hidden
 
 
 def _help(capsys) -> str:
@@ -97,7 +249,10 @@ def _help(capsys) -> str:
 
 
 def test_meta_sampler_for_takes_n_transfer(tiny_clf: Dataset) -> None:
-    plan = metahpo.meta_sampler_for(tiny_clf, "knn", n_warm_start=1, n_transfer=2, base="transfer")
+    two = {"n_transfer": 2}
+    plan = metahpo.meta_sampler_for(
+        tiny_clf, "knn", n_warm_start=1, base_options=two, base="transfer"
+    )
     space = metahpo.get_space("knn", tiny_clf.task)
     study = optuna.create_study(direction="maximize", sampler=plan.sampler)
     study.optimize(lambda t: float(suggest_config(t, space)["n_neighbors"]) % 7, n_trials=6)
@@ -113,15 +268,20 @@ def test_meta_search_cv_takes_n_transfer_and_trains_with_one_thread(tiny_clf: Da
         seen.append({int(i["num_threads"]) for i in threadpool_info()})
         return float(estimator.score(X, y))
 
+    two = {"n_transfer": 2}
     search = MetaSearchCV(
-        "knn", n_iter=6, cv=2, warm_start=1, n_transfer=2, scoring=scorer, base="transfer"
+        "knn", n_iter=6, cv=2, warm_start=1, base_options=two, scoring=scorer, base="transfer"
     )
-    assert search.get_params()["n_transfer"] == 2
-    assert clone(search).get_params()["n_transfer"] == 2
+    assert search.get_params()["base_options"] is two  # stored as given
+    assert clone(search).get_params()["base_options"] == two
     with threadpool_limits(limits=2):  # what an unlimited process has on two cores
         search.fit(X, y)
     k = search.meta_["warm_start"]
     assert _phases(search.study_.trials) == "w" * k + "tt" + "." * (4 - k)
     assert seen and all(s == {1} for s in seen), seen
-    with pytest.raises(ValueError, match="n_transfer"):
-        MetaSearchCV("knn", n_transfer=-1).fit(X, y)
+    with pytest.raises(ValueError, match="MetaSearchCV: base option 'n_transfer' must be 0 or"):
+        MetaSearchCV("knn", base="transfer", base_options={"n_transfer": -1}).fit(X, y)
+    with pytest.raises(ValueError, match="MetaSearchCV: base 'transfer-gp' takes no option"):
+        MetaSearchCV("knn", base_options={"n_transfer": 2}).fit(X, y)
+    with pytest.raises(ValueError, match="'base_options' parameter of MetaSearchCV must be"):
+        MetaSearchCV("knn", base_options=[("n_transfer", 2)]).fit(X, y)  # type: ignore[arg-type]

@@ -10,6 +10,20 @@ FAMILY_NAMES: tuple[str, ...] = ("hgb", "rf", "svm", "linear", "knn", "mlp", "lg
 DEFAULT_STORAGE = "sqlite:///metahpo.db"
 #: ``metahpo.optimizers.DEFAULT_BASE``.
 DEFAULT_BASE = "transfer-gp"
+#: Each base's options (``metahpo.optimizers.REGISTRY[name].options``): name -> smallest value.
+BASE_OPTIONS: dict[str, dict[str, int]] = {
+    "tpe": {},
+    "gp": {},
+    "cmaes": {},
+    "evolution": {},
+    "transfer": {"n_transfer": 0},
+    "transfer-gp": {},
+    "rl": {},
+    "maml": {},
+    "fsbo": {},
+    "random": {},
+    "gpsampler": {},
+}
 #: ``metahpo.tuning.tune``'s default ``strategy`` and ``warm_start``.
 DEFAULT_STRATEGY = "portfolio"
 DEFAULT_WARM_START = 5

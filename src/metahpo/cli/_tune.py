@@ -105,7 +105,7 @@ def register(sub: Any) -> None:
         "--allow-changed-settings",
         action="store_true",
         help="continue a study that was run with other folds, metric, optimizer, base, "
-        "strategy, transfer or seed (its scores are then not comparable; the best score is "
+        "strategy, base options or seed (its scores are then not comparable; the best score is "
         "printed with the folds it was measured with). The data and the search space of a "
         "study cannot change (its trials are experience for that task): use a new --study",
     )
@@ -141,7 +141,7 @@ def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
         "Bayesian optimisation "
         "over the continuous space with a ranking-weighted GP ensemble of the most similar past "
         "tasks and this run, RGPE; past tasks count as long as they rank this run's results "
-        "well), transfer (past tasks' configurations until trial 25, then TPE; see --transfer), "
+        "well), transfer (past tasks' configurations until trial 25, then TPE; see --base-option), "
         "tpe, gp (GP-EI whose prior mean is the meta-learned surrogate), gpsampler (Optuna's "
         "GPSampler; torch extra), cmaes (warm-started "
         "from similar tasks), evolution (bred from the warm starts and similar tasks' best "
@@ -150,13 +150,16 @@ def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
         "meta-trained on the experience, fine-tuned on this run; torch extra), random",
     )
     p.add_argument(
-        "--transfer",
-        type=int,
+        "--base-option",
+        action="append",
         default=None,
-        metavar="N",
-        help="transfer proposals after the warm starts before TPE takes over (--base transfer; "
-        "default 25 minus the warm starts)",
+        metavar="NAME=VALUE",
+        help="an option of --base (repeatable; an integer value): --base transfer takes "
+        "n_transfer, its proposals after the warm starts before TPE takes over (default 25 "
+        "minus the warm starts); the other bases take none",
     )
+    # Deprecated: --base-option n_transfer=N (a note says so).
+    p.add_argument("--transfer", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def add_threads_argument(p: argparse.ArgumentParser) -> None:
@@ -194,7 +197,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
         warm_start=args.warm_start,
         max_failures=args.max_failures,
         n_jobs=args.n_jobs,
-        transfer=args.transfer,
         threads=args.threads,
     )
     check_outputs(
@@ -280,7 +282,7 @@ def _tune_with_progress(
                 n_jobs=args.n_jobs,
                 max_failures=args.max_failures,
                 allow_changed_settings=args.allow_changed_settings,
-                transfer=args.transfer,
+                base_options=args.base_options,
                 threads=args.threads,
             )
         except MetaHPOError:

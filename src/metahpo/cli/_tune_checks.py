@@ -4,9 +4,12 @@ changes in a search space: one-line errors before any work, notes after it."""
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from typing import Any
 
-from metahpo.cli._names import DEFAULT_BASE, DEFAULT_STRATEGY, DEFAULT_WARM_START
+from metahpo._args import check_int
+from metahpo.cli._names import BASE_OPTIONS, DEFAULT_BASE, DEFAULT_STRATEGY, DEFAULT_WARM_START
 from metahpo.errors import MetaHPOError
 
 #: Options of the meta-learned optimizer only, and the ``argparse`` attribute of each.
@@ -14,8 +17,11 @@ META_ONLY = (
     ("--base", "base"),
     ("--strategy", "strategy"),
     ("--warm-start", "warm_start"),
+    ("--base-option", "base_option"),
     ("--transfer", "transfer"),
 )
+#: The note for the deprecated ``--transfer N``.
+TRANSFER_NOTE = "note: --transfer N is deprecated; it is read as --base-option n_transfer=N"
 
 
 def check_option_combinations(args: argparse.Namespace) -> None:
@@ -45,14 +51,49 @@ def check_option_combinations(args: argparse.Namespace) -> None:
                 f"{given[0]} applies to --optimizer meta only (the meta-learned warm start, "
                 f"then --base), not --optimizer {args.optimizer}"
             )
-    elif args.transfer is not None and (args.base or DEFAULT_BASE) != "transfer":
-        raise MetaHPOError(
-            f"--transfer applies to --base transfer only, not {args.base or DEFAULT_BASE}"
-        )
     args.base = DEFAULT_BASE if args.base is None else args.base
+    args.base_options = base_options(args.base, args.base_option or (), args.transfer)
     args.strategy = DEFAULT_STRATEGY if args.strategy is None else args.strategy
     args.warm_start = DEFAULT_WARM_START if args.warm_start is None else args.warm_start
     args.options_checked = True
+    if args.transfer is not None:
+        print(TRANSFER_NOTE, file=sys.stderr)
+
+
+def base_options(base: str, given: Sequence[str], transfer: int | None) -> dict[str, int] | None:
+    """``--base-option NAME=VALUE`` (each given once, an integer) and the deprecated
+    ``--transfer N`` (``n_transfer=N``), checked against the options ``base`` takes
+    (:data:`~metahpo.cli._names.BASE_OPTIONS`; an unknown base is ``tune``'s error);
+    ``None``: none given."""
+    pairs: list[tuple[str, str, int]] = []  # (option named in messages, name, value)
+    for text in given:
+        name, sep, value = (part.strip() for part in text.partition("="))
+        if not sep or not name:
+            raise MetaHPOError(
+                f"--base-option {text!r}: give NAME=VALUE (e.g. --base-option n_transfer=10)"
+            )
+        try:
+            pairs.append(("--base-option", name, int(value)))
+        except ValueError:
+            raise MetaHPOError(
+                f"--base-option {name}: VALUE must be an integer, got {value!r}"
+            ) from None
+    if transfer is not None:
+        pairs.append(("--transfer", "n_transfer", transfer))
+    takes = BASE_OPTIONS.get(base)
+    options: dict[str, int] = {}
+    for option, name, number in pairs:
+        if name in options:
+            raise MetaHPOError(f"{option}: option {name!r} of --base {base} given twice")
+        if takes is not None and name not in takes:
+            raise MetaHPOError(
+                f"{option}: base {base!r} takes no option {name!r} "
+                f"(its options: {', '.join(takes) or 'none'})"
+            )
+        label = option if option == "--transfer" else f"{option} {name}"
+        check_int(number, label, low=takes[name] if takes is not None else None)
+        options[name] = number
+    return options or None
 
 
 def read_space_document(text: str | None) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from metahpo.metalearners._api import (
     suggest_for_dataset,
     with_metafeatures,
 )
-from metahpo.metalearners._base import MetaLearner, Suggestion, TaskSpace
+from metahpo.metalearners._learner import MetaLearner, Suggestion, TaskSpace
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
 from metahpo.metalearners._pool import ScoreTable, normalized_scores
 from metahpo.metalearners._simple import GreedyPortfolio, NearestTasks

@@ -28,7 +28,7 @@ from metahpo._args import check_int, check_str, got, is_number
 from metahpo.datasets import Dataset, load_dataset
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.knowledge import Experience, load_bundled
-from metahpo.metalearners._base import MetaLearner, Suggestion
+from metahpo.metalearners._learner import MetaLearner, Suggestion
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
 from metahpo.metalearners._simple import GreedyPortfolio, NearestTasks
 from metahpo.metalearners._torch import EmbeddedNearest, NeuralMapping

@@ -11,7 +11,7 @@ from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
 
 from metahpo.knowledge import Experience
-from metahpo.metalearners._base import MetaLearner
+from metahpo.metalearners._learner import MetaLearner
 from metahpo.metalearners._pool import ScoreTable, normalized_scores
 from metahpo.spaces import sobol_design
 

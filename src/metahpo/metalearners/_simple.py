@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.knowledge import Experience
-from metahpo.metalearners._base import SAME_TASK, MetaLearner
+from metahpo.metalearners._learner import SAME_TASK, MetaLearner
 from metahpo.metalearners._pool import ScoreTable
 
 

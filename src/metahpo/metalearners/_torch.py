@@ -23,7 +23,7 @@ import numpy as np
 
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
-from metahpo.metalearners._base import MetaLearner, TaskSpace
+from metahpo.metalearners._learner import MetaLearner, TaskSpace
 from metahpo.metalearners._pool import ScoreTable, normalized_scores
 from metahpo.metalearners._simple import NearestTasks
 

@@ -6,15 +6,26 @@
   sampler for the rest, skips what is evaluated and coordinates workers.
   :class:`RandomProposer` is the reference implementation.
 * :class:`MetaSampler` runs the warm starts, then a base from the registry (:data:`BASES`);
-  :func:`make_meta_sampler` plans both for a new task.
+  :func:`make_meta_sampler` plans both for a new task. A base may declare options
+  (:class:`BaseOption`, e.g. the ``transfer`` base's ``n_transfer``), passed as
+  ``base_options`` and checked by :func:`check_base_options`.
 * :mod:`metahpo.optimizers.research` holds the research samplers of the mission (MAML,
   FSBO, Q-learning policy, seeded evolution, surrogate-prior GP, ranking-weighted transfer):
   measured, selectable as bases, not the default. Their classes are re-exported here too.
 """
 
-from metahpo.optimizers._bases import BASES, DEFAULT_BASE, REGISTRY, Base, BaseContext
+from metahpo.optimizers._bases import (
+    BASES,
+    DEFAULT_BASE,
+    REGISTRY,
+    Base,
+    BaseContext,
+    BaseOption,
+    check_base_options,
+)
 from metahpo.optimizers._classic import CLASSIC_OPTIMIZERS, classic_sampler
-from metahpo.optimizers._meta import (
+from metahpo.optimizers._meta_sampler import MetaSampler
+from metahpo.optimizers._plan import (
     WARM_ATTR,
     MetaPlan,
     guard_message,
@@ -25,7 +36,6 @@ from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._reference import RandomProposer
 from metahpo.optimizers._view import CLAIM_ATTRS, StudyView
-from metahpo.optimizers._warm import MetaSampler
 from metahpo.optimizers.research import (
     ACTIONS,
     DeepKernelGP,
@@ -49,6 +59,7 @@ __all__ = [
     "WARM_ATTR",
     "Base",
     "BaseContext",
+    "BaseOption",
     "DeepKernelGP",
     "DeepKernelSampler",
     "GPEISampler",
@@ -65,6 +76,7 @@ __all__ = [
     "StudyView",
     "SurrogatePrior",
     "TransferSampler",
+    "check_base_options",
     "classic_sampler",
     "guard_message",
     "make_meta_sampler",

@@ -1,29 +1,43 @@
 """The registry of bases: what refines after the warm starts of :func:`make_meta_sampler`.
 
 One :class:`Base` entry per name: how to build its sampler for a new task (from a
-:class:`BaseContext`) and, for the bases with a meta-trained model, how to train that model
-from the experience. Adding a base is one module with its sampler plus one entry here.
+:class:`BaseContext`), the options it takes (:class:`BaseOption`, checked by
+:func:`check_base_options`: ``make_meta_sampler(base_options=...)``, CLI ``--base-option``)
+and, for the bases with a meta-trained model, how to train that model from the experience.
+Adding a base is one module with its sampler plus one entry here.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import optuna
 from optuna.samplers import BaseSampler
 
+from metahpo._args import check_int, got
 from metahpo.errors import MetaHPOError
 from metahpo.optimizers._experience import similar_configs, source_trials
 from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.spaces import SearchSpace
 
+if TYPE_CHECKING:
+    from metahpo.knowledge import Experience
+    from metahpo.metalearners import MetaLearner
+
+_M = TypeVar("_M")
+
 #: Trial number (counting warm starts) up to which the transfer phase of the default ran in
 #: earlier versions: its default length is this minus the warm starts (20 after 5).
 TRANSFER_HORIZON = 25
+
+
+def _no_options() -> Mapping[str, Any]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -37,7 +51,8 @@ class BaseContext:
             suggestions, best first. learner: The fitted meta-learner (``None``: no experience
             for this family). experience: The family's experience. metafeatures: The new
             task's vector. model: The meta-trained model (``train``'s result) or ``None``.
-        n_transfer: Transfer proposals (``None``: the default).
+        options: The base's options by name (read-only; checked against :attr:`Base.options`,
+            an option left out takes its default).
     """
 
     space: SearchSpace
@@ -46,11 +61,33 @@ class BaseContext:
     direction: str
     warm: tuple[dict[str, Any], ...] = ()
     ranked: tuple[dict[str, Any], ...] = ()
-    learner: Any = None
-    experience: Any = None
-    metafeatures: Any = None
-    model: Any = None
-    n_transfer: int | None = None
+    learner: MetaLearner | None = None
+    experience: Experience | None = None
+    metafeatures: np.ndarray | None = None
+    model: object | None = None
+    options: Mapping[str, Any] = field(default_factory=_no_options)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, MappingProxyType):  # a copy no caller can change
+            object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+
+@dataclass(frozen=True)
+class BaseOption:
+    """One option of a base (an integer: the only kind a base needs so far).
+
+    Attributes:
+        name: Its name (``make_meta_sampler(base_options={name: value})``, CLI
+            ``--base-option NAME=VALUE``).
+        help: What it sets, one line.
+        low: Its smallest value.
+        default: Its value when not given (``None``: the base computes it; ``help`` says how).
+    """
+
+    name: str
+    help: str
+    low: int = 0
+    default: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,11 +98,14 @@ class Base:
         build: The base sampler and the surrogate prior it uses (if any) for a context.
         train: ``(experience, builtin space, seed) -> model``; ``None``: no model.
         model_type: The type of that model (imported when called: optional extras).
+        options: The options the base takes (:class:`BaseOption`), by which
+            :func:`check_base_options` checks a caller's.
     """
 
     build: Callable[[BaseContext], tuple[BaseSampler, SurrogatePrior | None]]
     train: Callable[[Any, SearchSpace, int], Any] | None = None
     model_type: Callable[[], type] | None = None
+    options: tuple[BaseOption, ...] = ()
 
 
 def _tpe(ctx: BaseContext) -> tuple[BaseSampler, None]:
@@ -106,13 +146,12 @@ def _gp(ctx: BaseContext) -> tuple[BaseSampler, SurrogatePrior | None]:
 
     if ctx.learner is None:
         return GPEISampler(seed=ctx.seed), None
-    learner = ctx.learner
-    surrogate: Any = (
-        learner
-        if isinstance(learner, PerformanceSurrogate)
-        else PerformanceSurrogate(seed=ctx.seed or 0).fit(ctx.experience)
-    )
-    builtin, mf = ctx.builtin, ctx.metafeatures
+    surrogate: Any = ctx.learner
+    if not isinstance(surrogate, PerformanceSurrogate):
+        if ctx.experience is None:
+            raise MetaHPOError("BaseContext: base 'gp' needs the family's 'experience'")
+        surrogate = PerformanceSurrogate(seed=ctx.seed or 0).fit(ctx.experience)
+    builtin, mf = ctx.builtin, _metafeatures(ctx)
 
     def predict(params: list[dict[str, Any]]) -> np.ndarray:
         configs = [builtin.transfer(p)[0] for p in params]
@@ -124,7 +163,7 @@ def _gp(ctx: BaseContext) -> tuple[BaseSampler, SurrogatePrior | None]:
 
 def _cmaes(ctx: BaseContext) -> tuple[BaseSampler, None]:
     sources = (
-        source_trials(ctx.learner, ctx.metafeatures, ctx.space, ctx.direction)
+        source_trials(ctx.learner, _metafeatures(ctx), ctx.space, ctx.direction)
         if ctx.learner is not None
         else []
     )
@@ -187,48 +226,64 @@ def _evolution(ctx: BaseContext) -> tuple[BaseSampler, None]:
 
     seeds: list[dict[str, Any]] = []
     if ctx.learner is not None:
-        similar = similar_configs(ctx.learner, ctx.metafeatures, ctx.space, n_tasks=5, top=4)
+        similar = similar_configs(ctx.learner, _metafeatures(ctx), ctx.space, n_tasks=5, top=4)
         seeds = [*ctx.warm, *(c for c, _ in similar)]
     return SeededEvolutionSampler(ctx.space, seeds, seed=ctx.seed), None
 
 
-def _transfer(ctx: BaseContext) -> tuple[BaseSampler, None]:
-    if ctx.learner is None:  # nothing to transfer
-        return _tpe(ctx)
+def _metafeatures(ctx: BaseContext) -> np.ndarray:
+    """The new task's meta-features, which a context with a ``learner`` has."""
+    if ctx.metafeatures is None:
+        raise MetaHPOError("BaseContext: a 'learner' needs the new task's 'metafeatures'")
+    return ctx.metafeatures
+
+
+def _past_tasks(
+    ctx: BaseContext,
+) -> tuple[SearchSpace, list[np.ndarray], list[np.ndarray], np.ndarray] | None:
+    """What a transfer base learns from (``None``: no experience for this family): the
+    experience's built-in space, each past task's encoded configurations and normalised
+    scores, and its distance to the new task."""
+    if ctx.learner is None:
+        return None
     from metahpo.metalearners import normalized_scores
+
+    experience, builtin = ctx.learner.experience_, ctx.learner.space_
+    task_space = ctx.learner.task_space_
+    if experience is None or builtin is None or task_space is None:
+        raise MetaHPOError("BaseContext: 'learner' must be a fitted meta-learner")
+    tasks = experience.tasks
+    scores = [normalized_scores(t) for t in tasks]
+    return builtin, [t.X for t in tasks], scores, task_space.distances(_metafeatures(ctx))
+
+
+def _transfer(ctx: BaseContext) -> tuple[BaseSampler, None]:
+    past = _past_tasks(ctx)
+    if past is None:  # nothing to transfer
+        return _tpe(ctx)
     from metahpo.optimizers.research._transfer import TransferSampler
 
-    learner = ctx.learner
-    tasks = learner.experience_.tasks
-    n = ctx.n_transfer if ctx.n_transfer is not None else TRANSFER_HORIZON - len(ctx.warm)
-    sampler = TransferSampler(
-        ctx.space,
-        learner.space_,
-        [t.X for t in tasks],
-        [normalized_scores(t) for t in tasks],
-        learner.task_space_.distances(ctx.metafeatures),
-        n_proposals=max(n, 0),
-        seed=ctx.seed,
-    )
-    return sampler, None
+    n_transfer = ctx.options.get("n_transfer")
+    n = n_transfer if n_transfer is not None else TRANSFER_HORIZON - len(ctx.warm)
+    return TransferSampler(ctx.space, *past, n_proposals=max(n, 0), seed=ctx.seed), None
 
 
 def _transfer_gp(ctx: BaseContext) -> tuple[BaseSampler, None]:
-    if ctx.learner is None:  # nothing to transfer
+    past = _past_tasks(ctx)
+    if past is None:  # nothing to transfer
         return _tpe(ctx)
-    from metahpo.metalearners import normalized_scores
     from metahpo.optimizers._transfer_gp import TransferGPSampler
 
-    tasks = ctx.learner.experience_.tasks
-    sampler = TransferGPSampler(
-        ctx.space,
-        ctx.learner.space_,
-        [t.X for t in tasks],
-        [normalized_scores(t) for t in tasks],
-        ctx.learner.task_space_.distances(ctx.metafeatures),
-        seed=ctx.seed,
-    )
-    return sampler, None
+    return TransferGPSampler(ctx.space, *past, seed=ctx.seed), None
+
+
+def _model(ctx: BaseContext, kind: type[_M], untrained: Callable[[], _M]) -> _M:
+    """The context's meta-trained model, or ``untrained()`` without one."""
+    if ctx.model is None:
+        return untrained()
+    if not isinstance(ctx.model, kind):
+        raise MetaHPOError(f"BaseContext: 'model' must be a {kind.__name__}, got {got(ctx.model)}")
+    return ctx.model
 
 
 def _train_rl(experience: Any, builtin: SearchSpace, seed: int) -> Any:
@@ -241,7 +296,7 @@ def _rl(ctx: BaseContext) -> tuple[BaseSampler, None]:
     from metahpo.optimizers.research._policy import PolicySampler, QPolicy
 
     # Without experience there is no policy to learn: explore at random.
-    policy = ctx.model if ctx.model is not None else QPolicy()
+    policy = _model(ctx, QPolicy, QPolicy)
     return PolicySampler(ctx.space, policy, ctx.ranked, seed=ctx.seed), None
 
 
@@ -254,9 +309,12 @@ def _train_maml(experience: Any, builtin: SearchSpace, seed: int) -> Any:
 def _maml(ctx: BaseContext) -> tuple[BaseSampler, None]:
     from metahpo.optimizers.research._maml import MAMLSampler, MetaTrainedSurrogate
 
-    model = ctx.model
-    if model is None:  # no experience to meta-train on: an untrained network, adapted
-        model = MetaTrainedSurrogate(seed=ctx.seed or 0).fit(None, ctx.builtin)
+    # No experience to meta-train on: an untrained network, adapted.
+    model = _model(
+        ctx,
+        MetaTrainedSurrogate,
+        lambda: MetaTrainedSurrogate(seed=ctx.seed or 0).fit(None, ctx.builtin),
+    )
     return MAMLSampler(ctx.space, model, seed=ctx.seed), None
 
 
@@ -269,9 +327,10 @@ def _train_fsbo(experience: Any, builtin: SearchSpace, seed: int) -> Any:
 def _fsbo(ctx: BaseContext) -> tuple[BaseSampler, None]:
     from metahpo.optimizers.research._fsbo import DeepKernelGP, DeepKernelSampler
 
-    model = ctx.model
-    if model is None:  # no experience to meta-train on: an untrained deep kernel, fine-tuned
-        model = DeepKernelGP(seed=ctx.seed or 0).fit(None, ctx.builtin)
+    # No experience to meta-train on: an untrained deep kernel, fine-tuned.
+    model = _model(
+        ctx, DeepKernelGP, lambda: DeepKernelGP(seed=ctx.seed or 0).fit(None, ctx.builtin)
+    )
     return DeepKernelSampler(ctx.space, model, seed=ctx.seed), None
 
 
@@ -293,13 +352,20 @@ def _surrogate() -> type:
     return MetaTrainedSurrogate
 
 
+#: The ``transfer`` base's one option: the length of its transfer phase.
+N_TRANSFER = BaseOption(
+    "n_transfer",
+    "transfer proposals after the warm starts before TPE takes over (default: "
+    f"{TRANSFER_HORIZON} minus the warm starts used)",
+)
+
 #: Every base by name.
 REGISTRY: dict[str, Base] = {
     "tpe": Base(_tpe),
     "gp": Base(_gp),
     "cmaes": Base(_cmaes),
     "evolution": Base(_evolution),
-    "transfer": Base(_transfer),
+    "transfer": Base(_transfer, options=(N_TRANSFER,)),
     "transfer-gp": Base(_transfer_gp),
     "rl": Base(_rl, train=_train_rl, model_type=_qpolicy),
     "maml": Base(_maml, train=_train_maml, model_type=_surrogate),
@@ -332,3 +398,36 @@ def check_model(name: str, model: Any) -> None:
     expected = base.model_type()
     if not isinstance(model, expected):
         raise MetaHPOError(f"base_model for base {name!r} must be a {expected.__name__}")
+
+
+def check_base_options(
+    name: str, options: Mapping[str, Any] | None, where: str = "make_meta_sampler"
+) -> dict[str, int]:
+    """``options`` checked against base ``name``'s declared :attr:`Base.options`: the options
+    given, by name (a ``None`` value, the default, left out).
+
+    Raises:
+        MetaHPOError: In one line naming ``where``: an unknown base, ``options`` not a mapping,
+            an option the base does not take (naming the ones it does), or a value of the
+            wrong type or out of range (naming the option).
+    """
+    base = get_base(name)
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise MetaHPOError(
+            f"{where}: 'base_options' must be a dict of option names to values or None, "
+            f"got {got(options)}"
+        )
+    declared = {o.name: o for o in base.options}
+    out: dict[str, int] = {}
+    for key, value in options.items():
+        if key not in declared:
+            takes = ", ".join(declared) or "none"
+            raise MetaHPOError(
+                f"{where}: base {name!r} takes no option {key!r} (its options: {takes})"
+            )
+        check_int(value, f"{where}: base option {key!r}", low=declared[key].low, none=True)
+        if value is not None:
+            out[key] = int(value)
+    return out

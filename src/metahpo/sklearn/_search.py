@@ -20,7 +20,7 @@ from metahpo.errors import MetaHPOError
 from metahpo.evaluation import limit_threads
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, from_store, load_bundled
 from metahpo.metalearners import STRATEGIES
-from metahpo.optimizers import BASES, DEFAULT_BASE, make_meta_sampler
+from metahpo.optimizers import BASES, DEFAULT_BASE, check_base_options, make_meta_sampler
 from metahpo.sklearn._model import TASKS, FamilyModel
 from metahpo.sklearn._validation import check_features, check_target
 from metahpo.spaces import SearchSpace, get_family
@@ -71,8 +71,10 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             scikit-learn's checks set, is none).
         base: Refining sampler (default ``transfer-gp``; see
             :func:`~metahpo.optimizers.make_meta_sampler`).
-        n_transfer: Proposals of the ``transfer`` base after the warm starts, before TPE
-            takes over (default ``None``: 25 minus the warm starts used).
+        base_options: Options of ``base`` by name (default ``None``: none, each its default),
+            e.g. ``{"n_transfer": 10}`` for the ``transfer`` base's proposals after the warm
+            starts, before TPE takes over (default 25 minus the warm starts used); see
+            :func:`~metahpo.optimizers.make_meta_sampler`. Stored as given.
         experience: What to learn from (default: the bundled experience, plus the runs in
             ``storage`` when given).
         storage: An Optuna storage URL (as for ``metahpo tune``). When given, the search is
@@ -96,7 +98,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         "strategy": [StrOptions(set(STRATEGIES))],
         "warm_start": [Interval(Integral, 0, None, closed="left")],
         "base": [StrOptions(set(BASES))],
-        "n_transfer": [Interval(Integral, 0, None, closed="left"), None],
+        "base_options": [dict, None],
         "experience": [Experience, None],
         "storage": [str, None],
         "dataset_name": [str],
@@ -120,7 +122,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         strategy: str = "portfolio",
         warm_start: int = 5,
         base: str = DEFAULT_BASE,
-        n_transfer: int | None = None,
+        base_options: dict[str, Any] | None = None,
         experience: Experience | None = None,
         storage: str | None = None,
         dataset_name: str = "data",
@@ -142,7 +144,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.strategy = strategy
         self.warm_start = warm_start
         self.base = base
-        self.n_transfer = n_transfer
+        self.base_options = base_options
         self.experience = experience
         self.storage = storage
         self.dataset_name = dataset_name
@@ -179,12 +181,16 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             self._validate_params()
         except InvalidParameterError as exc:  # also a MetaHPOError, as metahpo's errors are
             raise InvalidParameter(str(exc)) from None
-        for name in ("n_iter", "n_transfer", "random_state"):
+        for name in ("n_iter", "random_state"):
             if isinstance(getattr(self, name), bool):  # an Integral to scikit-learn
                 raise InvalidParameter(
                     f"The {name!r} parameter of MetaSearchCV must be an int, not a bool. "
                     f"Got {getattr(self, name)!r} instead."
                 )
+        try:
+            check_base_options(self.base, self.base_options, "MetaSearchCV")
+        except MetaHPOError as exc:
+            raise InvalidParameter(str(exc)) from None
         # A clear error for an unknown family or a missing extra, before any work.
         get_family(self.family).check_available()
         check_features(X, min_samples=2)
@@ -220,7 +226,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             strategy=self.strategy,
             n_warm_start=int(self.warm_start),  # scikit-learn's checks set False: none
             base=self.base,
-            n_transfer=self.n_transfer,
+            base_options=self.base_options,
             direction="maximize",  # scikit-learn scores are always larger-is-better
             space=space,
             seed=self.random_state,

@@ -11,7 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from metahpo.tuning._meta import meta_sampler_for, suggest_config
     from metahpo.tuning._model import (
         TRUSTED_TYPES,
         ModelInfo,
@@ -21,14 +20,15 @@ if TYPE_CHECKING:
     from metahpo.tuning._options import check_options, check_seed
     from metahpo.tuning._parallel import resolve_workers, shared_storage_url
     from metahpo.tuning._run import RunOutcome
+    from metahpo.tuning._sampler import meta_sampler_for, suggest_config
     from metahpo.tuning._save import save_model
     from metahpo.tuning._settings import RunSettings
     from metahpo.tuning._tune import TuneResult, default_study_name, tune
 
 #: Public names and the module that holds each.
 _LAZY = {
-    "meta_sampler_for": "metahpo.tuning._meta",
-    "suggest_config": "metahpo.tuning._meta",
+    "meta_sampler_for": "metahpo.tuning._sampler",
+    "suggest_config": "metahpo.tuning._sampler",
     "TRUSTED_TYPES": "metahpo.tuning._model",
     "ModelInfo": "metahpo.tuning._model",
     "SavedModel": "metahpo.tuning._model",

@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -40,6 +40,23 @@ def check_storage(storage: object, caller: str) -> None:
         )
 
 
+def check_base_options_argument(
+    optimizer: object, base: str, base_options: object, caller: str
+) -> dict[str, int]:
+    """``base_options`` checked against ``base`` (:func:`~metahpo.optimizers.check_base_options`),
+    and given only with ``optimizer="meta"``: the options given, by name."""
+    if optimizer != "meta":
+        if base_options:
+            raise MetaHPOError(
+                f"{caller}: 'base_options' applies to optimizer='meta' only (its base), "
+                f"not optimizer {optimizer if isinstance(optimizer, str) else 'a sampler'}"
+            )
+        return {}
+    from metahpo.optimizers import check_base_options
+
+    return check_base_options(base, cast("Mapping[str, Any] | None", base_options), caller)
+
+
 def check_tune_arguments(
     *,
     family: object,
@@ -51,6 +68,7 @@ def check_tune_arguments(
     metafeatures: object,
     strategy: object,
     base: object,
+    base_options: object,
     experience: object,
     allow_changed_settings: object,
 ) -> tuple[Callable[[optuna.Study, FrozenTrial], None], ...]:
@@ -73,6 +91,7 @@ def check_tune_arguments(
     check_storage(storage, "tune")
     check_str(study_name, "tune: 'study_name'", none=True)
     check_str(base, "tune: 'base'")
+    check_base_options_argument(optimizer, str(base), base_options, "tune")
     check_bool(allow_changed_settings, "tune: 'allow_changed_settings'")
     if not isinstance(callbacks, Iterable) or isinstance(callbacks, str | bytes):
         raise MetaHPOError(

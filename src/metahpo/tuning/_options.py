@@ -24,7 +24,6 @@ OPTIONS = {
     "warm_start": "--warm-start",
     "max_failures": "--max-failures",
     "n_jobs": "--n-jobs",
-    "transfer": "--transfer",
     "threads": "--threads",
 }
 
@@ -51,7 +50,6 @@ def check_options(
     warm_start: int = 0,
     max_failures: int | None = None,
     n_jobs: int | None = None,
-    transfer: int | None = None,
     threads: int | None = None,
     caller: str | None = None,
 ) -> None:
@@ -67,7 +65,6 @@ def check_options(
     check_positive(timeout, name("timeout"), unit="seconds", none=True)
     check_positive(trial_time_limit, name("trial_time_limit"), unit="seconds", none=True)
     check_int(warm_start, name("warm_start"), low=0)
-    check_int(transfer, name("transfer"), low=0, none=True)
     check_int(max_failures, name("max_failures"), low=1, none=True)
     if budget is None and timeout is None:
         raise MetaHPOError(

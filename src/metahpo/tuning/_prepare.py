@@ -35,8 +35,9 @@ from metahpo.knowledge import (
 )
 from metahpo.optimizers import classic_sampler
 from metahpo.spaces import SearchSpace, get_family
-from metahpo.tuning._meta import _plan, suggest_config
+from metahpo.tuning._checks import check_base_options_argument
 from metahpo.tuning._run import TrialFailed, skip_duplicate
+from metahpo.tuning._sampler import _plan, suggest_config
 from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
 from metahpo.tuning._workers import retry_stale
 
@@ -107,11 +108,10 @@ def run_settings(
     optimizer: str | optuna.samplers.BaseSampler,
     strategy: str,
     base: str,
-    transfer: int | None = None,
+    base_options: Mapping[str, Any] | None = None,
 ) -> RunSettings:
     opt_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
-    if transfer is not None and (optimizer != "meta" or base != "transfer"):
-        raise MetaHPOError(f"--transfer applies to --base transfer only, not {base or opt_name}")
+    options = check_base_options_argument(optimizer, base, base_options, "tune")
     return RunSettings(
         metric=metric,
         direction=direction,
@@ -122,7 +122,7 @@ def run_settings(
         optimizer=opt_name,
         base=base if optimizer == "meta" else None,
         strategy=strategy if optimizer == "meta" else None,
-        transfer=transfer,
+        base_options=RunSettings.options_tuple(options),
     )
 
 
@@ -159,7 +159,7 @@ def make_sampler(
         direction=settings.direction,
         space=space,
         seed=settings.seed,
-        n_transfer=settings.transfer,
+        base_options=dict(settings.base_options),
     )
     meta = {
         "strategy": settings.strategy,

@@ -16,6 +16,7 @@ other rows need a new study.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -43,8 +44,11 @@ class RunSettings:
         optimizer: ``"meta"``, a classic optimizer name or a sampler's class name.
         base: Refining sampler after the warm start (``optimizer == "meta"`` only).
         strategy: Meta-learner of the warm start (``optimizer == "meta"`` only).
-        transfer: Proposals of the ``transfer`` base before TPE (``None``: the default, 25
-            minus the warm starts; a study stored without it compares equal to the default).
+        base_options: The base's options given (``base_options`` of
+            :func:`~metahpo.optimizers.make_meta_sampler`), as sorted ``(name, value)`` pairs;
+            a JSON object in the study. Empty: each option its default. Settings stored by
+            earlier versions with ``transfer`` read as the ``transfer`` base's ``n_transfer``
+            (or none, for ``None`` or a study stored before either existed).
         schema: Layout version.
     """
 
@@ -57,20 +61,34 @@ class RunSettings:
     optimizer: str
     base: str | None = None
     strategy: str | None = None
-    transfer: int | None = None
+    base_options: tuple[tuple[str, int], ...] = ()
     schema: int = SETTINGS_SCHEMA
 
+    @staticmethod
+    def options_tuple(options: Mapping[str, int] | None) -> tuple[tuple[str, int], ...]:
+        """``options`` as :attr:`base_options` holds them: sorted ``(name, value)`` pairs."""
+        return tuple(sorted((options or {}).items()))
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        data = asdict(self)
+        data["base_options"] = dict(self.base_options)
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> RunSettings:
         try:
             data: dict[str, Any] = json.loads(text)
             known = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+            if "base_options" not in data and data.get("transfer") is not None:
+                known["base_options"] = {"n_transfer": data["transfer"]}  # an earlier version's
+            known["base_options"] = cls.options_tuple(known.get("base_options"))
             return cls(**known)
         except (TypeError, ValueError, AttributeError) as exc:
             raise MetaHPOError(f"unreadable run settings in the study: {exc}") from None
+
+    def options_text(self) -> str:
+        """:attr:`base_options` for a message: ``n_transfer=3``, or ``none``."""
+        return ", ".join(f"{k}={v}" for k, v in self.base_options) or "none"
 
     def differences(self, other: RunSettings) -> list[str]:
         """``"name: mine -> other's"`` for every defining setting that differs."""
@@ -79,16 +97,20 @@ class RunSettings:
             if f.name == "schema":
                 continue
             a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "base_options":
+                a, b = self.options_text(), other.options_text()
             if a != b:
                 out.append(f"{f.name} {a} -> {b}")
         return out
 
     def describe(self) -> str:
         """One line for summaries, e.g. ``"3-fold CV, balanced_accuracy, meta (portfolio,
-        then transfer)"``."""
+        then transfer)"``, with the base's options when given (``then transfer with
+        n_transfer=3``)."""
         how = self.optimizer
         if self.optimizer == "meta":
-            how = f"meta ({self.strategy}, then {self.base})"
+            options = f" with {self.options_text()}" if self.base_options else ""
+            how = f"meta ({self.strategy}, then {self.base}{options})"
         return f"{self.folds}-fold CV, {self.metric}, {how}"
 
 

@@ -4,7 +4,7 @@ A :func:`tune` run is an Optuna study in its storage that also carries metahpo's
 it becomes experience for later runs, and the settings that define it
 (:class:`~metahpo.tuning.RunSettings`). Calling again with the same study name resumes:
 completed trials are kept and count towards ``budget``; a resume with other defining settings
-(folds, metric, optimizer, base, strategy, transfer, seed) is an error unless
+(folds, metric, optimizer, base, strategy, base options, seed) is an error unless
 ``allow_changed_settings``; another search space or other rows (the data) is always one: a
 study holds one task. Trials of dead workers are failed on every start and their parameters
 retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with several workers:
@@ -170,8 +170,8 @@ def tune(
     metafeatures: dict[str, float] | None = None, strategy: str = "portfolio", warm_start: int = 5,
     base: str = DEFAULT_BASE, experience: Experience | None = None, n_jobs: int | None = None,
     max_failures: int | None = None, allow_changed_settings: bool = False,
-    transfer: int | None = None, threads: int | None = None, target: str | None = None,
-    task: str | None = None,
+    base_options: Mapping[str, Any] | None = None, threads: int | None = None,
+    target: str | None = None, task: str | None = None,
 ) -> TuneResult:  # fmt: skip
     """Tune ``family`` on ``dataset`` with cross-validation; resumable and shareable.
 
@@ -213,8 +213,7 @@ def tune(
         max_failures: Stop this call after so many failed trials, all its workers together
             (default: twice the budget, at least 10, or 100 without one; ``TuneResult.stopped``).
         allow_changed_settings: Resume a study run with other settings (not space or data).
-        transfer: Proposals of the ``transfer`` base after the warm starts, before TPE takes
-            over (default: 25 minus the warm starts used); ``base="transfer"`` only.
+        base_options: ``base``'s options by name (``optimizer="meta"``), e.g. ``{"n_transfer": 3}``.
         threads: Native threads per trial (BLAS, OpenMP); default one, ``-1`` all cores
             divided by the workers (:func:`~metahpo.evaluation.limit_threads`).
         target, task: For a DataFrame or a path: the target column (default ``target``) and
@@ -223,12 +222,13 @@ def tune(
     callbacks = check_tune_arguments(
         family=family, metric=metric, optimizer=optimizer, storage=storage,
         study_name=study_name, callbacks=callbacks, metafeatures=metafeatures, strategy=strategy,
-        base=base, experience=experience, allow_changed_settings=allow_changed_settings,
+        base=base, base_options=base_options, experience=experience,
+        allow_changed_settings=allow_changed_settings,
     )  # fmt: skip
     check_options(
         budget=budget, folds=folds, seed=seed, timeout=timeout, trial_time_limit=trial_time_limit,
-        warm_start=warm_start, max_failures=max_failures, n_jobs=n_jobs, transfer=transfer,
-        threads=threads, caller="tune",
+        warm_start=warm_start, max_failures=max_failures, n_jobs=n_jobs, threads=threads,
+        caller="tune",
     )  # fmt: skip
     data, space = _data_and_space(dataset, target, task, space, family)
     storage = optuna.storages.InMemoryStorage() if storage is None else storage
@@ -236,7 +236,7 @@ def tune(
         return _tune(
             data, family, space, metric, budget, optimizer, storage, study_name, seed, timeout,
             folds, trial_time_limit, callbacks, metafeatures, strategy, warm_start, base,
-            experience, n_jobs, max_failures, allow_changed_settings, transfer, threads,
+            experience, n_jobs, max_failures, allow_changed_settings, base_options, threads,
         )  # fmt: skip
 
 
@@ -290,7 +290,7 @@ def _tune(
     n_jobs: int | None,
     max_failures: int | None,
     allow_changed_settings: bool,
-    transfer: int | None,
+    base_options: Mapping[str, Any] | None,
     threads: int | None,
 ) -> TuneResult:
     """:func:`tune` once its arguments are checked (and Optuna quiet)."""
@@ -298,7 +298,7 @@ def _tune(
     shared_url = shared_storage_url(storage, workers) if workers > 1 else None
     m, splits = _checked_metric_and_folds(dataset, family, space, metric, folds, seed)
     settings = run_settings(
-        dataset, space, m.name, m.direction, folds, seed, optimizer, strategy, base, transfer
+        dataset, space, m.name, m.direction, folds, seed, optimizer, strategy, base, base_options
     )
     name = study_name or default_study_name(dataset, family, m.name, settings.optimizer, seed)
     store = KnowledgeStore(storage_with_heartbeat(storage))

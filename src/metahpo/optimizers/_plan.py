@@ -1,6 +1,6 @@
 """``make_meta_sampler``: a :class:`MetaSampler` planned for a new task from experience.
 
-The sampler itself is in :mod:`metahpo.optimizers._warm`, the bases in
+The sampler itself is in :mod:`metahpo.optimizers._meta_sampler`, the bases in
 :mod:`metahpo.optimizers._bases`; the names below stay importable from here.
 
 The bases (``make_meta_sampler(base=...)``, the refinement after the warm starts), by name in
@@ -30,7 +30,9 @@ The bases (``make_meta_sampler(base=...)``, the refinement after the warm starts
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -44,14 +46,15 @@ from metahpo.optimizers._bases import (
     TRANSFER_HORIZON,
     Base,
     BaseContext,
+    check_base_options,
     check_model,
     get_base,
 )
 from metahpo.optimizers._experience import metafeature_vector
 from metahpo.optimizers._guard import guard_message
+from metahpo.optimizers._meta_sampler import MetaSampler
 from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._view import GUARD_ATTR, WARM_ATTR, WARM_CONFIG_ATTR
-from metahpo.optimizers._warm import MetaSampler
 
 __all__ = [
     "BASES",
@@ -100,13 +103,13 @@ def make_meta_sampler(
     guard_level: float = 0.05,
     base_model: Any = None,
     learner: Any = None,
-    n_transfer: int | None = None,
+    base_options: Mapping[str, Any] | None = None,
 ) -> MetaPlan:
     """A :class:`MetaSampler` for a new task of ``family`` described by ``metafeatures``.
 
     The search runs in phases, each length counting the phase's own proposals: the warm
     starts (``n_warm_start``), then the base; the ``transfer`` base itself proposes past
-    tasks' configurations (``n_transfer``), then refines with multivariate TPE.
+    tasks' configurations (its option ``n_transfer``), then refines with multivariate TPE.
 
     Args:
         metafeatures: The new task's meta-feature vector (order of the experience's names);
@@ -124,7 +127,7 @@ def make_meta_sampler(
             Suggestions that coincide once transferred into ``space`` are evaluated once.
         base: Refinement, a name in :data:`BASES` (``tpe``, ``gp``, ``gpsampler``, ``cmaes``,
             ``evolution``, ``transfer``, ``rl``, ``maml``, ``fsbo``, ``transfer-gp``: the
-            default, or ``random``); :mod:`metahpo.optimizers._meta`'s docstring describes each.
+            default, or ``random``); :mod:`metahpo.optimizers._plan`'s docstring describes each.
         direction: The study's direction (needed for CMA-ES source trials and the prior).
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.
@@ -137,23 +140,26 @@ def make_meta_sampler(
         learner: A meta-learner of ``strategy`` already fitted on this experience's tasks of
             ``family`` and ``task`` (as :func:`~metahpo.metalearners.fit_strategy` fits it),
             to reuse across runs instead of fitting one for this call.
-        n_transfer: Proposals of the ``transfer`` base before TPE refines. Default:
+        base_options: Options of ``base``, by name, as its registry entry declares them
+            (:attr:`Base.options`; ``None``: none, each option its default). The ``transfer``
+            base takes ``n_transfer``: its proposals before TPE refines (default
             :data:`TRANSFER_HORIZON` (25) minus the warm starts used, i.e. 20 after the
-            default 5 warm starts (earlier versions switched at trial number 25).
+            default 5 warm starts; earlier versions switched at trial number 25).
 
     Raises:
         MetaHPOError: An argument of the wrong type or value (one line naming it), an
-            unknown ``base`` or ``strategy``, or a ``base_model`` or ``learner`` that does not
-            fit them.
+            unknown ``base`` or ``strategy``, a ``base_model`` or ``learner`` that does not
+            fit them, or an option ``base`` does not take (naming the ones it does).
     """
     metafeatures = _check_arguments(
         metafeatures, family, strategy, n_warm_start, base, direction, space, seed,
-        guard_level, experience, n_transfer,
+        guard_level, experience,
     )  # fmt: skip
     learner_class, entry, builtin, own = _resolve(
         family, task, strategy, base, base_model, experience
     )
-    context = BaseContext(space or builtin, builtin, seed, direction, n_transfer=n_transfer)
+    options = MappingProxyType(check_base_options(base, base_options))
+    context = BaseContext(space or builtin, builtin, seed, direction, options=options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if len(own) == 0:  # no experience for this family
@@ -256,7 +262,6 @@ def _check_arguments(
     seed: Any,
     guard_level: Any,
     experience: Any,
-    n_transfer: Any,
 ) -> np.ndarray:
     """:func:`make_meta_sampler`'s arguments checked, one line naming the first one wrong;
     the meta-feature vector as floats."""
@@ -273,7 +278,6 @@ def _check_arguments(
     )
     check_str(base, f"{where}: 'base'")
     check_int(n_warm_start, f"{where}: 'n_warm_start'", low=0)
-    check_int(n_transfer, f"{where}: 'n_transfer'", low=0, none=True)
     if direction not in ("maximize", "minimize"):
         raise MetaHPOError(
             f"{where}: 'direction' must be 'maximize' or 'minimize', got {got(direction)}"

@@ -17,7 +17,7 @@ from metahpo.datasets import Dataset
 from metahpo.evaluation import get_metric
 from metahpo.knowledge import Experience, KnowledgeStore, from_store, load_bundled
 from metahpo.metalearners import check_inputs, dataset_argument
-from metahpo.optimizers import DEFAULT_BASE, MetaPlan, make_meta_sampler
+from metahpo.optimizers import DEFAULT_BASE, MetaPlan, check_base_options, make_meta_sampler
 from metahpo.spaces import SearchSpace, get_family
 
 
@@ -73,7 +73,7 @@ def meta_sampler_for(
     base: str = DEFAULT_BASE,
     space: SearchSpace | Mapping[str, Any] | str | None = None,
     seed: int = 0,
-    n_transfer: int | None = None,
+    base_options: Mapping[str, Any] | None = None,
     target: str | None = None,
     task: str | None = None,
 ) -> MetaPlan:
@@ -92,7 +92,7 @@ def meta_sampler_for(
         metric: Decides the direction (default balanced accuracy / R², both maximised).
         storage: Also learn from the metahpo runs in this Optuna storage.
         experience: Learn from this experience instead.
-        strategy, n_warm_start, base, seed, n_transfer: See
+        strategy, n_warm_start, base, seed, base_options: See
             :func:`~metahpo.optimizers.make_meta_sampler`.
         space: As for :func:`~metahpo.tuning.tune` (a space, or its JSON form).
         target, task: For a DataFrame or a path, as :func:`~metahpo.datasets.load_dataset`
@@ -118,7 +118,7 @@ def meta_sampler_for(
     check_str(metric, f"{where}: 'metric'", none=True)
     check_str(base, f"{where}: 'base'")
     check_int(n_warm_start, f"{where}: 'n_warm_start'", low=0)
-    check_int(n_transfer, f"{where}: 'n_transfer'", low=0, none=True)
+    check_base_options(base, base_options, where)
     check_storage(storage, where)
     get_family(family)
     dataset = dataset_argument(dataset, target, task, where)
@@ -137,6 +137,6 @@ def meta_sampler_for(
         direction=direction,
         space=space,
         seed=seed,
-        n_transfer=n_transfer,
+        base_options=base_options,
     )
     return plan
