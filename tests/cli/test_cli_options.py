@@ -98,7 +98,10 @@ def test_the_parsers_static_names_are_the_librarys() -> None:
     assert _names.FAMILY_NAMES == FAMILY_NAMES
     assert _names.DEFAULT_STORAGE == DEFAULT_STORAGE
     assert _names.DEFAULT_BASE == DEFAULT_BASE
-    declared = {n: {o.name: o.low for o in b.options} for n, b in REGISTRY.items()}
+    declared = {
+        n: {o.name: "bool" if o.kind == "bool" else o.low for o in b.options}
+        for n, b in REGISTRY.items()
+    }
     assert declared == _names.BASE_OPTIONS
     defaults = inspect.signature(tune).parameters
     assert defaults["strategy"].default == _names.DEFAULT_STRATEGY

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import metahpo
 from metahpo.cli import main
+from metahpo.cli._tune_checks import base_options
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
 from metahpo.optimizers import REGISTRY, BaseContext, make_meta_sampler
@@ -41,7 +42,7 @@ def _phases(trials: list[optuna.trial.FrozenTrial]) -> str:
 def test_the_transfer_base_declares_its_option() -> None:
     (option,) = REGISTRY["transfer"].options
     assert (option.name, option.low, option.default) == ("n_transfer", 0, None)
-    assert [n for n, b in REGISTRY.items() if b.options] == ["transfer"]
+    assert [n for n, b in REGISTRY.items() if b.options] == ["transfer", "transfer-gp"]
     space = metahpo.get_space("knn", "classification")
     given = {"n_transfer": 3}
     context = BaseContext(space, space, 0, "maximize", options=given)
@@ -90,6 +91,32 @@ def test_an_option_the_base_does_not_take_is_one_line(
     with pytest.raises(MetaHPOError) as exc:
         make_meta_sampler(np.zeros(3), "knn", "classification", base=base, base_options=options)  # type: ignore[arg-type]
     assert str(exc.value) == message
+
+
+def test_transfer_gp_takes_a_flag_option(tiny_clf: Dataset) -> None:
+    (option,) = REGISTRY["transfer-gp"].options
+    assert (option.name, option.kind, option.default) == ("latent", "bool", True)
+    mf = metahpo.compute_metafeatures(tiny_clf)
+    vector = np.asarray([mf.get(k, 0.0) for k in metahpo.load_bundled().metafeature_names])
+    for given, latent in ((None, True), ({"latent": False}, False), ({"latent": True}, True)):
+        plan = make_meta_sampler(vector, "knn", tiny_clf.task, base_options=given)
+        assert plan.sampler.base_sampler.model.latent is latent
+    with pytest.raises(MetaHPOError) as exc:
+        make_meta_sampler(vector, "knn", tiny_clf.task, base_options={"latent": 0})
+    assert str(exc.value) == (
+        "make_meta_sampler: base option 'latent' must be True or False, got int 0"
+    )
+
+
+def test_cli_flag_option_values() -> None:
+    assert base_options("transfer-gp", ["latent=false"], None) == {"latent": False}
+    assert base_options("transfer-gp", ["latent=True"], None) == {"latent": True}
+    with pytest.raises(MetaHPOError) as exc:
+        base_options("transfer-gp", ["latent=maybe"], None)
+    assert str(exc.value) == "--base-option latent: VALUE must be true or false, got 'maybe'"
+    with pytest.raises(MetaHPOError) as exc:
+        base_options("transfer-gp", ["n_transfer=3"], None)
+    assert "takes no option 'n_transfer' (its options: latent)" in str(exc.value)
 
 
 def test_n_transfer_sets_the_transfer_phase_of_make_meta_sampler(tiny_clf: Dataset) -> None:
@@ -205,7 +232,7 @@ def test_base_options_are_refused_where_they_would_do_nothing(
 
 def test_cli_base_option(tmp_path: Path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    data = str(Path(__file__).parent / "data" / "1027_ESL")
+    data = str(DATA / "1027_ESL")
     cli = ["tune", data, "--model", "knn", "--storage", url, "--folds", "2", "--warm-start", "1"]
     cli += ["--budget", "5", "--base", "transfer"]
     assert main([*cli, "--study", "c", "--base-option", "n_transfer=3"]) == 0

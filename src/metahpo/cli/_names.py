@@ -10,14 +10,15 @@ FAMILY_NAMES: tuple[str, ...] = ("hgb", "rf", "svm", "linear", "knn", "mlp", "lg
 DEFAULT_STORAGE = "sqlite:///metahpo.db"
 #: ``metahpo.optimizers.DEFAULT_BASE``.
 DEFAULT_BASE = "transfer-gp"
-#: Each base's options (``metahpo.optimizers.REGISTRY[name].options``): name -> smallest value.
-BASE_OPTIONS: dict[str, dict[str, int]] = {
+#: Each base's options (``metahpo.optimizers.REGISTRY[name].options``): name -> smallest value
+#: of an integer option, or ``"bool"`` for a flag.
+BASE_OPTIONS: dict[str, dict[str, int | str]] = {
     "tpe": {},
     "gp": {},
     "cmaes": {},
     "evolution": {},
     "transfer": {"n_transfer": 0},
-    "transfer-gp": {},
+    "transfer-gp": {"latent": "bool"},
     "rl": {},
     "maml": {},
     "fsbo": {},

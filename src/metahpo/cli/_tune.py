@@ -154,9 +154,10 @@ def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         metavar="NAME=VALUE",
-        help="an option of --base (repeatable; an integer value): --base transfer takes "
-        "n_transfer, its proposals after the warm starts before TPE takes over (default 25 "
-        "minus the warm starts); the other bases take none",
+        help="an option of --base (repeatable): --base transfer takes n_transfer (an "
+        "integer), its proposals after the warm starts before TPE takes over (default 25 "
+        "minus the warm starts); --base transfer-gp takes latent (true, the default: expected "
+        "improvement without observation noise, or false); the other bases take none",
     )
     # Deprecated: --base-option n_transfer=N (a note says so).
     p.add_argument("--transfer", type=int, default=None, help=argparse.SUPPRESS)

@@ -60,40 +60,59 @@ def check_option_combinations(args: argparse.Namespace) -> None:
         print(TRANSFER_NOTE, file=sys.stderr)
 
 
-def base_options(base: str, given: Sequence[str], transfer: int | None) -> dict[str, int] | None:
-    """``--base-option NAME=VALUE`` (each given once, an integer) and the deprecated
-    ``--transfer N`` (``n_transfer=N``), checked against the options ``base`` takes
-    (:data:`~metahpo.cli._names.BASE_OPTIONS`; an unknown base is ``tune``'s error);
-    ``None``: none given."""
-    pairs: list[tuple[str, str, int]] = []  # (option named in messages, name, value)
+def base_options(
+    base: str, given: Sequence[str], transfer: int | None
+) -> dict[str, int | bool] | None:
+    """``--base-option NAME=VALUE`` (each given once: an integer, or ``true`` / ``false`` for a
+    flag) and the deprecated ``--transfer N`` (``n_transfer=N``), checked against the options
+    ``base`` takes (:data:`~metahpo.cli._names.BASE_OPTIONS`; an unknown base is ``tune``'s
+    error); ``None``: none given."""
+    takes = BASE_OPTIONS.get(base)
+    pairs: list[tuple[str, str, int | bool]] = []  # (option named in messages, name, value)
     for text in given:
         name, sep, value = (part.strip() for part in text.partition("="))
         if not sep or not name:
             raise MetaHPOError(
                 f"--base-option {text!r}: give NAME=VALUE (e.g. --base-option n_transfer=10)"
             )
-        try:
-            pairs.append(("--base-option", name, int(value)))
-        except ValueError:
-            raise MetaHPOError(
-                f"--base-option {name}: VALUE must be an integer, got {value!r}"
-            ) from None
+        _check_known(takes, base, "--base-option", name)
+        pairs.append(("--base-option", name, _option_value(takes, name, value)))
     if transfer is not None:
+        _check_known(takes, base, "--transfer", "n_transfer")
         pairs.append(("--transfer", "n_transfer", transfer))
-    takes = BASE_OPTIONS.get(base)
-    options: dict[str, int] = {}
+    options: dict[str, int | bool] = {}
     for option, name, number in pairs:
         if name in options:
             raise MetaHPOError(f"{option}: option {name!r} of --base {base} given twice")
-        if takes is not None and name not in takes:
-            raise MetaHPOError(
-                f"{option}: base {base!r} takes no option {name!r} "
-                f"(its options: {', '.join(takes) or 'none'})"
-            )
-        label = option if option == "--transfer" else f"{option} {name}"
-        check_int(number, label, low=takes[name] if takes is not None else None)
+        low = takes.get(name) if takes is not None else None
+        if not isinstance(number, bool):
+            label = option if option == "--transfer" else f"{option} {name}"
+            check_int(number, label, low=low if isinstance(low, int) else None)
         options[name] = number
     return options or None
+
+
+def _check_known(takes: dict[str, int | str] | None, base: str, option: str, name: str) -> None:
+    if takes is not None and name not in takes:
+        raise MetaHPOError(
+            f"{option}: base {base!r} takes no option {name!r} "
+            f"(its options: {', '.join(takes) or 'none'})"
+        )
+
+
+def _option_value(takes: dict[str, int | str] | None, name: str, value: str) -> int | bool:
+    """``VALUE`` of ``--base-option NAME=VALUE`` as the option's kind."""
+    if takes is not None and takes.get(name) == "bool":
+        flags = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if value.lower() not in flags:
+            raise MetaHPOError(f"--base-option {name}: VALUE must be true or false, got {value!r}")
+        return flags[value.lower()]
+    try:
+        return int(value)
+    except ValueError:
+        raise MetaHPOError(
+            f"--base-option {name}: VALUE must be an integer, got {value!r}"
+        ) from None
 
 
 def read_space_document(text: str | None) -> dict[str, Any] | None:

@@ -74,20 +74,22 @@ class BaseContext:
 
 @dataclass(frozen=True)
 class BaseOption:
-    """One option of a base (an integer: the only kind a base needs so far).
+    """One option of a base: an integer or a flag.
 
     Attributes:
         name: Its name (``make_meta_sampler(base_options={name: value})``, CLI
             ``--base-option NAME=VALUE``).
         help: What it sets, one line.
-        low: Its smallest value.
+        low: Its smallest value (an integer option).
         default: Its value when not given (``None``: the base computes it; ``help`` says how).
+        kind: ``"int"`` or ``"bool"`` (CLI values ``true`` / ``false``).
     """
 
     name: str
     help: str
     low: int = 0
-    default: int | None = None
+    default: int | bool | None = None
+    kind: str = "int"
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,8 @@ def _transfer_gp(ctx: BaseContext) -> tuple[BaseSampler, None]:
         return _tpe(ctx)
     from metahpo.optimizers._transfer_gp import TransferGPSampler
 
-    return TransferGPSampler(ctx.space, *past, seed=ctx.seed), None
+    latent = bool(ctx.options.get("latent", True))
+    return TransferGPSampler(ctx.space, *past, seed=ctx.seed, latent=latent), None
 
 
 def _model(ctx: BaseContext, kind: type[_M], untrained: Callable[[], _M]) -> _M:
@@ -353,6 +356,13 @@ def _surrogate() -> type:
 
 
 #: The ``transfer`` base's one option: the length of its transfer phase.
+LATENT = BaseOption(
+    "latent",
+    "expected improvement on the latent score, observation noise left out (true, the "
+    "default), or with it (false)",
+    default=True,
+    kind="bool",
+)
 N_TRANSFER = BaseOption(
     "n_transfer",
     "transfer proposals after the warm starts before TPE takes over (default: "
@@ -366,7 +376,7 @@ REGISTRY: dict[str, Base] = {
     "cmaes": Base(_cmaes),
     "evolution": Base(_evolution),
     "transfer": Base(_transfer, options=(N_TRANSFER,)),
-    "transfer-gp": Base(_transfer_gp),
+    "transfer-gp": Base(_transfer_gp, options=(LATENT,)),
     "rl": Base(_rl, train=_train_rl, model_type=_qpolicy),
     "maml": Base(_maml, train=_train_maml, model_type=_surrogate),
     "fsbo": Base(_fsbo, train=_train_fsbo, model_type=_deep_kernel),
@@ -402,7 +412,7 @@ def check_model(name: str, model: Any) -> None:
 
 def check_base_options(
     name: str, options: Mapping[str, Any] | None, where: str = "make_meta_sampler"
-) -> dict[str, int]:
+) -> dict[str, int | bool]:
     """``options`` checked against base ``name``'s declared :attr:`Base.options`: the options
     given, by name (a ``None`` value, the default, left out).
 
@@ -420,14 +430,19 @@ def check_base_options(
             f"got {got(options)}"
         )
     declared = {o.name: o for o in base.options}
-    out: dict[str, int] = {}
+    out: dict[str, int | bool] = {}
     for key, value in options.items():
         if key not in declared:
             takes = ", ".join(declared) or "none"
             raise MetaHPOError(
                 f"{where}: base {name!r} takes no option {key!r} (its options: {takes})"
             )
-        check_int(value, f"{where}: base option {key!r}", low=declared[key].low, none=True)
+        label = f"{where}: base option {key!r}"
+        if declared[key].kind == "bool":
+            if value is not None and not isinstance(value, bool):
+                raise MetaHPOError(f"{label} must be True or False, got {got(value)}")
+        else:
+            check_int(value, label, low=declared[key].low, none=True)
         if value is not None:
-            out[key] = int(value)
+            out[key] = value if isinstance(value, bool) else int(value)
     return out

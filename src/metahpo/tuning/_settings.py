@@ -61,7 +61,7 @@ class RunSettings:
     optimizer: str
     base: str | None = None
     strategy: str | None = None
-    base_options: tuple[tuple[str, int], ...] = ()
+    base_options: tuple[tuple[str, int | bool], ...] = ()
     schema: int = SETTINGS_SCHEMA
 
     @staticmethod
