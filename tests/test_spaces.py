@@ -144,6 +144,10 @@ def test_unit_interval_grid_option_widens_by_half_a_step() -> None:
     # a float and an array give the same coordinate
     lg = UnitInterval(1e-4, 10.0, log=True)
     assert lg.to_unit(0.3) == pytest.approx(float(lg.to_unit(np.array([0.3]))[0]), rel=1e-15)
+    assert UnitInterval(3.0, 3.0, step=1.0).to_unit(3.0) == 0.5  # one grid value, one cell
+    for empty in ((1.0, 1.0, False, 0.0), (0.0, 1.0, True, 0.0), (1.0, 4.0, True, 2.0)):
+        with pytest.raises(SpaceError, match="needs low < high"):
+            UnitInterval(*empty)
     with pytest.raises(SpaceError, match=r"'c'.*no interval"):
         EVERY_KIND["c"].interval  # noqa: B018
 

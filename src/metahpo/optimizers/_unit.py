@@ -14,22 +14,23 @@ import numpy as np
 from metahpo.spaces import SearchSpace
 
 
-def candidates_around(
+def configs_around(
     rng: np.random.RandomState,
     space: SearchSpace,
     best: Sequence[Mapping[str, Any]],
     n_random: int,
     scales: Sequence[float],
     per: int,
-) -> list[np.ndarray]:
-    """Unit-cube candidates: ``n_random`` uniform points, then for each of the ``best``
-    configurations ``per`` Gaussian perturbations at each of the ``scales`` (clipped)."""
+) -> list[dict[str, Any]]:
+    """Candidate configurations drawn in the unit cube: ``n_random`` uniform points, then for
+    each of the ``best`` configurations ``per`` Gaussian perturbations at each of the
+    ``scales`` (clipped)."""
     units = list(rng.rand(n_random, space.dim))
     for config in best:
         u = space.to_unit(config)
         for scale in scales:
             units.extend(np.clip(u + rng.normal(0.0, scale, size=(per, space.dim)), 0.0, 1.0))
-    return units
+    return [space.from_unit(u) for u in units]
 
 
 def categorical_mask(space: SearchSpace) -> np.ndarray:

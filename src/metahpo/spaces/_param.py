@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import numpy as np
 
@@ -17,6 +17,17 @@ if TYPE_CHECKING:  # imported where used: reading a space or a model needs no Op
 
 ParamKind = Literal["float", "int", "categorical"]
 Choice = str | int | float | bool | None
+_X = TypeVar("_X", float, np.ndarray)
+
+
+def _log(x: _X) -> _X:
+    """``log``: of a Python float by :mod:`math`, of a numpy array or scalar by numpy."""
+    return cast(_X, np.log(x)) if isinstance(x, np.ndarray | np.generic) else math.log(x)
+
+
+def _exp(x: _X) -> _X:
+    """``exp``, likewise."""
+    return cast(_X, np.exp(x)) if isinstance(x, np.ndarray | np.generic) else math.exp(x)
 
 
 @dataclass(frozen=True)
@@ -39,40 +50,31 @@ class UnitInterval:
     log: bool = False
     step: float = 0.0
 
+    def __post_init__(self) -> None:
+        lo, hi = self.low - 0.5 * self.step, self.high + 0.5 * self.step
+        if not (self.step >= 0.0 and lo < hi and (lo > 0.0 or not self.log)):
+            raise SpaceError(
+                f"unit interval [{self.low}, {self.high}] (step {self.step}): needs low < high "
+                "(or a step), and low - step / 2 > 0 on a log scale"
+            )
+
     @property
     def ends(self) -> tuple[float, float]:
         """The (log-scaled where ``log``) values that map to 0 and 1."""
         lo, hi = self.low - 0.5 * self.step, self.high + 0.5 * self.step
         return (math.log(lo), math.log(hi)) if self.log else (lo, hi)
 
-    @overload
-    def to_unit(self, value: float) -> float: ...
-    @overload
-    def to_unit(self, value: np.ndarray) -> np.ndarray: ...
-    def to_unit(self, value: float | np.ndarray) -> float | np.ndarray:
-        """The coordinate of ``value`` (not clipped; 0.5 for an empty range)."""
+    def to_unit(self, value: _X) -> _X:
+        """The coordinate of ``value`` (not clipped)."""
         lo, hi = self.ends
-        if isinstance(value, np.ndarray | np.generic):
-            v = np.log(value) if self.log else value
-            if hi == lo:
-                return np.full_like(v, 0.5, dtype=float)
-        else:
-            v = math.log(value) if self.log else value
-            if hi == lo:
-                return 0.5
+        v = _log(value) if self.log else value
         return (v - lo) / (hi - lo)
 
-    @overload
-    def from_unit(self, u: float) -> float: ...
-    @overload
-    def from_unit(self, u: np.ndarray) -> np.ndarray: ...
-    def from_unit(self, u: float | np.ndarray) -> float | np.ndarray:
+    def from_unit(self, u: _X) -> _X:
         """The value at coordinate ``u`` (before clipping and rounding)."""
         lo, hi = self.ends
         x = lo + u * (hi - lo)
-        if not self.log:
-            return x
-        return np.exp(x) if isinstance(x, np.ndarray | np.generic) else math.exp(x)
+        return _exp(x) if self.log else x
 
     def snap(self, u: np.ndarray) -> np.ndarray:
         """Coordinates moved to the grid's nearest value's coordinate (no step: unchanged)."""

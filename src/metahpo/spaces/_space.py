@@ -175,7 +175,10 @@ class SearchSpace:
     def encode(self, config: Mapping[str, Any]) -> np.ndarray:
         """Numeric vector in ``[0, 1]^encoded_dim`` for meta-learners (one-hot categoricals).
 
-        Parameters the configuration lacks take the default; values are clipped to the range.
+        Parameters the configuration lacks take the default; values are clipped to the range,
+        a categorical value not among the choices counts as the default, and names the space
+        does not have are ignored: a configuration of another version of the space encodes as
+        its :meth:`transfer` into this one does.
         """
         vec: list[float] = []
         for p in self.params:
