@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from metahpo.optimizers._proposal import ProposalSampler
-from metahpo.optimizers._unit import to_unit
 from metahpo.optimizers._view import StudyView
 from metahpo.spaces import SearchSpace
 
@@ -44,6 +43,6 @@ class RandomProposer(ProposalSampler):
         done = view.completed_with(self.space.names)
         if done:
             best = max(done, key=view.gain)
-            at = to_unit(self.space, best.params)
+            at = self.space.to_unit(best.params)
             draws = draws[((draws - at) ** 2).sum(axis=1).argsort()]
         return [self.space.from_unit(u) for u in draws]

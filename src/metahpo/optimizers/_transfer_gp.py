@@ -11,7 +11,6 @@ it, and the refinement is not restricted to configurations some past task evalua
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from optuna.samplers import BaseSampler
@@ -72,14 +71,11 @@ class TransferGPSampler(ProposalSampler):
         self.model = RankingWeightedEnsemble(builtin, tasks, latent=latent, seed=seed)
         self._known = [n for n in space.names if n in set(builtin.names)]
 
-    def _encode(self, params: dict[str, Any]) -> np.ndarray:
-        return self.builtin.encode(self.builtin.transfer(params)[0])
-
     def propose(self, view: StudyView) -> Proposal:
         if not self._known:
             return None
         done = [t for t in view.completed_with(self._known) if np.isfinite(view.gain(t))]
-        X = np.asarray([self._encode(t.params) for t in done], dtype=float)
+        X = np.asarray([self.builtin.encode(t.params) for t in done], dtype=float)
         y = np.asarray([view.gain(t) for t in done], dtype=float)
         X = X.reshape(len(y), self.builtin.encoded_dim)
         ranked = self.model.rank(X, y, self.n_ranked)

@@ -1,4 +1,8 @@
-"""A search space's unit cube (one coordinate per parameter) and the moves made in it."""
+"""Moves in a search space's unit cube (one coordinate per parameter).
+
+The cube itself, the map between configurations and coordinates, is the space's:
+:meth:`~metahpo.spaces.SearchSpace.to_unit` and :meth:`~metahpo.spaces.SearchSpace.from_unit`.
+"""
 
 from __future__ import annotations
 
@@ -7,41 +11,26 @@ from typing import Any
 
 import numpy as np
 
-from metahpo.spaces import Param, SearchSpace
+from metahpo.spaces import SearchSpace
 
 
-def unit_value(p: Param, value: Any) -> float:
-    """The coordinate of ``value`` of ``p`` (a categorical: the middle of its choice's cell)."""
-    if p.kind == "categorical":
-        k = len(p.choices)
-        idx = next((i for i, c in enumerate(p.choices) if c == value), 0)
-        return (idx + 0.5) / k
-    return p.to_unit(value)
-
-
-def to_unit(space: SearchSpace, config: Mapping[str, Any]) -> np.ndarray:
-    """``config`` in the unit cube of ``space`` (a missing parameter at its default)."""
-    return np.array(
-        [unit_value(p, config.get(p.name, p.default)) for p in space.params], dtype=float
-    )
-
-
-def candidates_around(
+def configs_around(
     rng: np.random.RandomState,
     space: SearchSpace,
     best: Sequence[Mapping[str, Any]],
     n_random: int,
     scales: Sequence[float],
     per: int,
-) -> list[np.ndarray]:
-    """Unit-cube candidates: ``n_random`` uniform points, then for each of the ``best``
-    configurations ``per`` Gaussian perturbations at each of the ``scales`` (clipped)."""
+) -> list[dict[str, Any]]:
+    """Candidate configurations drawn in the unit cube: ``n_random`` uniform points, then for
+    each of the ``best`` configurations ``per`` Gaussian perturbations at each of the
+    ``scales`` (clipped)."""
     units = list(rng.rand(n_random, space.dim))
     for config in best:
-        u = to_unit(space, config)
+        u = space.to_unit(config)
         for scale in scales:
             units.extend(np.clip(u + rng.normal(0.0, scale, size=(per, space.dim)), 0.0, 1.0))
-    return units
+    return [space.from_unit(u) for u in units]
 
 
 def categorical_mask(space: SearchSpace) -> np.ndarray:

@@ -11,7 +11,7 @@ from metahpo.spaces._families import (
     sobol_design,
 )
 from metahpo.spaces._family import Bound, BuildContext, ModelFamily, check_config, check_space
-from metahpo.spaces._space import Param, SearchSpace
+from metahpo.spaces._space import Param, SearchSpace, UnitInterval
 from metahpo.spaces._user import is_full_form, read_space_document
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Param",
     "PreprocessingStep",
     "SearchSpace",
+    "UnitInterval",
     "build_estimator",
     "check_config",
     "check_space",

@@ -28,10 +28,9 @@ from metahpo.spaces._family import (
     NON_NEGATIVE,
     ZERO,
     BuildContext,
-    ModelFamily,
     _f,
+    _family,
     _i,
-    _space,
     _zero,
 )
 
@@ -112,14 +111,12 @@ def _xgb(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
     return model
 
 
-LGBM = ModelFamily(
+LGBM = _family(
     "lgbm",
     "LightGBM gradient boosting (extra: boost)",
-    _space("lgbm", "classification", _LGBM),
-    _space("lgbm", "regression", _LGBM),
+    _LGBM,
     _lgbm,
-    scale_features=False,
-    scale_target=False,
+    scaled=False,
     requires=_LGBM_NEEDS,
     bounds=(
         ("min_child_samples", NON_NEGATIVE),
@@ -130,14 +127,12 @@ LGBM = ModelFamily(
     ),
 )
 
-XGB = ModelFamily(
+XGB = _family(
     "xgb",
     "XGBoost gradient boosting (extra: boost)",
-    _space("xgb", "classification", _XGB),
-    _space("xgb", "regression", _XGB),
+    _XGB,
     _xgb,
-    scale_features=False,
-    scale_target=False,
+    scaled=False,
     requires=_XGB_NEEDS,
     bounds=(
         ("max_depth", NON_NEGATIVE),

@@ -51,8 +51,8 @@ from metahpo.spaces._family import (
     ModelFamily,
     _c,
     _f,
+    _family,
     _i,
-    _space,
     check_config,
 )
 from metahpo.spaces._space import Param, SearchSpace
@@ -216,78 +216,38 @@ def _mlp(cfg: Mapping[str, Any], ctx: BuildContext) -> BaseEstimator:
 
 
 FAMILIES: dict[str, ModelFamily] = {
-    "hgb": ModelFamily(
-        "hgb",
-        "histogram gradient boosting",
-        _space("hgb", "classification", _HGB),
-        _space("hgb", "regression", _HGB),
-        _hgb,
-        scale_features=False,
-        scale_target=False,
-        bounds=_HGB_BOUNDS,
+    "hgb": _family(
+        "hgb", "histogram gradient boosting", _HGB, _hgb, scaled=False, bounds=_HGB_BOUNDS
     ),
-    "rf": ModelFamily(
+    "rf": _family(
         "rf",
         "random forest",
-        _space("rf", "classification", _rf_params(0.5)),
-        _space("rf", "regression", _rf_params(1.0)),
+        _rf_params(0.5),
         _rf,
-        scale_features=False,
-        scale_target=False,
+        scaled=False,
         bounds=_RF_BOUNDS,
+        regression=_rf_params(1.0),
     ),
-    "svm": ModelFamily(
+    "svm": _family(
         "svm",
         "RBF support vector machine",
-        _space(
-            "svm",
-            "classification",
-            (*_SVM_COMMON, _c("class_weight", ("none", "balanced"), "none")),
-        ),
-        _space("svm", "regression", (*_SVM_COMMON, _f("epsilon", 1e-3, 1.0, 0.1))),
+        (*_SVM_COMMON, _c("class_weight", ("none", "balanced"), "none")),
         _svm,
-        scale_features=True,
-        scale_target=True,
+        scaled=True,
         bounds=_SVM_BOUNDS,
+        regression=(*_SVM_COMMON, _f("epsilon", 1e-3, 1.0, 0.1)),
     ),
-    "linear": ModelFamily(
+    "linear": _family(
         "linear",
         "logistic regression / elastic net",
-        _space(
-            "linear",
-            "classification",
-            (_f("C", 1e-4, 1e4, 1.0), _c("class_weight", ("none", "balanced"), "none")),
-        ),
-        _space(
-            "linear",
-            "regression",
-            (_f("alpha", 1e-5, 10.0, 1.0), _f("l1_ratio", 0.01, 1.0, 0.5, log=False)),
-        ),
+        (_f("C", 1e-4, 1e4, 1.0), _c("class_weight", ("none", "balanced"), "none")),
         _linear,
-        scale_features=True,
-        scale_target=True,
+        scaled=True,
         bounds=_LINEAR_BOUNDS,
+        regression=(_f("alpha", 1e-5, 10.0, 1.0), _f("l1_ratio", 0.01, 1.0, 0.5, log=False)),
     ),
-    "knn": ModelFamily(
-        "knn",
-        "k nearest neighbours",
-        _space("knn", "classification", _KNN),
-        _space("knn", "regression", _KNN),
-        _knn,
-        scale_features=True,
-        scale_target=True,
-        bounds=_KNN_BOUNDS,
-    ),
-    "mlp": ModelFamily(
-        "mlp",
-        "multi-layer perceptron",
-        _space("mlp", "classification", _MLP),
-        _space("mlp", "regression", _MLP),
-        _mlp,
-        scale_features=True,
-        scale_target=True,
-        bounds=_MLP_BOUNDS,
-    ),
+    "knn": _family("knn", "k nearest neighbours", _KNN, _knn, scaled=True, bounds=_KNN_BOUNDS),
+    "mlp": _family("mlp", "multi-layer perceptron", _MLP, _mlp, scaled=True, bounds=_MLP_BOUNDS),
     "lgbm": LGBM,
     "xgb": XGB,
 }

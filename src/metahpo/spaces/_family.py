@@ -142,6 +142,32 @@ def _space(family: str, task: str, params: tuple[Param, ...]) -> SearchSpace:
     return SearchSpace(family, task, params, version=1)
 
 
+def _family(
+    name: str,
+    description: str,
+    params: tuple[Param, ...],
+    factory: Factory,
+    *,
+    scaled: bool,
+    bounds: tuple[tuple[str, Bound], ...],
+    regression: tuple[Param, ...] | None = None,
+    requires: tuple[tuple[str, str, str], ...] = (),
+) -> ModelFamily:
+    """A built-in family: the space ``params`` for both tasks (``regression``: other ones for
+    regression), features and target both standardised or neither (``scaled``)."""
+    return ModelFamily(
+        name,
+        description,
+        _space(name, "classification", params),
+        _space(name, "regression", params if regression is None else regression),
+        factory,
+        scale_features=scaled,
+        scale_target=scaled,
+        requires=requires,
+        bounds=bounds,
+    )
+
+
 #: Lower bound of a log-scaled penalty that stands for the library's 0 (set to 0 when built).
 ZERO = 1e-6
 

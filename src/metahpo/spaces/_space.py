@@ -4,13 +4,25 @@ A configuration is a plain ``dict`` from parameter name to value. Every space ma
 configurations to and from the unit cube ``[0, 1]^d`` (log-scaled where the parameter is), which is
 the coordinate system meta-learners work in: it is what makes experience from one run usable in
 another run whose ranges differ.
+
+This is the one place that maps values to coordinates and back (the samplers move in these
+coordinates; none maps values itself). Two forms of the same map:
+
+- the unit cube, :meth:`SearchSpace.to_unit` / :meth:`SearchSpace.from_unit`, one coordinate
+  per parameter (:attr:`SearchSpace.dim`): a number's position in its range
+  (:class:`UnitInterval`: ``low`` at 0, ``high`` at 1, an integer rounded to the nearest), a
+  categorical's the middle of its choice's cell, ``(i + 0.5) / k`` for choice ``i`` of ``k``
+  (any coordinate in the cell maps back to the choice);
+- the encoding, :meth:`SearchSpace.encode` / :meth:`SearchSpace.decode`, the same numbers but
+  each categorical one-hot (:attr:`SearchSpace.encoded_dim`): the rows of the experience and
+  the inputs of every model. :meth:`SearchSpace.units_of_encoded` maps encoded rows to the
+  unit cube.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from metahpo.errors import SpaceError
-from metahpo.spaces._param import Choice, Param, ParamKind
+from metahpo.spaces._param import Choice, Param, ParamKind, UnitInterval
 
 if TYPE_CHECKING:  # imported where used: reading a space or a model needs no Optuna
     import optuna.distributions as od
 
-__all__ = ["Choice", "Param", "ParamKind", "SearchSpace"]
+__all__ = ["Choice", "Param", "ParamKind", "SearchSpace", "UnitInterval"]
 
 
 def _same_choice(value: Any, choice: Choice) -> bool:
@@ -128,11 +140,32 @@ class SearchSpace:
         """Number of sampling dimensions (one per parameter)."""
         return len(self.params)
 
+    def to_unit(self, config: Mapping[str, Any]) -> np.ndarray:
+        """The point of ``config`` in ``[0, 1]^dim`` (:meth:`Param.to_unit` of each parameter;
+        one the configuration lacks at its default)."""
+        return np.array(
+            [p.to_unit(config.get(p.name, p.default)) for p in self.params], dtype=float
+        )
+
     def from_unit(self, u: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """Configuration at point ``u`` of ``[0, 1]^dim`` (one coordinate per parameter)."""
         if len(u) != self.dim:
             raise SpaceError(f"expected {self.dim} coordinates, got {len(u)}")
         return {p.name: p.from_unit(x) for p, x in zip(self.params, u, strict=True)}
+
+    def units_of_encoded(self, X: np.ndarray) -> np.ndarray:
+        """The unit-cube points (shape ``(n, dim)``) of rows of :meth:`encode` (shape
+        ``(n, encoded_dim)``): numbers as they are, a categorical the middle of the cell of
+        its largest one-hot column."""
+        cols, at = [], 0
+        for p in self.params:
+            if p.kind == "categorical":
+                k = len(p.choices)
+                cols.append((np.argmax(X[:, at : at + k], axis=1) + 0.5) / k)
+            else:
+                cols.append(X[:, at])
+            at += p.width
+        return np.column_stack(cols).astype(float)
 
     @property
     def encoded_dim(self) -> int:
@@ -142,7 +175,10 @@ class SearchSpace:
     def encode(self, config: Mapping[str, Any]) -> np.ndarray:
         """Numeric vector in ``[0, 1]^encoded_dim`` for meta-learners (one-hot categoricals).
 
-        Parameters the configuration lacks take the default; values are clipped to the range.
+        Parameters the configuration lacks take the default; values are clipped to the range,
+        a categorical value not among the choices counts as the default, and names the space
+        does not have are ignored: a configuration of another version of the space encodes as
+        its :meth:`transfer` into this one does.
         """
         vec: list[float] = []
         for p in self.params:
@@ -178,11 +214,7 @@ class SearchSpace:
             assert p.low is not None and p.high is not None
             v = np.full(n, float(p.default)) if col is None else np.asarray(col, dtype=float)  # type: ignore[arg-type]
             v = np.where(np.isfinite(v), v, float(p.default))  # type: ignore[arg-type]
-            v = np.clip(v, p.low, p.high)
-            lo, hi = p.low, p.high
-            if p.log:
-                v, lo, hi = np.log(v), math.log(lo), math.log(hi)
-            blocks.append(((v - lo) / (hi - lo))[:, None])
+            blocks.append(p.interval.to_unit(np.clip(v, p.low, p.high))[:, None])
         return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
     def decode(self, vec: Sequence[float] | np.ndarray) -> dict[str, Any]:

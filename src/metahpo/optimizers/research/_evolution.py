@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
-from metahpo.optimizers._unit import categorical_mask, mutate, to_unit
+from metahpo.optimizers._unit import categorical_mask, mutate
 from metahpo.optimizers._view import StudyView
 from metahpo.spaces import SearchSpace
 
@@ -65,7 +65,7 @@ class SeededEvolutionSampler(ProposalSampler):
             # The initial population: the seeds not evaluated yet, in order; then random.
             return self.seeds
         done.sort(key=lambda t: -view.gain(t))
-        pool = [to_unit(self.space, t.params) for t in done[: self.population]]
+        pool = [self.space.to_unit(t.params) for t in done[: self.population]]
 
         def pick() -> np.ndarray:
             i, j = self.rng.randint(len(pool), size=2)

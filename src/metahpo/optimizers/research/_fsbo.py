@@ -29,8 +29,9 @@ from metahpo.errors import MetaHPOError
 from metahpo.metalearners import one_thread, require_torch
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._rgpe import expected_improvement, standardize
-from metahpo.optimizers._unit import candidates_around
+from metahpo.optimizers._unit import configs_around
 from metahpo.optimizers._view import StudyView
+from metahpo.optimizers.research._reptile import meta_train
 from metahpo.spaces import SearchSpace
 
 
@@ -154,16 +155,16 @@ class DeepKernelGP:
         self.n_tasks_ = len(tasks)
         if not tasks:
             return self
-        for _ in range(self.meta_iterations // self.inner_steps):
-            X, y = tasks[int(rng.integers(len(tasks)))]
-            if self.inner_steps == 1:
-                _steps(self.model_, X, y, 1, self.lr, self.batch, rng)
-                continue
-            before = [p.detach().clone() for p in self.model_.parameters()]
-            _steps(self.model_, X, y, self.inner_steps, self.lr, self.batch, rng)
-            with torch.no_grad():
-                for p, b in zip(self.model_.parameters(), before, strict=True):
-                    p.copy_(b + self.meta_lr * (p - b))
+        model = self.model_
+
+        def steps(X: Any, y: Any) -> None:
+            _steps(model, X, y, self.inner_steps, self.lr, self.batch, rng)
+
+        iterations = self.meta_iterations // self.inner_steps
+        reptile = self.inner_steps > 1
+        meta_train(
+            torch, model, tasks, iterations, rng, steps, meta_lr=self.meta_lr, reptile=reptile
+        )
         return self
 
     @one_thread
@@ -220,10 +221,6 @@ class DeepKernelSampler(ProposalSampler):
         self.surrogate = surrogate
         self.n_candidates = n_candidates
 
-    def _encode(self, config: dict[str, Any]) -> np.ndarray:
-        builtin: SearchSpace = self.surrogate.space_
-        return builtin.encode(builtin.transfer(config)[0])
-
     def propose(self, view: StudyView) -> Proposal:
         if self.surrogate.model_ is None:
             return None
@@ -232,12 +229,12 @@ class DeepKernelSampler(ProposalSampler):
             return None
         best = [t.params for t in sorted(done, key=lambda t: -view.gain(t))[:5]]
         per = max(self.n_candidates // 15, 1)
-        units = candidates_around(
+        configs = configs_around(
             self.rng, self.space, best, self.n_candidates, (0.03, 0.1, 0.25), per
         )
-        configs = [self.space.from_unit(u) for u in units]
-        C = np.vstack([self._encode(c) for c in configs])
-        Xd = np.vstack([self._encode(dict(t.params)) for t in done])
+        builtin: SearchSpace = self.surrogate.space_
+        C = np.vstack([builtin.encode(c) for c in configs])
+        Xd = np.vstack([builtin.encode(t.params) for t in done])
         predict = self.surrogate.adapt(Xd, np.array([view.gain(t) for t in done]))
         mu, sd, best = predict(C)
         acq = expected_improvement(mu, sd, best)

@@ -20,12 +20,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
@@ -36,7 +31,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits
 
-from metahpo.optimizers.research._gp_space import UnitSpace, round_normalized
+from metahpo.optimizers.research._gp_space import UnitSpace
 
 __all__ = ["GPEISampler"]
 
@@ -192,21 +187,21 @@ class GPEISampler(BaseSampler):
         """The normalised point (shape ``(n_params,)``) with the highest log EI found."""
         sobol = surrogate.space.sample_normalized_params(self._n_sobol, self._rng)
         starts = surrogate.X[np.argsort(-surrogate.y)[: self._n_local_starts]]
-        candidates = np.vstack([sobol, self._perturb(surrogate.distributions, starts)])
+        candidates = np.vstack([sobol, self._perturb(surrogate.space, starts)])
         scores = _unseen(surrogate.log_ei(candidates), candidates, surrogate.X)
         top = candidates[np.argsort(-scores)[: self._n_local_starts]]
-        refined = self._perturb(surrogate.distributions, top)
+        refined = self._perturb(surrogate.space, top)
         candidates = np.vstack([candidates, refined])
         refined_scores = _unseen(surrogate.log_ei(refined), refined, surrogate.X)
         scores = np.concatenate([scores, refined_scores])
         best = candidates[int(np.argmax(scores))]
         return self._polish(surrogate, best, float(np.max(scores)))
 
-    def _perturb(self, distributions: list[BaseDistribution], starts: np.ndarray) -> np.ndarray:
+    def _perturb(self, space: UnitSpace, starts: np.ndarray) -> np.ndarray:
         """Gaussian moves of the numeric coordinates and random switches of the categoricals.
 
         Args:
-            distributions: The distribution of each coordinate.
+            space: The distributions of the coordinates.
             starts: Normalised points, shape ``(n_starts, n_params)``.
 
         Returns:
@@ -216,14 +211,14 @@ class GPEISampler(BaseSampler):
         points = np.repeat(starts, self._n_local_per_start, axis=0)
         n, dim = points.shape
         scales = self._rng.choice(self._local_scales, size=(n, 1))
-        for i, distribution in enumerate(distributions):
+        for i, distribution in enumerate(space.distributions.values()):
             if isinstance(distribution, CategoricalDistribution):
                 switch = self._rng.random_sample(n) < 1.0 / dim
                 points[switch, i] = self._rng.randint(len(distribution.choices), size=switch.sum())
             else:
                 points[:, i] += scales[:, 0] * self._rng.standard_normal(n)
         np.clip(points, 0.0, 1.0, out=points)
-        return _round_discrete(distributions, points)
+        return space.round_discrete(points)
 
     def _polish(self, surrogate: _Surrogate, x0: np.ndarray, score0: float) -> np.ndarray:
         """A short L-BFGS-B ascent of log EI over the continuous coordinates of ``x0``."""
@@ -397,18 +392,6 @@ def _one_hot(distributions: list[BaseDistribution], X: np.ndarray) -> np.ndarray
         else:
             columns.append(X[:, i : i + 1])
     return np.hstack(columns)
-
-
-def _round_discrete(distributions: list[BaseDistribution], X: np.ndarray) -> np.ndarray:
-    """Snap the integer and stepped-float coordinates of normalised points to their grids."""
-    for i, distribution in enumerate(distributions):
-        if not isinstance(distribution, (FloatDistribution, IntDistribution)):
-            continue
-        if distribution.step is None:
-            continue
-        low, high = float(distribution.low), float(distribution.high)
-        X[:, i] = round_normalized(X[:, i], low, high, float(distribution.step), distribution.log)
-    return X
 
 
 def _unseen(scores: np.ndarray, candidates: np.ndarray, seen: np.ndarray) -> np.ndarray:

@@ -1,16 +1,16 @@
-"""The unit-cube encoding of Optuna distributions used by :class:`GPEISampler`.
+"""Optuna distributions as the unit cube of :class:`GPEISampler`.
 
 Live standing: that of :class:`GPEISampler`, its only user: not measured.
 
-Numeric parameters map linearly (or logarithmically) to ``[0, 1]``, the range widened by half
-a step on each side for integers and stepped floats so that every grid value owns a cell of
-equal width; a categorical parameter is its choice index. The same encoding as Optuna's own
-GP sampler, written here so that no private Optuna module is imported.
+Each numeric distribution maps by :class:`~metahpo.spaces.UnitInterval`, the map of the search
+spaces, with its grid option: the range widened by half a step on each side for integers and
+stepped floats, so that every grid value owns a cell of equal width (as in Optuna's own GP
+sampler). A categorical distribution's coordinate is its choice index (Optuna's internal
+representation): the GP one-hot encodes it, and moves switch it to another index.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from typing import Any
 
@@ -23,42 +23,17 @@ from optuna.distributions import (
 )
 from optuna.trial import FrozenTrial
 
+from metahpo.spaces import UnitInterval
+
 _sobol_lock = threading.Lock()  # scipy's Sobol engine is not thread-safe to construct
 
 
-def _bounds(d: FloatDistribution | IntDistribution) -> tuple[float, float, float, bool]:
-    step = float(d.step or 0.0)
-    return float(d.low), float(d.high), step, bool(d.log)
-
-
-def _cell(low: float, high: float, step: float, log: bool) -> tuple[float, float]:
-    lo, hi = low - 0.5 * step, high + 0.5 * step
-    return (math.log(lo), math.log(hi)) if log else (lo, hi)
-
-
-def normalize(values: np.ndarray, low: float, high: float, step: float, log: bool) -> np.ndarray:
-    """Values of a numeric parameter in ``[0, 1]``."""
-    lo, hi = _cell(low, high, step, log)
-    v = np.log(values) if log else values
-    if hi == lo:
-        return np.full_like(v, 0.5, dtype=float)
-    return (v - lo) / (hi - lo)
-
-
-def unnormalize(u: np.ndarray, low: float, high: float, step: float, log: bool) -> np.ndarray:
-    """The inverse of :func:`normalize` (before clipping and rounding)."""
-    lo, hi = _cell(low, high, step, log)
-    v = u * (hi - lo) + lo
-    return np.exp(v) if log else v
-
-
-def round_normalized(u: np.ndarray, low: float, high: float, step: float, log: bool) -> np.ndarray:
-    """Normalised values snapped to the grid of a stepped parameter."""
-    if step == 0.0:
-        return u
-    v = unnormalize(u, low, high, step, log)
-    v = np.clip((v - low + 0.5 * step) // step * step + low, low, high)
-    return normalize(v, low, high, step, log)
+def _interval(d: BaseDistribution) -> UnitInterval | None:
+    """The map of a numeric distribution (``None`` for a categorical)."""
+    if isinstance(d, CategoricalDistribution):
+        return None
+    assert isinstance(d, (FloatDistribution, IntDistribution))
+    return UnitInterval(float(d.low), float(d.high), bool(d.log), float(d.step or 0.0))
 
 
 class UnitSpace:
@@ -70,12 +45,9 @@ class UnitSpace:
 
     def __init__(self, distributions: dict[str, BaseDistribution]) -> None:
         self.distributions = distributions
+        self._intervals = [_interval(d) for d in distributions.values()]
         self.continuous_indices = np.array(
-            [
-                i
-                for i, d in enumerate(distributions.values())
-                if not isinstance(d, CategoricalDistribution) and not getattr(d, "step", None)
-            ],
+            [i for i, m in enumerate(self._intervals) if m is not None and m.step == 0.0],
             dtype=int,
         )
 
@@ -83,25 +55,32 @@ class UnitSpace:
         """The trials' parameters, shape ``(len(trials), n_params)``."""
         out = np.empty((len(trials), len(self.distributions)), dtype=float)
         for i, (name, d) in enumerate(self.distributions.items()):
-            if isinstance(d, CategoricalDistribution):
+            m = self._intervals[i]
+            if m is None:
                 out[:, i] = [d.to_internal_repr(t.params[name]) for t in trials]
             else:
-                assert isinstance(d, (FloatDistribution, IntDistribution))
-                values = np.array([t.params[name] for t in trials], dtype=float)
-                out[:, i] = normalize(values, *_bounds(d))
+                out[:, i] = m.to_unit(np.array([t.params[name] for t in trials], dtype=float))
         return out
 
     def get_unnormalized_param(self, u: np.ndarray) -> dict[str, Any]:
         """A normalised point as parameter values."""
         out: dict[str, Any] = {}
         for i, (name, d) in enumerate(self.distributions.items()):
-            if isinstance(d, CategoricalDistribution):
+            m = self._intervals[i]
+            if m is None:
                 out[name] = d.to_external_repr(u[i])
                 continue
-            assert isinstance(d, (FloatDistribution, IntDistribution))
-            value = float(np.clip(unnormalize(u[i], *_bounds(d)), d.low, d.high))
+            value = float(np.clip(m.from_unit(u[i]), m.low, m.high))
             out[name] = round(value) if isinstance(d, IntDistribution) else value
         return out
+
+    def round_discrete(self, X: np.ndarray) -> np.ndarray:
+        """``X`` (normalised points) with the integer and stepped coordinates snapped to their
+        grids, in place."""
+        for i, m in enumerate(self._intervals):
+            if m is not None and m.step != 0.0:
+                X[:, i] = m.snap(X[:, i])
+        return X
 
     def sample_normalized_params(self, n: int, rng: np.random.RandomState) -> np.ndarray:
         """``n`` scrambled Sobol points, discrete coordinates on their grid."""
@@ -114,7 +93,4 @@ class UnitSpace:
         for i, d in enumerate(self.distributions.values()):
             if isinstance(d, CategoricalDistribution):
                 u[:, i] = np.floor(u[:, i] * len(d.choices))
-            elif getattr(d, "step", None):
-                assert isinstance(d, (FloatDistribution, IntDistribution))
-                u[:, i] = round_normalized(u[:, i], *_bounds(d))
-        return u
+        return self.round_discrete(u)

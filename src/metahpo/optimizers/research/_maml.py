@@ -21,8 +21,9 @@ import numpy as np
 
 from metahpo.metalearners import one_thread, require_torch
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
-from metahpo.optimizers._unit import candidates_around
+from metahpo.optimizers._unit import configs_around
 from metahpo.optimizers._view import StudyView
+from metahpo.optimizers.research._reptile import meta_train
 from metahpo.spaces import SearchSpace
 
 
@@ -109,13 +110,12 @@ class MetaTrainedSurrogate:
         self.net_ = self._net(torch, space.encoded_dim)
         if not tasks:
             return self
-        for _ in range(self.meta_iterations):
-            X, y = tasks[int(rng.integers(len(tasks)))]
-            before = [p.detach().clone() for p in self.net_.parameters()]
-            self._steps(torch, self.net_, X, y, self.inner_steps, rng)
-            with torch.no_grad():
-                for p, b in zip(self.net_.parameters(), before, strict=True):
-                    p.copy_(b + self.meta_lr * (p - b))
+        net = self.net_
+
+        def steps(X: Any, y: Any) -> None:
+            self._steps(torch, net, X, y, self.inner_steps, rng)
+
+        meta_train(torch, net, tasks, self.meta_iterations, rng, steps, meta_lr=self.meta_lr)
         return self
 
     @one_thread
@@ -178,21 +178,17 @@ class MAMLSampler(ProposalSampler):
         self.surrogate = surrogate
         self.n_candidates = n_candidates
 
-    def _encode(self, config: dict[str, Any]) -> np.ndarray:
-        builtin: SearchSpace = self.surrogate.space_
-        return builtin.encode(builtin.transfer(config)[0])
-
     def propose(self, view: StudyView) -> Proposal:
         if self.surrogate.net_ is None:
             return None
         done = view.completed_with(self.space.names)
         best = [t.params for t in sorted(done, key=lambda t: -view.gain(t))[:4]]
         n = self.n_candidates
-        units = candidates_around(self.rng, self.space, best, n, (0.05,), n // 4)
-        configs = [self.space.from_unit(u) for u in units]
-        X = np.vstack([self._encode(c) for c in configs])
+        configs = configs_around(self.rng, self.space, best, n, (0.05,), n // 4)
+        builtin: SearchSpace = self.surrogate.space_
+        X = np.vstack([builtin.encode(c) for c in configs])
         if len(done) >= 2:
-            Xd = np.vstack([self._encode(dict(t.params)) for t in done])
+            Xd = np.vstack([builtin.encode(t.params) for t in done])
             yd = _scale(np.array([view.gain(t) for t in done]))
             scores = self.surrogate.adapt(Xd, yd)(X)
         else:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
-from metahpo.optimizers._unit import categorical_mask, mutate, to_unit
+from metahpo.optimizers._unit import categorical_mask, mutate
 from metahpo.optimizers._view import StudyView
 from metahpo.spaces import SearchSpace
 
@@ -53,7 +53,7 @@ class _Moves:
         self.categorical = categorical_mask(space)
 
     def unit(self, config: Mapping[str, Any]) -> np.ndarray:
-        return to_unit(self.space, config)
+        return self.space.to_unit(config)
 
     def _mutate(self, u: np.ndarray, width: float) -> np.ndarray:
         return mutate(self.rng, u, self.categorical, rate=1.5 / len(u), width=width)
@@ -68,19 +68,6 @@ class _Moves:
 
     def random(self) -> np.ndarray:
         return self.rng.rand(len(self.space.params))
-
-
-def _units(space: SearchSpace, X: np.ndarray) -> np.ndarray:
-    """Unit-cube coordinates (one per parameter) of rows encoded by ``space.encode``."""
-    cols, at = [], 0
-    for p in space.params:
-        if p.kind == "categorical":
-            k = len(p.choices)
-            cols.append((np.argmax(X[:, at : at + k], axis=1) + 0.5) / k)
-        else:
-            cols.append(X[:, at])
-        at += p.width
-    return np.column_stack(cols).astype(float)
 
 
 class QPolicy:
@@ -127,7 +114,7 @@ class QPolicy:
             return cls()
         rng = np.random.RandomState(seed)
         moves = _Moves(space, rng)
-        pools = [_units(space, t.X) for t in tasks]
+        pools = [space.units_of_encoded(t.X) for t in tasks]
         scores = [normalized_scores(t) for t in tasks]
         ts = TaskSpace.fit(np.vstack([t.metafeatures for t in tasks]))
         orders = []

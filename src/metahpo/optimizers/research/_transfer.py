@@ -123,15 +123,11 @@ class TransferSampler(ProposalSampler):
             if key not in seen:
                 seen.add(key)
                 self._candidates.append(config)
-                rows.append(self._encode(config))
+                rows.append(builtin.encode(config))
         self._cand_rows = np.asarray(rows, dtype=float).reshape(len(rows), builtin.encoded_dim)
         self._cand_scores = self._predict(self._cand_rows)  # (tasks, candidates)
 
     # -- the model ---------------------------------------------------------------------------
-    def _encode(self, params: dict[str, Any]) -> np.ndarray:
-        """``params`` (names of the study's space) in the built-in encoding of the experience."""
-        return self.builtin.encode(self.builtin.transfer(params)[0])
-
     def _predict(self, rows: np.ndarray) -> np.ndarray:
         """Each past task's score for each encoded row: that of its nearest configuration."""
         out = np.zeros((len(self._tasks), len(rows)))
@@ -170,7 +166,7 @@ class TransferSampler(ProposalSampler):
         log_w = self._log_prior.copy()
         if len(done) >= 2:
             gains = np.asarray([view.gain(t) for t in done])
-            pred = self._predict(np.asarray([self._encode(t.params) for t in done]))
+            pred = self._predict(np.asarray([self.builtin.encode(t.params) for t in done]))
             i, j = np.triu_indices(len(done), 1)
             # Infinite values are allowed by Optuna: two equal infinities are a tie.
             with np.errstate(invalid="ignore"):
