@@ -25,14 +25,17 @@ import numpy as np
 from metahpo_bench._live_protocol import group_key
 
 from metahpo.knowledge import load_bundled
-from metahpo.metalearners import _default_first, get_strategy, with_metafeatures
+from metahpo.metalearners import (
+    CANDIDATES,
+    LOSS_AVERSION,
+    SAME_TASK,
+    default_evidence,
+    get_strategy,
+    with_metafeatures,
+)
 from metahpo.spaces import get_space
 
-#: Scaled meta-feature distance at or below which a training task is the dataset itself (as
-#: metahpo's meta-learners decide it; never the case leave-generator-family-out).
-SAME_TASK = 1e-9
-
-#: Loss aversions measured for the curve (the shipped one, ``_default_first.LOSS_AVERSION``,
+#: Loss aversions measured for the curve (the shipped one, ``metahpo.metalearners.LOSS_AVERSION``,
 #: among them); ``None``: the rule off, the meta-learner's own top-1; ``-1``: the rule shipped
 #: before (until META_REVISION 3): the top-1 unless its paired gain minus one standard error
 #: is not above zero.
@@ -45,7 +48,6 @@ def top1_gains(
 ) -> dict[float | None, list[dict[str, Any]]]:
     """Per aversion, one row per task: the top-1's and the default's stored scores."""
     exp = load_bundled()
-    shipped = _default_first.LOSS_AVERSION
     rows: dict[float | None, list[dict[str, Any]]] = {a: [] for a in aversions}
     for family in families:
         for task_type in ("classification", "regression"):
@@ -65,11 +67,11 @@ def top1_gains(
                 for aversion in aversions:
                     if aversion is None or aversion == PREVIOUS:
                         d = learner.task_space_.distances(mf)
-                        params = learner._suggest(mf, d, 1)[0][0]
+                        params = learner.suggest(mf, k=1, loss_aversion=None)[0].params
                         confidence = learner.task_space_.confidence(d)
                         x = space.encode(space.transfer(params)[0])
                         if aversion == PREVIOUS and np.abs(x - default).max() >= 1e-7:
-                            ev = _default_first.default_evidence(
+                            ev = default_evidence(
                                 learner.experience_.tasks,  # type: ignore[union-attr]
                                 d,
                                 learner.task_space_.weights(d),
@@ -80,8 +82,7 @@ def top1_gains(
                             if ev.n >= 2 and ev.lower <= 0.0:
                                 params = space.default_config()
                     else:
-                        _default_first.LOSS_AVERSION = aversion
-                        s = learner.suggest(mf, k=1)[0]
+                        s = learner.suggest(mf, k=1, loss_aversion=aversion)[0]
                         params, confidence = s.params, s.confidence
                     x = space.encode(space.transfer(params)[0])
                     hit = np.flatnonzero(np.abs(t.X - x).sum(axis=1) < 1e-6)
@@ -101,7 +102,6 @@ def top1_gains(
                             "confidence": float(confidence),
                         }
                     )
-    _default_first.LOSS_AVERSION = shipped
     return rows
 
 
@@ -115,7 +115,7 @@ def curve(rows: dict[float | None, list[dict[str, Any]]]) -> str:
         name = "rule off" if aversion is None else f"{aversion:g}"
         if aversion == PREVIOUS:
             name = "previous rule (gain - 1 SE > 0)"
-        if aversion == _default_first.LOSS_AVERSION:
+        if aversion == LOSS_AVERSION:
             name += " (shipped)"
         for tt in ("classification", "regression"):
             g = np.asarray([max(r["gain"], -1.0) for r in rs if r["task"] == tt])
@@ -157,7 +157,7 @@ def main() -> None:
     ap.add_argument("--md", default=None, help="write the tables here (Markdown)")
     args = ap.parse_args()
     rows = top1_gains(args.strategy, args.families)
-    aversion = _default_first.LOSS_AVERSION
+    aversion = LOSS_AVERSION
     text = "\n".join(
         [
             "# Zero-shot top-1 against the library default",
@@ -174,7 +174,7 @@ def main() -> None:
             f"## As shipped: the best bet against the default (loss aversion {aversion:g})",
             "",
             "Among the meta-learner's top "
-            f"{_default_first.CANDIDATES} suggestions, the one whose paired gains over the "
+            f"{CANDIDATES} suggestions, the one whose paired gains over the "
             "default on the nearest training tasks have the highest loss-averse utility "
             f"(mean gain minus {aversion:g} times the mean loss) goes first, if that utility is "
             "positive; otherwise the library default (`metahpo.metalearners._default_first`).",

@@ -275,12 +275,7 @@ def test_the_lab_keeps_the_house_rules() -> None:
 #: loops) and the examples.
 OUTSIDE = (PKG.parents[1] / "benchmarks", PKG.parents[1] / "examples")
 #: Private imports of metahpo still made from there, ``(file, imported target)`` -> the reason.
-OUTSIDE_PRIVATE_ALLOWED: dict[tuple[str, str], str] = {
-    ("benchmarks/zero_shot.py", "metahpo.metalearners._default_first"): (
-        "ZERO_SHOT.md's curve sets the default-first rule's LOSS_AVERSION, which "
-        "MetaLearner.suggest does not take as an argument (yet)"
-    ),
-}
+OUTSIDE_PRIVATE_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def private_metahpo_imports(roots: tuple[Path, ...] = OUTSIDE) -> list[tuple[str, int, str]]:

@@ -24,13 +24,15 @@ import numpy as np
 from metahpo_bench._live_protocol import group_key
 
 from metahpo.knowledge import load_bundled
-from metahpo.metalearners import get_strategy, with_metafeatures
+from metahpo.metalearners import EVIDENCE_TASKS, get_strategy, with_metafeatures
 from metahpo.spaces import get_space
 
 K = 10  # candidates collected per task (--k)
-#: Nearest training tasks whose paired gains are collected: the library's default-first rule
-#: weighs this many (its ``EVIDENCE_TASKS``, private to metahpo: kept equal by hand).
-EVIDENCE_TASKS = 25
+
+
+def _top(learner: Any, mf: np.ndarray, k: int) -> list[dict[str, Any]]:
+    """The meta-learner's own top ``k``, the first-suggestion rule off."""
+    return [s.params for s in learner.suggest(mf, k=k, loss_aversion=None)]
 
 
 _INDEX: dict[int, tuple[np.ndarray, dict[tuple[float, ...], int]]] = {}  # keeps X alive
@@ -63,7 +65,7 @@ def collect(strategy: str, families: list[str], k: int = K) -> list[dict[str, An
                 d = learner.task_space_.distances(mf)
                 w = learner.task_space_.weights(d)
                 order = np.argsort(d, kind="stable")[:EVIDENCE_TASKS]
-                cands = [space.encode(space.transfer(p)[0]) for p, _ in learner._suggest(mf, d, k)]
+                cands = [space.encode(space.transfer(p)[0]) for p in _top(learner, mf, k)]
                 td = _row(t.X, xd)
                 if td < 0 or not np.isfinite(t.y[td]):
                     continue

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from metahpo.knowledge import Experience, TaskExperience
-from metahpo.metalearners import GreedyPortfolio, NearestTasks
-from metahpo.metalearners._default_first import default_evidence
+from metahpo.metalearners import LOSS_AVERSION, GreedyPortfolio, NearestTasks, default_evidence
 from metahpo.spaces import get_space
 
 SPACE = get_space("knn", "classification")
@@ -120,3 +119,21 @@ def test_a_reliable_smaller_gain_beats_an_unreliable_top_suggestion(learner: typ
     assert out[0].params == safe and "best bet" in out[0].source
     assert out[1].params == BOLD  # the learner's own top-1 is still second
     assert len({str(s.params) for s in out}) == 3
+
+
+@pytest.mark.parametrize("learner", [GreedyPortfolio, NearestTasks])
+def test_loss_aversion_is_an_argument_and_none_turns_the_rule_off(learner: type) -> None:
+    exp = experience([0.10, -0.08, 0.10, -0.08, 0.10, -0.08])  # BOLD unreliable
+    fitted = learner().fit(exp)
+    mf = np.array([0.021, 0.0])
+
+    def firsts(**kw: object) -> list[object]:
+        return [s.params for s in fitted.suggest(mf, k=3, **kw)]
+
+    assert firsts() == firsts(loss_aversion=LOSS_AVERSION)
+    assert firsts()[0] == DEFAULT  # the rule as shipped
+    raw = firsts(loss_aversion=None)
+    assert raw[0] == BOLD  # the learner's own order, the rule off
+    assert raw == [p for p, _ in fitted._suggest(mf, fitted.task_space_.distances(mf), 3)]
+    # mean gain +0.01 on these tasks: a bet when losses weigh no more than gains
+    assert firsts(loss_aversion=0.0)[0] == BOLD

@@ -11,7 +11,14 @@ from metahpo.metalearners._api import (
     suggest_for_dataset,
     with_metafeatures,
 )
-from metahpo.metalearners._learner import MetaLearner, Suggestion, TaskSpace
+from metahpo.metalearners._default_first import (
+    CANDIDATES,
+    EVIDENCE_TASKS,
+    LOSS_AVERSION,
+    DefaultEvidence,
+    default_evidence,
+)
+from metahpo.metalearners._learner import SAME_TASK, MetaLearner, Suggestion, TaskSpace
 from metahpo.metalearners._models import ConfigMapping, PerformanceSurrogate
 from metahpo.metalearners._pool import ScoreTable, normalized_scores
 from metahpo.metalearners._simple import GreedyPortfolio, NearestTasks
@@ -24,9 +31,14 @@ from metahpo.metalearners._torch import (
 )
 
 __all__ = [
+    "CANDIDATES",
     "DEFAULT_STRATEGY",
+    "EVIDENCE_TASKS",
+    "LOSS_AVERSION",
+    "SAME_TASK",
     "STRATEGIES",
     "ConfigMapping",
+    "DefaultEvidence",
     "EmbeddedNearest",
     "GreedyPortfolio",
     "MetaLearner",
@@ -39,6 +51,7 @@ __all__ = [
     "TaskSpace",
     "check_inputs",
     "dataset_argument",
+    "default_evidence",
     "fit_strategy",
     "get_strategy",
     "metafeature_array",

@@ -18,6 +18,12 @@ import numpy as np
 
 from metahpo.errors import KnowledgeBaseError
 from metahpo.knowledge import Experience, TaskExperience
+from metahpo.metalearners._default_first import (
+    CANDIDATES,
+    LOSS_AVERSION,
+    default_evidence,
+    default_score,
+)
 from metahpo.metalearners._persist import (
     FORMAT,
     FORMAT_VERSION,
@@ -202,20 +208,33 @@ class MetaLearner(abc.ABC):
         self._fit(experience)
         return self
 
-    def suggest(self, metafeatures: np.ndarray, k: int = 5) -> list[Suggestion]:
-        """Up to ``k`` distinct configurations for a new task, best first."""
+    def suggest(
+        self, metafeatures: np.ndarray, k: int = 5, *, loss_aversion: float | None = LOSS_AVERSION
+    ) -> list[Suggestion]:
+        """Up to ``k`` distinct configurations for a new task, best first.
+
+        Args:
+            metafeatures: The new task's vector (the experience's meta-feature order).
+            k: How many.
+            loss_aversion: The first-suggestion rule: among the top :data:`CANDIDATES`
+                suggestions, the best bet against the library default goes first, judged
+                by :func:`default_evidence` on the similar tasks, where a loss counts
+                ``1 + loss_aversion`` times a gain; the default first where no suggestion
+                is a bet (default :data:`LOSS_AVERSION`). ``None``: the rule off, the
+                meta-learner's own order.
+        """
         if self.experience_ is None or self.task_space_ is None:
             raise KnowledgeBaseError(f"{type(self).__name__} is not fitted")
         mf = np.asarray(metafeatures, dtype=float)
         d = self.task_space_.distances(mf)
         neighbors = self.neighbors(d)
         conf = self.task_space_.confidence(d)
-        from metahpo.metalearners._default_first import CANDIDATES
-
         out = []
         for params, score in self._suggest(mf, d, max(k, CANDIDATES)):
             out.append(Suggestion(params, float(score), conf, neighbors, self.name))
-        return self._default_first(out, d, conf, neighbors)[:k]
+        if loss_aversion is None:
+            return out[:k]
+        return self._default_first(out, d, conf, neighbors, loss_aversion)[:k]
 
     def _default_first(
         self,
@@ -223,15 +242,10 @@ class MetaLearner(abc.ABC):
         d: np.ndarray,
         conf: float,
         neighbors: tuple[tuple[str, float], ...],
+        aversion: float,
     ) -> list[Suggestion]:
         """The best bet against the library default first, or the default where no candidate
         is one (see :mod:`metahpo.metalearners._default_first`)."""
-        from metahpo.metalearners._default_first import (
-            CANDIDATES,
-            default_evidence,
-            default_score,
-        )
-
         assert self.experience_ is not None and self.task_space_ is not None
         assert self.space_ is not None
         if not out:
@@ -245,7 +259,9 @@ class MetaLearner(abc.ABC):
         tasks = self.experience_.tasks
         weights = self.task_space_.weights(d)
         evidence = {
-            i: default_evidence(tasks, d, weights, encoded[i], x_default, same_task=SAME_TASK)
+            i: default_evidence(
+                tasks, d, weights, encoded[i], x_default, same_task=SAME_TASK, aversion=aversion
+            )
             for i in range(min(CANDIDATES, len(out)))
             if np.abs(encoded[i] - x_default).max() >= 1e-7
         }
