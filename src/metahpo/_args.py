@@ -11,8 +11,12 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from collections.abc import Mapping
+from typing import TypeVar
 
 from metahpo.errors import MetaHPOError
+
+_V = TypeVar("_V")
 
 
 def got(value: object) -> str:
@@ -21,6 +25,17 @@ def got(value: object) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(value).__name__} {text}"
+
+
+def registered(
+    registry: Mapping[str, _V], name: str, what: str, error: type[MetaHPOError] = MetaHPOError
+) -> _V:
+    """``registry[name]``; a name it does not hold is a one-line ``error`` naming the choices,
+    in the registry's order (``unknown {what} 'x'; choose one of a, b``)."""
+    try:
+        return registry[name]
+    except KeyError:
+        raise error(f"unknown {what} {name!r}; choose one of {', '.join(registry)}") from None
 
 
 def is_int(value: object) -> bool:

@@ -182,6 +182,22 @@ def _budget(args: argparse.Namespace) -> int | None:
     return DEFAULT_BUDGET
 
 
+def _checked_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options :func:`metahpo.tuning.check_options` checks, by its keyword names: checked
+    before the data is read, then passed to :func:`metahpo.tuning.tune` as they are."""
+    return {
+        "budget": _budget(args),
+        "folds": args.folds,
+        "seed": args.seed,
+        "timeout": args.timeout,
+        "trial_time_limit": args.trial_timeout,
+        "warm_start": args.warm_start,
+        "max_failures": args.max_failures,
+        "n_jobs": args.n_jobs,
+        "threads": args.threads,
+    }
+
+
 def _check_arguments(args: argparse.Namespace) -> None:
     """Every option that can be checked before the data is read: one line, exit 2. Imports
     nothing heavy (``metahpo`` runs it before the command), so a bad option answers at once."""
@@ -189,17 +205,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     from metahpo._files import check_outputs
     from metahpo.tuning import check_options
 
-    check_options(
-        budget=_budget(args),
-        folds=args.folds,
-        seed=args.seed,
-        timeout=args.timeout,
-        trial_time_limit=args.trial_timeout,
-        warm_start=args.warm_start,
-        max_failures=args.max_failures,
-        n_jobs=args.n_jobs,
-        threads=args.threads,
-    )
+    check_options(**_checked_options(args))
     check_outputs(
         {"--json": args.json_out, "--save-model": args.save_model},
         inputs={"the data": args.data, "the --space file": args.space},  # or --space JSON text
@@ -267,24 +273,16 @@ def _tune_with_progress(
                 dataset,
                 args.model,
                 metric=args.metric,
-                budget=budget,
                 optimizer=args.optimizer,
                 storage=args.storage,
                 study_name=args.study,
-                seed=args.seed,
-                timeout=args.timeout,
-                folds=args.folds,
-                trial_time_limit=args.trial_timeout,
                 space=space,
                 callbacks=[on_trial],
                 strategy=args.strategy,
-                warm_start=args.warm_start,
                 base=args.base,
-                n_jobs=args.n_jobs,
-                max_failures=args.max_failures,
                 allow_changed_settings=args.allow_changed_settings,
                 base_options=args.base_options,
-                threads=args.threads,
+                **_checked_options(args),
             )
         except MetaHPOError:
             bar.remove_task(task)  # the error is the only line on stderr

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metahpo._args import check_int, check_str, got, is_number
+from metahpo._args import check_int, check_str, got, is_number, registered
 from metahpo.datasets import Dataset, load_dataset
 from metahpo.errors import DataError, MetaHPOError
 from metahpo.knowledge import Experience, load_bundled
@@ -53,12 +53,7 @@ def get_strategy(name: str) -> type[MetaLearner]:
     """The meta-learner class of a strategy name."""
     if not isinstance(name, str):
         raise MetaHPOError(f"strategy must be a name ({', '.join(STRATEGIES)}), got {got(name)}")
-    try:
-        return STRATEGIES[name]
-    except KeyError:
-        raise MetaHPOError(
-            f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}"
-        ) from None
+    return registered(STRATEGIES, name, "strategy")
 
 
 def dataset_argument(data: Any, target: Any, task: Any, caller: str) -> Dataset:

@@ -57,7 +57,6 @@ class NearestTasks(_TableLearner):
     def _suggest(
         self, metafeatures: np.ndarray, distances: np.ndarray, k: int
     ) -> list[tuple[dict[str, Any], float]]:
-        assert self.task_space_ is not None
         S = self.table_.S
         order = np.argsort(distances, kind="stable")[: self.n_tasks]
         predicted = self.table_.weighted_mean(self._neighbour_weights(distances, self.n_tasks))
@@ -103,7 +102,6 @@ class GreedyPortfolio(_TableLearner):
     def _suggest(
         self, metafeatures: np.ndarray, distances: np.ndarray, k: int
     ) -> list[tuple[dict[str, Any], float]]:
-        assert self.task_space_ is not None
         S = np.nan_to_num(self.table_.S, nan=0.0)
         weights = self._neighbour_weights(distances, self.n_tasks)
         weights = weights / max(weights.sum(), 1e-300)

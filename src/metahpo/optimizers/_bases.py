@@ -19,7 +19,7 @@ import numpy as np
 import optuna
 from optuna.samplers import BaseSampler
 
-from metahpo._args import check_int, got
+from metahpo._args import check_int, got, registered
 from metahpo.errors import MetaHPOError
 from metahpo.optimizers._experience import similar_configs, source_trials
 from metahpo.optimizers._prior import SurrogatePrior
@@ -392,12 +392,7 @@ DEFAULT_BASE = "transfer-gp"
 
 def get_base(name: str) -> Base:
     """The registered base ``name``; a clear error naming the choices otherwise."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise MetaHPOError(
-            f"unknown base sampler {name!r}; choose one of {', '.join(REGISTRY)}"
-        ) from None
+    return registered(REGISTRY, name, "base sampler")
 
 
 def check_model(name: str, model: Any) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import optuna
 from optuna.samplers import BaseSampler
 
+from metahpo._args import registered
 from metahpo.errors import MetaHPOError
 from metahpo.spaces import SearchSpace
 
@@ -110,12 +111,7 @@ def classic_sampler(
         seed: Random seed.
         budget: Planned number of trials (sizes the grid and the population).
     """
-    try:
-        factory = CLASSIC_OPTIMIZERS[name]
-    except KeyError:
-        raise MetaHPOError(
-            f"unknown optimizer {name!r}; choose one of {', '.join(CLASSIC_OPTIMIZERS)}"
-        ) from None
+    factory = registered(CLASSIC_OPTIMIZERS, name, "optimizer")
     with warnings.catch_warnings():  # experimental-feature notices are not the user's concern
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return factory(space, seed, budget)

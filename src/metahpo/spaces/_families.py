@@ -39,6 +39,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC, SVR
 
+from metahpo._args import registered
 from metahpo.datasets import Dataset
 from metahpo.errors import SpaceError
 from metahpo.spaces._boost import LGBM, XGB
@@ -256,12 +257,7 @@ FAMILY_NAMES: tuple[str, ...] = tuple(FAMILIES)
 
 
 def get_family(name: str) -> ModelFamily:
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        raise SpaceError(
-            f"unknown model family {name!r}; choose one of {', '.join(FAMILY_NAMES)}"
-        ) from None
+    return registered(FAMILIES, name, "model family", SpaceError)
 
 
 def get_space(family: str, task: str) -> SearchSpace:
