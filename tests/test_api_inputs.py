@@ -103,7 +103,7 @@ TUNE_CASES: list[tuple[dict[str, Any], str]] = [
     ({"warm_start": "3"}, r"tune: 'warm_start' must be a non-negative int, got str '3'"),
     (
         {"optimizer": "meta", "base_options": {"n_transfer": 1}},
-        r"tune: base 'transfer-gp' takes no option 'n_transfer' \(its options: none\)",
+        r"tune: base 'transfer-gp' takes no option 'n_transfer' \(its options: latent\)",
     ),
     (
         {"optimizer": "meta", "base_options": [1]},

@@ -40,7 +40,10 @@ OPTION_CASES = {
         "--base-option n_transfer must be 0 or more, got -1",
     ),
     "base_option_without_a_value": (["--base-option", "n_transfer"], "give NAME=VALUE"),
-    "base_option_not_an_int": (["--base-option", "n_transfer=x"], "must be an integer"),
+    "base_option_not_an_int": (
+        ["--base", "transfer", "--base-option", "n_transfer=x"],
+        "must be an integer",
+    ),
     "one_fold": (["--folds", "1"], "--folds"),
 }
 

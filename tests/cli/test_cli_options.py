@@ -266,7 +266,7 @@ def test_bad_space_is_one_line_before_any_work(
         (["--optimizer", "tpe", "--base-option", "n_transfer=3"], "--base-option applies to"),
         (
             ["--transfer", "3"],
-            "--transfer: base 'transfer-gp' takes no option 'n_transfer' (its options: none)",
+            "--transfer: base 'transfer-gp' takes no option 'n_transfer' (its options: latent)",
         ),
         (
             ["--base", "tpe", "--base-option", "n_transfer=3"],
