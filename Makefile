@@ -53,11 +53,13 @@ kb-build: install
 	  --storage sqlite:///$(HOME)/.cache/metahpo-kb.db --export src/metahpo/_data/kb
 
 ## Replay benchmark on the bundled experience (budget 50, 5 seeds, 5 grouped folds, 2 workers;
-## under 30 min on 2 cores). Regenerates benchmarks/RESULTS.md; reruns resume from bench-out/.
+## about 45 min on 2 idle cores). Regenerates benchmarks/RESULTS.md, its compact summary
+## benchmarks/replay/summary.json and the README's replay table; reruns resume from bench-out/.
 ## The benchmark lab is its own package (benchmarks/, command metahpo-bench), installed here.
 bench: install-torch
 	$(BIN)/metahpo-bench --budget 50 --seeds 5 --folds 5 --workers 2 --out bench-out \
-	  --results-md benchmarks/RESULTS.md
+	  --results-md benchmarks/RESULTS.md --summary benchmarks/replay/summary.json
+	$(BIN)/python benchmarks/readme_headline.py
 
 ## Live benchmark, the measure of record: real training on 24 held-out shared datasets (seeded,
 ## stratified draw), hgb rf svm mlp, budget 30, 2 seeds, metahpo's default against Optuna's

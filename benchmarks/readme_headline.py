@@ -1,11 +1,13 @@
-"""Copy the live benchmark's headline into the README (never by hand).
+"""Copy the benchmarks' headlines into the README (never by hand).
 
 Reads ``benchmarks/live/summary.json`` and replaces the text between the markers
 ``<!-- live-headline:start -->`` and ``<!-- live-headline:end -->`` in ``README.md`` with a
 table of metahpo's default against Optuna's GPSampler and TPE (and the other peers present)
-after 1, 10 and the full budget, with ratios. ``make bench-live`` runs it.
+after 1, 10 and the full budget, with ratios; and, where the README has the markers
+``<!-- replay-headline:start -->`` / ``<!-- replay-headline:end -->``, the replay's table from
+``benchmarks/replay/summary.json``. ``make bench-live`` and ``make bench`` run it.
 
-    python benchmarks/readme_headline.py [--summary PATH] [--readme PATH]
+    python benchmarks/readme_headline.py [--summary PATH] [--replay PATH] [--readme PATH]
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- live-headline:start -->", "<!-- live-headline:end -->"
+REPLAY_START, REPLAY_END = "<!-- replay-headline:start -->", "<!-- replay-headline:end -->"
+#: The replay's peers in its README table: the Optuna sampler, random, the library default.
+REPLAY_PEERS = ("tpe", "random", "default")
 HEADLINE = "meta"
 PEERS = {"gp": "Optuna GPSampler", "tpe": "Optuna TPE", "flaml": "FLAML CFO", "random": "random"}
 
@@ -76,19 +81,62 @@ def headline(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def replay_headline(summary: dict[str, Any]) -> str:
+    """The replay's table: the best metahpo method (lowest mean regret among the methods that
+    learn from the experience) after 1, 10 and the full budget, against the peers."""
+    cuts: list[int] = summary["cutpoints"]
+    methods = summary["methods"]
+    ours = [m for m, e in methods.items() if e["meta"]]
+    peers = [m for m in REPLAY_PEERS if m in methods]
+    head = ["after", "best metahpo method", *(f"`{m}`" for m in peers)]
+    rows = []
+    for t in (1, 10, summary["budget"]):
+        if t not in cuts or not ours:
+            continue
+        k = cuts.index(t)
+        best = min(ours, key=lambda m: (methods[m]["mean"][k], m))
+        v = methods[best]["mean"][k]
+        cells = [f"{t} evaluation{'s' if t > 1 else ''}", f"`{best}` {v:.3f}"]
+        for m in peers:
+            p = methods[m]["mean"][k]
+            cells.append(f"{p:.3f}" + (f" (×{v / p:.2f})" if p > 0 else ""))
+        rows.append(cells)
+    return "\n".join(
+        [
+            "| " + " | ".join(head) + " |",
+            "| --- | --- | " + " | ".join("---" for _ in peers) + " |",
+            *("| " + " | ".join(r) + " |" for r in rows),
+            "",
+            f"Over {summary['n_datasets']} held-out datasets, {summary['n_runs']} runs per method "
+            f"(every (dataset, family) task × seeds; experience `{summary['experience']}`); in "
+            "brackets the best metahpo method's regret divided by the peer's.",
+        ]
+    )
+
+
+def _replace(text: str, start: str, end: str, block: str, where: Path) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"{where}: markers {start} / {end} not found")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    return f"{before}{start}\n{block}\n{end}{after}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--summary", type=Path, default=ROOT / "benchmarks/live/summary.json")
+    ap.add_argument("--replay", type=Path, default=ROOT / "benchmarks/replay/summary.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
     summary = json.loads(args.summary.read_text(encoding="utf-8"))
     text = args.readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise SystemExit(f"{args.readme}: markers {START} / {END} not found")
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    args.readme.write_text(f"{before}{START}\n{headline(summary)}\n{END}{after}", encoding="utf-8")
+    text = _replace(text, START, END, headline(summary), args.readme)
     print(f"{args.readme}: live headline updated from {args.summary}")
+    if args.replay.exists() and REPLAY_START in text:
+        replay = json.loads(args.replay.read_text(encoding="utf-8"))
+        text = _replace(text, REPLAY_START, REPLAY_END, replay_headline(replay), args.readme)
+        print(f"{args.readme}: replay table updated from {args.replay}")
+    args.readme.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,34 @@ def _command(args: argparse.Namespace) -> str:
     parts.append(f"--out {shlex.quote(args.out)}")
     if args.results_md:
         parts.append(f"--results-md {shlex.quote(args.results_md)}")
+    if args.summary:
+        parts.append(f"--summary {shlex.quote(args.summary)}")
     return " ".join(parts)
+
+
+def _copy_outputs(
+    args: argparse.Namespace, written: dict[str, Path], meta: dict[str, bool]
+) -> dict[str, Any]:
+    """``--results-md`` and ``--summary`` (the compact summary) written from the report in
+    ``--out``; ``results.json``'s payload."""
+    import json
+
+    from metahpo_bench._console import atomic_write
+    from metahpo_bench._report import compact_summary
+
+    if args.results_md:
+        target = Path(args.results_md)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, written["markdown"].read_bytes())
+        written["results_md"] = target
+    payload: dict[str, Any] = json.loads(written["json"].read_text(encoding="utf-8"))
+    if args.summary:
+        target = Path(args.summary)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(compact_summary(payload, meta), indent=1) + "\n"
+        atomic_write(target, text.encode("utf-8"))
+        written["summary"] = target
+    return payload
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -104,11 +131,11 @@ def _run(args: argparse.Namespace) -> int:
         run_replay,
         write_report,
     )
-    from metahpo_bench._console import atomic_write, check_outputs
+    from metahpo_bench._console import check_outputs
 
-    live = {"--cache": args.cache, "--summary": args.summary} if args.live else {}
+    live = {"--cache": args.cache} if args.live else {}
     check_outputs(  # the folders of the outputs are made as needed
-        {"--out": args.out, "--results-md": args.results_md, **live},
+        {"--out": args.out, "--results-md": args.results_md, "--summary": args.summary, **live},
         inputs={"the --datasets": args.datasets, "the --bundle": args.bundle},
     )
     if args.live:
@@ -156,14 +183,8 @@ def _run(args: argparse.Namespace) -> int:
                 fresh=args.fresh,
             )
     written = write_report(result, args.out, command=_command(args))
-    if args.results_md:
-        target = Path(args.results_md)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, written["markdown"].read_bytes())
-        written["results_md"] = target
-    import json
-
-    summary = json.loads(written["json"].read_text(encoding="utf-8"))["summary"]
+    payload = _copy_outputs(args, written, {m: METHODS[m].meta for m in methods})
+    summary = payload["summary"]
     everything = summary["splits"].get("all")
     if everything:
         cuts = [t for t in summary["cutpoints"] if t in (1, 10, summary["budget"])]

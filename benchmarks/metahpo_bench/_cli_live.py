@@ -62,7 +62,9 @@ def add_live_arguments(p: Any) -> None:
         "--summary",
         default=None,
         metavar="PATH",
-        help="live mode: where summary.json goes (default OUT/summary.json)",
+        help="where the summary JSON goes: live mode, summary.json (default OUT/summary.json); "
+        "replay, a compact summary of the headline numbers (only when given; make bench "
+        "writes benchmarks/replay/summary.json)",
     )
     p.add_argument(
         "--ablation",

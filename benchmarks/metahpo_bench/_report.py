@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from metahpo_bench._replay_records import BenchResult
 from metahpo_bench._report_md import markdown
@@ -17,6 +18,8 @@ from metahpo_bench._report_stats import summarize
 
 RESULTS_JSON = "results.json"
 SUMMARY_MD = "summary.md"
+#: Format of :func:`compact_summary`'s JSON.
+COMPACT_FORMAT = "metahpo-replay-summary/1"
 
 
 def write_report(
@@ -67,3 +70,45 @@ def write_report(
         kind = {REGRET_PNG: "regret_plot", RANK_PNG: "rank_plot", FAMILY_PNG: "family_plot"}
         written[kind[path.name]] = path
     return written
+
+
+def compact_summary(payload: dict[str, Any], meta: dict[str, bool]) -> dict[str, Any]:
+    """The replay's headline numbers from ``results.json``'s ``payload``, small enough to
+    commit (``make bench`` writes it to ``benchmarks/replay/summary.json``, from which
+    ``benchmarks/readme_headline.py`` copies the README's replay table): per method, whether it
+    learns from the experience (``meta``), and mean normalised regret over datasets with its
+    95 % interval at the cut points, overall and per family."""
+    summary = payload["summary"]
+    cuts: list[int] = summary["cutpoints"]
+    at = [t - 1 for t in cuts]
+
+    def pick(values: list[float]) -> list[float]:
+        return [round(float(values[i]), 4) for i in at]
+
+    splits = summary["splits"]
+    everything = splits["all"]
+    methods = {
+        m: {
+            "meta": bool(meta.get(m, False)),
+            "mean": pick(e["mean"]),
+            "ci_low": pick(e["ci_low"]),
+            "ci_high": pick(e["ci_high"]),
+        }
+        for m, e in everything["methods"].items()
+    }
+    families = {
+        name.removeprefix("family:"): {m: pick(e["mean"]) for m, e in split["methods"].items()}
+        for name, split in splits.items()
+        if name.startswith("family:")
+    }
+    return {
+        "format": COMPACT_FORMAT,
+        "command": payload["command"],
+        "experience": payload["experience"],
+        "budget": summary["budget"],
+        "cutpoints": cuts,
+        "n_runs": everything["n_runs"],
+        "n_datasets": everything["n_datasets"],
+        "methods": methods,
+        "families": families,
+    }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -404,11 +406,39 @@ def test_cli_bench_on_the_bundled_experience(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     md = tmp_path / "RESULTS.md"
     argv = ["--budget", "3", "--seeds", "1", "--folds", "2", "--families", "linear"]
-    argv += ["--methods", "default", "random", "--workers", "1", "--out", str(out)]
-    assert main([*argv, "--results-md", str(md)]) == 0
+    argv += ["--methods", "default", "random", "portfolio", "--workers", "1", "--out", str(out)]
+    compact = tmp_path / "replay" / "summary.json"
+    assert main([*argv, "--results-md", str(md), "--summary", str(compact)]) == 0
     assert (out / "results.json").exists() and (out / "summary.md").exists()
     assert md.read_text() == (out / "summary.md").read_text()
     assert "metahpo-bench --budget 3 --seeds 1 --folds 2" in md.read_text()
+    # the compact summary: the report's numbers at the cut points, and which methods learn
+    full = json.loads((out / "results.json").read_text())["summary"]
+    small = json.loads(compact.read_text())
+    assert small["format"] == "metahpo-replay-summary/1" and small["cutpoints"] == [1, 3]
+    assert {m: e["meta"] for m, e in small["methods"].items()} == {
+        "default": False,
+        "random": False,
+        "portfolio": True,
+    }
+    for m, e in small["methods"].items():
+        curve = full["splits"]["all"]["methods"][m]["mean"]
+        assert e["mean"] == [round(curve[t - 1], 4) for t in small["cutpoints"]]
+    assert set(small["families"]) == {"linear"}
+    # the README's replay table is copied from it by the headline script
+    readme = tmp_path / "README.md"
+    live = Path(__file__).resolve().parents[1] / "live" / "summary.json"
+    readme.write_text(
+        "<!-- live-headline:start -->\n<!-- live-headline:end -->\n"
+        "a\n<!-- replay-headline:start -->\nSTALE\n<!-- replay-headline:end -->\nz\n"
+    )
+    script = Path(__file__).resolve().parents[1] / "readme_headline.py"
+    cmd = [sys.executable, str(script), "--summary", str(live), "--replay", str(compact)]
+    subprocess.run([*cmd, "--readme", str(readme)], check=True, capture_output=True)
+    text = readme.read_text()
+    best = small["methods"]["portfolio"]["mean"][0]
+    assert "STALE" not in text and text.endswith("z\n")
+    assert f"| 1 evaluation | `portfolio` {best:.3f} |" in text
     assert main([*argv, "--methods", "nope"]) == 2
 
 
