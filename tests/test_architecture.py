@@ -138,6 +138,32 @@ def test_every_module_stays_under_500_lines() -> None:
     assert not {p: n for p, n in sizes.items() if n > MAX_LINES}
 
 
+#: The longest a function may be, from its ``def`` (decorators excluded) to its last line.
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions(root: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``file:line name (N lines)`` for every function under ``root`` longer than ``limit``."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > limit:
+                    out.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({n} lines)")
+    return out
+
+
+def test_no_function_over_80_lines() -> None:
+    assert long_functions(PKG) == []
+
+
+def test_the_function_length_check_finds_a_long_one(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(80))
+    (tmp_path / "m.py").write_text(f"def short():\n    pass\n\n\ndef long():\n{body}")
+    assert long_functions(tmp_path) == ["m.py:5 long (81 lines)"]
+
+
 def test_no_import_cycles() -> None:
     assert cycles(import_graph()) == []
 

@@ -141,10 +141,8 @@ def make_meta_sampler(
             ``family`` and ``task`` (as :func:`~metahpo.metalearners.fit_strategy` fits it),
             to reuse across runs instead of fitting one for this call.
         base_options: Options of ``base``, by name, as its registry entry declares them
-            (:attr:`Base.options`; ``None``: none, each option its default). The ``transfer``
-            base takes ``n_transfer``: its proposals before TPE refines (default
-            :data:`TRANSFER_HORIZON` (25) minus the warm starts used, i.e. 20 after the
-            default 5 warm starts; earlier versions switched at trial number 25).
+            (:attr:`Base.options`; ``None``: each option its default), e.g. ``transfer``'s
+            ``n_transfer`` (proposals before TPE refines; default 25 minus the warm starts).
 
     Raises:
         MetaHPOError: An argument of the wrong type or value (one line naming it), an
