@@ -53,7 +53,7 @@ kb-build: install
 	  --storage sqlite:///$(HOME)/.cache/metahpo-kb.db --export src/metahpo/_data/kb
 
 ## Replay benchmark on the bundled experience (budget 50, 5 seeds, 5 grouped folds, 2 workers;
-## about 45 min on 2 idle cores). Regenerates benchmarks/RESULTS.md, its compact summary
+## 57 min on 2 shared cores on 2026-12-06). Regenerates benchmarks/RESULTS.md, its compact summary
 ## benchmarks/replay/summary.json and the README's replay table; reruns resume from bench-out/.
 ## The benchmark lab is its own package (benchmarks/, command metahpo-bench), installed here.
 bench: install-torch

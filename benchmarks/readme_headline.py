@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +108,13 @@ def replay_headline(summary: dict[str, Any]) -> str:
             "| --- | --- | " + " | ".join("---" for _ in peers) + " |",
             *("| " + " | ".join(r) + " |" for r in rows),
             "",
-            f"Over {summary['n_datasets']} held-out datasets, {summary['n_runs']} runs per method "
-            f"(every (dataset, family) task × seeds; experience `{summary['experience']}`); in "
-            "brackets the best metahpo method's regret divided by the peer's.",
+            *textwrap.wrap(
+                f"Over {summary['n_datasets']} held-out datasets, {summary['n_runs']} runs per "
+                f"method (every (dataset, family) task × seeds; experience "
+                f"`{summary['experience']}`); in brackets the best metahpo method's regret "
+                "divided by the peer's.",
+                width=95,
+            ),
         ]
     )
 

@@ -83,7 +83,7 @@ def compact_summary(payload: dict[str, Any], meta: dict[str, bool]) -> dict[str,
     at = [t - 1 for t in cuts]
 
     def pick(values: list[float]) -> list[float]:
-        return [round(float(values[i]), 4) for i in at]
+        return [round(float(values[i]), 6) for i in at]
 
     splits = summary["splits"]
     everything = splits["all"]
