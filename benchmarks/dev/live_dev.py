@@ -36,6 +36,8 @@ from metahpo_bench._live_protocol import (
     select_holdout,
     variant_method,
 )
+from region import OPTIONS as REGION_OPTIONS
+from region import region_gp
 
 from metahpo.optimizers import Base
 
@@ -98,7 +100,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {}
 #: Dev bases that metahpo does not have, ``name -> Base(build)``: added to the public
 #: :data:`metahpo.optimizers.REGISTRY` before the runs, so a variant can name them. ``build``
 #: takes a :class:`metahpo.optimizers.BaseContext` and returns ``(sampler, prior or None)``.
-DEV_BASES: dict[str, Base] = {}
+DEV_BASES: dict[str, Base] = {"region-gp": Base(region_gp, options=REGION_OPTIONS)}
 
 
 def register(variants: dict[str, tuple[str, dict[str, Any]]]) -> list[str]:
