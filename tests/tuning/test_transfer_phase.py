@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import optuna
@@ -19,7 +20,7 @@ from metahpo.cli import main
 from metahpo.cli._tune_checks import base_options
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
-from metahpo.optimizers import REGISTRY, BaseContext, make_meta_sampler
+from metahpo.optimizers import REGISTRY, BaseContext, check_base_options, make_meta_sampler
 from metahpo.optimizers._view import TRANSFER_ATTR, WARM_ATTR
 from metahpo.sklearn import MetaSearchCV
 from metahpo.tuning import RunSettings, tune
@@ -106,6 +107,17 @@ def test_transfer_gp_takes_a_flag_option(tiny_clf: Dataset) -> None:
     assert str(exc.value) == (
         "make_meta_sampler: base option 'latent' must be True or False, got int 0"
     )
+
+
+def test_naming_an_option_s_default_is_the_same_run() -> None:
+    assert check_base_options("transfer-gp", {"latent": True}) == {}
+    assert check_base_options("transfer-gp", {"latent": False}) == {"latent": False}
+    assert check_base_options("transfer", {"n_transfer": 20}) == {"n_transfer": 20}
+    space = metahpo.get_space("knn", "classification")
+    given = {"n_transfer": 3}
+    context = BaseContext(space, space, 0, "maximize", options=MappingProxyType(given))
+    given["n_transfer"] = 9  # a read-only view passed in is copied too
+    assert dict(context.options) == {"n_transfer": 3}
 
 
 def test_cli_flag_option_values() -> None:
@@ -312,3 +324,17 @@ def test_meta_search_cv_takes_n_transfer_and_trains_with_one_thread(tiny_clf: Da
         MetaSearchCV("knn", base_options={"n_transfer": 2}).fit(X, y)
     with pytest.raises(ValueError, match="'base_options' parameter of MetaSearchCV must be"):
         MetaSearchCV("knn", base_options=[("n_transfer", 2)]).fit(X, y)  # type: ignore[arg-type]
+
+
+def test_cli_option_errors_stay_one_line(tmp_path: Path, capsys) -> None:
+    data = str(DATA / "1027_ESL")
+    cli = ["tune", data, "--model", "knn", "--storage", f"sqlite:///{tmp_path / 'e.db'}"]
+    assert main([*cli, "--base", "transfer", "--transfer", "3", "--budget", "0"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "metahpo: error: --budget must be at least 1, got 0"
+    ]  # the --transfer note comes only once every check has passed
+    assert main([*cli, "--base", "foo", "--base-option", "latent=true"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        "metahpo: error: --base: unknown base sampler 'foo'; choose one of tpe, "
+    ), err

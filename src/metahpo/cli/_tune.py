@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import time
 from typing import Any
 
 from metahpo.cli._console import PlainProgress, out, print_data_notes, progress_bar
 from metahpo.cli._predict import add_save_model_argument, save_tuned_model
 from metahpo.cli._tune_checks import (
+    TRANSFER_NOTE,
     capped_notes,
     capped_ranges,
     check_option_combinations,
@@ -211,6 +213,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
         inputs={"the data": args.data, "the --space file": args.space},  # or --space JSON text
         storage=args.storage,
     )
+    if args.transfer is not None and not getattr(args, "transfer_noted", False):
+        print(TRANSFER_NOTE, file=sys.stderr)  # after every check: an error stays one line
+        args.transfer_noted = True
 
 
 def _trial_line(

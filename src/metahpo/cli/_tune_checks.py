@@ -4,7 +4,6 @@ changes in a search space: one-line errors before any work, notes after it."""
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,8 +55,6 @@ def check_option_combinations(args: argparse.Namespace) -> None:
     args.strategy = DEFAULT_STRATEGY if args.strategy is None else args.strategy
     args.warm_start = DEFAULT_WARM_START if args.warm_start is None else args.warm_start
     args.options_checked = True
-    if args.transfer is not None:
-        print(TRANSFER_NOTE, file=sys.stderr)
 
 
 def base_options(
@@ -68,6 +65,10 @@ def base_options(
     ``base`` takes (:data:`~metahpo.cli._names.BASE_OPTIONS`; an unknown base is ``tune``'s
     error); ``None``: none given."""
     takes = BASE_OPTIONS.get(base)
+    if takes is None and (given or transfer is not None):
+        raise MetaHPOError(
+            f"--base: unknown base sampler {base!r}; choose one of {', '.join(BASE_OPTIONS)}"
+        )
     pairs: list[tuple[str, str, int | bool]] = []  # (option named in messages, name, value)
     for text in given:
         name, sep, value = (part.strip() for part in text.partition("="))

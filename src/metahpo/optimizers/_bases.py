@@ -68,8 +68,8 @@ class BaseContext:
     options: Mapping[str, Any] = field(default_factory=_no_options)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.options, MappingProxyType):  # a copy no caller can change
-            object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        # a copy no caller can change (a MappingProxyType passed in is a view of its dict)
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
 
 
 @dataclass(frozen=True)
@@ -276,7 +276,7 @@ def _transfer_gp(ctx: BaseContext) -> tuple[BaseSampler, None]:
         return _tpe(ctx)
     from metahpo.optimizers._transfer_gp import TransferGPSampler
 
-    latent = bool(ctx.options.get("latent", True))
+    latent = bool(ctx.options.get("latent", LATENT_OPTION.default))
     return TransferGPSampler(ctx.space, *past, seed=ctx.seed, latent=latent), None
 
 
@@ -355,15 +355,16 @@ def _surrogate() -> type:
     return MetaTrainedSurrogate
 
 
-#: The ``transfer`` base's one option: the length of its transfer phase.
-LATENT = BaseOption(
+#: The ``transfer-gp`` base's one option: expected improvement on the latent score or not.
+LATENT_OPTION = BaseOption(
     "latent",
     "expected improvement on the latent score, observation noise left out (true, the "
     "default), or with it (false)",
     default=True,
     kind="bool",
 )
-N_TRANSFER = BaseOption(
+#: The ``transfer`` base's one option: the length of its transfer phase.
+N_TRANSFER_OPTION = BaseOption(
     "n_transfer",
     "transfer proposals after the warm starts before TPE takes over (default: "
     f"{TRANSFER_HORIZON} minus the warm starts used)",
@@ -375,8 +376,8 @@ REGISTRY: dict[str, Base] = {
     "gp": Base(_gp),
     "cmaes": Base(_cmaes),
     "evolution": Base(_evolution),
-    "transfer": Base(_transfer, options=(N_TRANSFER,)),
-    "transfer-gp": Base(_transfer_gp, options=(LATENT,)),
+    "transfer": Base(_transfer, options=(N_TRANSFER_OPTION,)),
+    "transfer-gp": Base(_transfer_gp, options=(LATENT_OPTION,)),
     "rl": Base(_rl, train=_train_rl, model_type=_qpolicy),
     "maml": Base(_maml, train=_train_maml, model_type=_surrogate),
     "fsbo": Base(_fsbo, train=_train_fsbo, model_type=_deep_kernel),
@@ -409,7 +410,8 @@ def check_base_options(
     name: str, options: Mapping[str, Any] | None, where: str = "make_meta_sampler"
 ) -> dict[str, int | bool]:
     """``options`` checked against base ``name``'s declared :attr:`Base.options`: the options
-    given, by name (a ``None`` value, the default, left out).
+    given, by name; a ``None`` value, or the option's declared default, is left out (so a run
+    that names the default is the same run as one that does not).
 
     Raises:
         MetaHPOError: In one line naming ``where``: an unknown base, ``options`` not a mapping,
@@ -438,6 +440,6 @@ def check_base_options(
                 raise MetaHPOError(f"{label} must be True or False, got {got(value)}")
         else:
             check_int(value, label, low=declared[key].low, none=True)
-        if value is not None:
+        if value is not None and value != declared[key].default:
             out[key] = value if isinstance(value, bool) else int(value)
     return out
