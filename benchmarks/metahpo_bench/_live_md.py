@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from metahpo_bench._live import LiveResult
+from metahpo_bench._live_md_family import fmt as _f
+from metahpo_bench._live_md_family import render_groups
+from metahpo_bench._live_md_family import table as _table
 from metahpo_bench._live_protocol import (
     ALIASES,
     COLLECTION_PREFIXES,
@@ -33,7 +35,7 @@ HEADLINE = "meta"
 def live_summary(result: LiveResult, command: str = "") -> dict[str, Any]:
     """``summary.json``: protocol, held-out datasets, and :func:`summarize` of the runs."""
     s = result.settings
-    body = summarize(result.runs, s.methods, s.budget)
+    body = summarize(result.runs, s.methods, s.budget, headline=HEADLINE)
     doc = {
         "format": SUMMARY_FORMAT,
         "command": command,
@@ -54,19 +56,6 @@ def live_summary(result: LiveResult, command: str = "") -> dict[str, Any]:
         **body,
     }
     return dict(json.loads(json.dumps(doc)))  # plain JSON types, as read back from the file
-
-
-def _f(v: float | None, nd: int = 3) -> str:
-    return "—" if v is None else f"{v:.{nd}f}"
-
-
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], right_from: int = 1) -> list[str]:
-    align = ["---" if i < right_from else "--:" for i in range(len(head))]
-    return [
-        "| " + " | ".join(head) + " |",
-        "| " + " | ".join(align) + " |",
-        *("| " + " | ".join(r) + " |" for r in rows),
-    ]
 
 
 def render_ablation(ablation: dict[str, Any], meta_revision: int | None = None) -> list[str]:
@@ -117,13 +106,10 @@ def _stale_note(revision: int | None, current: int | None) -> list[str]:
     ]
 
 
-def render_markdown(summary: dict[str, Any], ablation: dict[str, Any] | None = None) -> str:
-    """LIVE.md from a summary (and an ablation run's summary, if given)."""
+def _protocol(summary: dict[str, Any]) -> list[str]:
     p = summary["protocol"]
-    cuts: list[int] = summary["cutpoints"]
-    methods: dict[str, Any] = summary["methods"]
     budget = p["budget"]
-    lines = [
+    return [
         "# Live benchmark: real training on held-out datasets",
         "",
         "The measure of record. Every method tunes the same held-out datasets with real "
@@ -177,10 +163,13 @@ def render_markdown(summary: dict[str, Any], ablation: dict[str, Any] | None = N
         ),
         "",
     ]
-    if not methods:
-        lines.append("No complete cells yet.")
-        return "\n".join(lines) + "\n"
-    lines += [
+
+
+def _regret(summary: dict[str, Any]) -> list[str]:
+    cuts: list[int] = summary["cutpoints"]
+    budget = summary["protocol"]["budget"]
+    methods: dict[str, Any] = summary["methods"]
+    return [
         "## Normalised regret after t evaluations (mean over datasets [95 % interval])",
         "",
         *_table(
@@ -205,52 +194,69 @@ def render_markdown(summary: dict[str, Any], ablation: dict[str, Any] | None = N
         + f" (at {', '.join(map(str, cuts))}).",
         "",
     ]
+
+
+def _baselines(summary: dict[str, Any]) -> list[str]:
+    cuts: list[int] = summary["cutpoints"]
+    methods: dict[str, Any] = summary["methods"]
+    budget = summary["protocol"]["budget"]
     base = [b for b in ("gp", "tpe") if b in methods]
-    if base:
-        pick = [k for k, t in enumerate(cuts) if t in (1, 10, budget)]
-        lines += [
-            "## Against Optuna's GPSampler and TPE",
-            "",
-            "Ratio of mean regret (below 1: better than the baseline); evaluations each method "
-            "needs to reach the baseline's regret after the whole budget (median over runs, "
-            f"{budget + 1} when never; share of runs that get there).",
-            "",
-            *_table(
+    if not base:
+        return []
+    pick = [k for k, t in enumerate(cuts) if t in (1, 10, budget)]
+    return [
+        "## Against Optuna's GPSampler and TPE",
+        "",
+        "Ratio of mean regret (below 1: better than the baseline); evaluations each method "
+        "needs to reach the baseline's regret after the whole budget (median over runs, "
+        f"{budget + 1} when never; share of runs that get there).",
+        "",
+        *_table(
+            [
+                "method",
+                *(f"÷{b} @{cuts[k]}" for b in base for k in pick),
+                *(f"to reach {b}@{budget}" for b in base),
+            ],
+            [
                 [
-                    "method",
-                    *(f"÷{b} @{cuts[k]}" for b in base for k in pick),
-                    *(f"to reach {b}@{budget}" for b in base),
-                ],
-                [
-                    [
-                        f"`{m}`",
-                        *(_f(e["ratio"][b][k], 2) for b in base for k in pick),
-                        *(
-                            f"{e['reach'][b]['median']:g} ({e['reach'][b]['fraction']:.0%})"
-                            for b in base
-                        ),
-                    ]
-                    for m, e in methods.items()
-                ],
-            ),
-            "",
-        ]
-    if HEADLINE in methods:
-        wtl = methods[HEADLINE]["wtl"]
-        ts = sorted({int(t) for v in wtl.values() for t in v})
-        lines += [
-            f"## Win / tie / loss of `{HEADLINE}` (metahpo's default), paired runs",
-            "",
-            *_table(
-                ["against", *(f"@{t}" for t in ts)],
-                [[f"`{b}`", *(":".join(map(str, v[str(t)])) for t in ts)] for b, v in wtl.items()],
-            ),
-            "",
-        ]
+                    f"`{m}`",
+                    *(_f(e["ratio"][b][k], 2) for b in base for k in pick),
+                    *(
+                        f"{e['reach'][b]['median']:g} ({e['reach'][b]['fraction']:.0%})"
+                        for b in base
+                    ),
+                ]
+                for m, e in methods.items()
+            ],
+        ),
+        "",
+    ]
+
+
+def _wins(methods: dict[str, Any]) -> list[str]:
+    if HEADLINE not in methods:
+        return []
+    wtl = methods[HEADLINE]["wtl"]
+    ts = sorted({int(t) for v in wtl.values() for t in v})
+    return [
+        f"## Win / tie / loss of `{HEADLINE}` (metahpo's default), paired runs",
+        "",
+        *_table(
+            ["against", *(f"@{t}" for t in ts)],
+            [[f"`{b}`", *(":".join(map(str, v[str(t)])) for t in ts)] for b, v in wtl.items()],
+        ),
+        "",
+    ]
+
+
+def _families(summary: dict[str, Any]) -> list[str]:
+    cuts: list[int] = summary["cutpoints"]
+    methods: dict[str, Any] = summary["methods"]
+    budget = summary["protocol"]["budget"]
     fams = sorted({f for e in methods.values() for f in e["by_family"]})
     tasks = sorted({f for e in methods.values() for f in e["by_task"]})
     k10 = cuts.index(10) if 10 in cuts else 0
-    lines += [
+    return [
         f"## By family and task type (mean regret @{cuts[k10]} / @{budget})",
         "",
         *_table(
@@ -268,6 +274,11 @@ def render_markdown(summary: dict[str, Any], ablation: dict[str, Any] | None = N
             ],
         ),
         "",
+    ]
+
+
+def _costs(methods: dict[str, Any]) -> list[str]:
+    return [
         "## Optimizer overhead and time",
         "",
         "Overhead: the optimizer's own seconds before each evaluation, training excluded "
@@ -304,6 +315,23 @@ def render_markdown(summary: dict[str, Any], ablation: dict[str, Any] | None = N
             ],
         ),
         "",
+    ]
+
+
+def render_markdown(summary: dict[str, Any], ablation: dict[str, Any] | None = None) -> str:
+    """LIVE.md from a summary (and an ablation run's summary, if given)."""
+    methods: dict[str, Any] = summary["methods"]
+    lines = _protocol(summary)
+    if not methods:
+        lines.append("No complete cells yet.")
+        return "\n".join(lines) + "\n"
+    lines += [
+        *_regret(summary),
+        *_baselines(summary),
+        *_wins(methods),
+        *_families(summary),
+        *render_groups(summary),
+        *_costs(methods),
     ]
     if summary["skipped"] or summary["errors"]:
         lines += ["## Left out", ""]

@@ -18,6 +18,8 @@ Everything is computed from cached :class:`~metahpo_bench._live_cache.LiveRun` r
 * **Overhead**: the optimizer's own seconds per evaluation (median, 95th percentile), apart from
   training; **wall time to a regret**: setup plus overhead plus training until the run first
   reaches it.
+* **Per family and per task type**: mean, median, 90th percentile and worst dataset, metahpo's
+  ratios and wins, its worst datasets (:mod:`metahpo_bench._live_groups`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ from typing import Any
 import numpy as np
 
 from metahpo_bench._live_cache import LiveRun
-from metahpo_bench._metrics import bootstrap_mean, evals_to_reach, ranks, regret_curve
+from metahpo_bench._live_groups import group_summary
+from metahpo_bench._live_groups import per_dataset as _per_dataset
+from metahpo_bench._metrics import (
+    bootstrap_mean,
+    evals_to_reach,
+    ranks,
+    regret_curve,
+    win_tie_loss,
+)
 
 #: Two live regrets closer than this are a tie.
 TIE = 1e-3
@@ -81,23 +91,71 @@ def curves(
     return cells, regret, skipped
 
 
-def _per_dataset(cells: Sequence[tuple[str, str, str, int]], values: np.ndarray) -> np.ndarray:
-    """Average ``values`` (cells first) over each dataset's cells."""
-    names = sorted({c[0] for c in cells})
-    idx = {n: i for i, n in enumerate(names)}
-    out = np.zeros((len(names), *values.shape[1:]))
-    count = np.zeros(len(names))
-    for c, v in zip(cells, values, strict=True):
-        out[idx[c[0]]] += v
-        count[idx[c[0]]] += 1
-    return out / count.reshape(-1, *([1] * (values.ndim - 1)))
-
-
 def _wall_to(run: LiveRun, curve: np.ndarray, level: float) -> float:
     t = evals_to_reach(curve, level)
     if t is None:
         return math.inf
     return run.setup_s + float(sum(run.fit_s[:t]) + sum(run.overhead_s[:t]))
+
+
+def _against(
+    regret: np.ndarray,
+    cells: Sequence[tuple[str, str, str, int]],
+    methods: Sequence[str],
+    i: int,
+    present: Sequence[str],
+    budget: int,
+) -> dict[str, Any]:
+    """Method ``i`` against each baseline: ratio of means, evaluations to reach, and against
+    every other method: win / tie / loss."""
+    ci = [t - 1 for t in cutpoints(budget)]
+    mean = _per_dataset(cells, regret[i][:, ci]).mean(axis=0)
+    e: dict[str, Any] = {"ratio": {}, "reach": {}, "wtl": {}}
+    for b in present:
+        j = methods.index(b)
+        bmean = _per_dataset(cells, regret[j][:, ci]).mean(axis=0)
+        e["ratio"][b] = [
+            round(float(a / c), 3) if c > 0 else None for a, c in zip(mean, bmean, strict=True)
+        ]
+        hits = [evals_to_reach(regret[i][k], float(regret[j][k][-1])) for k in range(len(cells))]
+        reached = [h for h in hits if h is not None]
+        e["reach"][b] = {
+            "median": float(np.median([h if h is not None else budget + 1 for h in hits])),
+            "mean_reached": round(float(np.mean(reached)), 2) if reached else None,
+            "fraction": round(len(reached) / len(hits), 3),
+        }
+    for b in (m2 for m2 in methods if m2 != methods[i]):
+        j = methods.index(b)
+        e["wtl"][b] = {
+            str(t): list(win_tie_loss(regret[i][:, t - 1], regret[j][:, t - 1], TIE))
+            for t in sorted({min(10, budget), min(20, budget), budget})
+        }
+    return e
+
+
+def _costs(mine: Sequence[LiveRun], regret: np.ndarray, budget: int) -> dict[str, Any]:
+    """Overhead, training time, failures and wall time to a regret of one method's runs."""
+    over = np.concatenate([np.asarray(r.overhead_s[:budget], dtype=float) for r in mine])
+    fit = np.concatenate([np.asarray(r.fit_s[:budget], dtype=float) for r in mine])
+    e: dict[str, Any] = {
+        "overhead_s": {
+            "median": round(float(np.median(over)), 4),
+            "p95": round(float(np.quantile(over, 0.95)), 4),
+            "setup_median": round(float(np.median([r.setup_s for r in mine])), 3),
+        },
+        "fit_s_per_eval": round(float(fit.mean()), 3),
+        "seconds_total": round(float(over.sum() + fit.sum() + sum(r.setup_s for r in mine)), 1),
+        "failed_evals": int(sum(v is None for r in mine for v in r.values[:budget])),
+        "wall_to": {},
+    }
+    for level in WALL_LEVELS:
+        walls = [_wall_to(r, regret[k], level) for k, r in enumerate(mine)]
+        med = float(np.median(walls))
+        e["wall_to"][f"{level:.2f}"] = {
+            "median_s": round(med, 2) if math.isfinite(med) else None,
+            "fraction": round(float(np.mean(np.isfinite(walls))), 3),
+        }
+    return e
 
 
 def summarize(
@@ -106,8 +164,10 @@ def summarize(
     budget: int,
     *,
     baselines: Sequence[str] = ("gp", "tpe"),
+    headline: str = "meta",
 ) -> dict[str, Any]:
-    """The live summary (what ``summary.json`` holds besides the protocol)."""
+    """The live summary (what ``summary.json`` holds besides the protocol); ``groups`` holds
+    :func:`~metahpo_bench._live_groups.group_summary` with ``headline`` against ``baselines``."""
     methods = list(methods)
     cells, regret, skipped = curves(runs, methods, budget)
     cuts = cutpoints(budget)
@@ -143,49 +203,11 @@ def summarize(
                 sel = [j for j, c in enumerate(cells) if c[pos] == g]
                 sub = _per_dataset([cells[j] for j in sel], regret[i][sel][:, ci])
                 e[key][g] = [round(float(v), 4) for v in sub.mean(axis=0)]
-        e["ratio"] = {}
-        e["reach"] = {}
-        e["wtl"] = {}
-        for b in present:
-            j = methods.index(b)
-            bmean = _per_dataset(cells, regret[j][:, ci]).mean(axis=0)
-            e["ratio"][b] = [
-                round(float(a / c), 3) if c > 0 else None for a, c in zip(mean, bmean, strict=True)
-            ]
-            hits = [
-                evals_to_reach(regret[i][k], float(regret[j][k][-1])) for k in range(len(cells))
-            ]
-            reached = [h for h in hits if h is not None]
-            e["reach"][b] = {
-                "median": float(np.median([h if h is not None else budget + 1 for h in hits])),
-                "mean_reached": round(float(np.mean(reached)), 2) if reached else None,
-                "fraction": round(len(reached) / len(hits), 3),
-            }
-        for b in (m2 for m2 in methods if m2 != m):
-            j = methods.index(b)
-            e["wtl"][b] = {}
-            for t in sorted({min(10, budget), min(20, budget), budget}):
-                diff = regret[i][:, t - 1] - regret[j][:, t - 1]
-                w, lo = int((diff < -TIE).sum()), int((diff > TIE).sum())
-                e["wtl"][b][str(t)] = [w, len(diff) - w - lo, lo]
+        e.update(_against(regret, cells, methods, i, present, budget))
         mine = [by_run[(m, c[0], c[1], c[3])] for c in cells]
-        over = np.concatenate([np.asarray(r.overhead_s[:budget], dtype=float) for r in mine])
-        fit = np.concatenate([np.asarray(r.fit_s[:budget], dtype=float) for r in mine])
-        e["overhead_s"] = {
-            "median": round(float(np.median(over)), 4),
-            "p95": round(float(np.quantile(over, 0.95)), 4),
-            "setup_median": round(float(np.median([r.setup_s for r in mine])), 3),
-        }
-        e["fit_s_per_eval"] = round(float(fit.mean()), 3)
-        e["seconds_total"] = round(float(over.sum() + fit.sum() + sum(r.setup_s for r in mine)), 1)
-        e["failed_evals"] = int(sum(v is None for r in mine for v in r.values[:budget]))
-        e["wall_to"] = {}
-        for level in WALL_LEVELS:
-            walls = [_wall_to(r, regret[i][k], level) for k, r in enumerate(mine)]
-            med = float(np.median(walls))
-            e["wall_to"][f"{level:.2f}"] = {
-                "median_s": round(med, 2) if math.isfinite(med) else None,
-                "fraction": round(float(np.mean(np.isfinite(walls))), 3),
-            }
+        e.update(_costs(mine, regret[i], budget))
         out["methods"][m] = e
+    out["groups"] = group_summary(
+        cells, regret, methods, budget, headline=headline, baselines=present, tie=TIE
+    )
     return out

@@ -114,14 +114,17 @@ def evals_to_reach(curve: np.ndarray, target: float) -> int | None:
     return int(hit[0]) + 1 if hit.size else None
 
 
-def win_tie_loss(regret: np.ndarray, baseline: np.ndarray) -> tuple[int, int, int]:
+def win_tie_loss(
+    regret: np.ndarray, baseline: np.ndarray, tie: float = TIE
+) -> tuple[int, int, int]:
     """Runs where ``regret`` is lower than (win), equal to (tie) or higher than the baseline's.
 
     Args:
         regret, baseline: One regret per run, same shape.
+        tie: Regrets that differ by at most this much are a tie.
     """
     a, b = np.asarray(regret, dtype=float), np.asarray(baseline, dtype=float)
     diff = a - b
-    wins = int((diff < -TIE).sum())
-    losses = int((diff > TIE).sum())
+    wins = int((diff < -tie).sum())
+    losses = int((diff > tie).sum())
     return wins, int(diff.size) - wins - losses, losses

@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import metahpo_bench._live as live
@@ -165,6 +166,109 @@ def test_ties_and_means_over_datasets_not_cells() -> None:
     # Dataset means, not cell means: a @1 is 1.0 on x (3 cells) and 0.0 on y → 0.5, not 0.75.
     assert s["methods"]["a"]["mean"] == [0.5, 0.0]
     assert s["methods"]["b"]["mean"] == [1.0, 0.25]
+
+
+def _grouped_runs() -> list[LiveRun]:
+    """Runs whose regret after 2 evaluations is set by hand (``random`` anchors every
+    (dataset, family) at best 1 and worst 0, so regret = 1 − the best value found); the
+    first evaluation scores half the second, so regret @1 = (1 + regret @2) / 2."""
+    final = {  # (dataset, family): {method: (regret @2 seed 0, seed 1)}
+        ("a", "knn"): {"meta": (0.2, 0.4), "gp": (0.1, 0.1), "tpe": (0.5, 0.5)},
+        ("b", "knn"): {"meta": (0.0, 0.0), "gp": (0.0, 0.0), "tpe": (0.2, 0.2)},
+        ("c", "knn"): {"meta": (0.6, 0.8), "gp": (0.9, 0.5), "tpe": (0.0, 0.0)},
+        ("d", "knn"): {"meta": (0.1, 0.1), "gp": (0.3, 0.1004), "tpe": (0.3, 0.3)},
+        ("a", "svm"): {"meta": (0.0, 0.0), "gp": (0.2, 0.2), "tpe": (0.1, 0.1)},
+        ("r", "svm"): {"meta": (0.9, 0.9), "gp": (0.1, 0.1), "tpe": (0.5, 0.5)},
+    }
+    runs = []
+    for (dataset, family), by_method in final.items():
+        for seed in (0, 1):
+            for m, regret in [("random", (0.0, 0.0)), *by_method.items()]:
+                v = 1.0 - regret[seed]  # random: 0 then 1
+                first = 0.0 if m == "random" else v / 2
+                runs.append(_run(m, [first, v], dataset=dataset, family=family, seed=seed))
+    # dataset r is a regression task
+    return [replace(r, task="regression") if r.dataset == "r" else r for r in runs]
+
+
+def test_groups_give_median_tail_worst_dataset_ratio_and_wins_per_family_and_task() -> None:
+    s = summarize(_grouped_runs(), ["meta", "random", "tpe", "gp"], 2)
+    g = s["groups"]
+    assert g["cutpoints"] == [1, 2] and g["headline"] == "meta"
+    assert list(g["family"]) == ["knn", "svm"]  # families absent from the runs: absent here
+    assert list(g["task"]) == ["classification", "regression"]
+    knn = g["family"]["knn"]
+    meta = knn["methods"]["meta"]
+    # meta @2 per dataset (mean over seeds): a 0.3, b 0.0, c 0.7, d 0.1
+    assert meta["mean"][1] == pytest.approx(0.275)
+    assert meta["median"][1] == pytest.approx(0.2)  # (0.1 + 0.3) / 2
+    assert meta["median"][0] == pytest.approx(0.6)  # (1 + 0.2) / 2
+    assert meta["p90"][1] == pytest.approx(0.58)  # 0.3 + 0.7 × (0.7 − 0.3)
+    assert meta["worst"][1] == {"dataset": "c", "regret": pytest.approx(0.7)}
+    assert knn["methods"]["tpe"]["worst"][1] == {"dataset": "a", "regret": pytest.approx(0.5)}
+    assert knn["n_datasets"] == 4 and knn["n_cells"] == 8
+    # gp @2: a 0.1, b 0, c 0.7, d 0.2002; a difference of 0.0004 (d, seed 1) is a tie
+    assert knn["ratio"]["gp"][1] == pytest.approx(0.275 / 0.25005, abs=1e-3)
+    assert knn["wtl"] == {"gp": [2, 3, 3], "tpe": [6, 0, 2]}
+    assert [x["dataset"] for x in knn["tail"]] == ["c", "a", "d"]
+    assert knn["tail"][2]["regret"] == {
+        "meta": pytest.approx(0.1),
+        "gp": pytest.approx(0.2002),
+        "tpe": pytest.approx(0.3),
+    }
+    svm = g["family"]["svm"]
+    assert svm["wtl"]["gp"] == [2, 0, 2] and [x["dataset"] for x in svm["tail"]] == ["r", "a"]
+    # a task type averages a dataset's families: a = (0.2 + 0.4 + 0 + 0) / 4 = 0.15
+    cls = g["task"]["classification"]["methods"]["meta"]
+    assert cls["median"][1] == pytest.approx(0.125) and cls["worst"][1]["dataset"] == "c"
+    assert g["task"]["classification"]["wtl"]["gp"] == [4, 3, 3]
+    assert g["task"]["regression"]["methods"]["meta"]["worst"][1] == {
+        "dataset": "r",
+        "regret": pytest.approx(0.9),
+    }
+    # the overall tables are unchanged by the groups: knn's mean is the by_family mean
+    assert s["methods"]["meta"]["by_family"]["knn"][1] == pytest.approx(0.275, abs=1e-4)
+    assert s["methods"]["meta"]["wtl"]["gp"]["2"] == [4, 3, 5]
+
+
+def test_live_md_lists_the_groups_after_the_family_table() -> None:
+    from metahpo_bench._live_md_family import render_groups
+
+    s = summarize(_grouped_runs(), ["meta", "random", "tpe", "gp"], 2)
+    md = "\n".join(render_groups(s))
+    knn = md.split("### knn", 1)[1].split("###", 1)[0]
+    row = next(line for line in knn.splitlines() if line.startswith("| `meta` |"))
+    assert row.strip("| ").split(" | ")[3:5] == ["0.275 / 0.200 / 0.580", "0.700 c"]
+    assert "### svm" in md and "### regression" in md and "### hgb" not in md
+    ratios = md.split("## `meta` against `gp` and `tpe`", 1)[1]
+    assert "| knn | 4 | " in ratios and "| 2:3:3 | 6:0:2 |" in ratios
+    tail = md.split("## Worst datasets for `meta` (regret @2", 1)[1].splitlines()
+    assert [r for r in tail if r.startswith("| knn |")] == [
+        "| knn | c | 0.700 | 0.700 | 0.000 |",
+        "| knn | a | 0.300 | 0.100 | 0.500 |",
+        "| knn | d | 0.100 | 0.200 | 0.300 |",
+    ]
+    assert render_groups({k: v for k, v in s.items() if k != "groups"}) == []
+
+
+def test_the_committed_live_md_is_rendered_from_the_committed_summaries() -> None:
+    # LIVE.md is never edited by hand: what render_markdown makes of summary.json and
+    # ablation.json, byte for byte (so sections are only ever added by code)
+    from metahpo_bench._live_md import render_markdown
+
+    live = ROOT / "benchmarks" / "live"
+    summary = json.loads((live / "summary.json").read_text(encoding="utf-8"))
+    ablation = json.loads((live / "ablation.json").read_text(encoding="utf-8"))
+    md = (ROOT / "benchmarks" / "LIVE.md").read_text(encoding="utf-8")
+    assert render_markdown(summary, ablation) == md
+    order = [
+        "## By family and task type (mean regret",
+        "## By family and task type: mean, median and worst datasets",
+        "## `meta` against `gp` and `tpe` by family and task type",
+        "## Worst datasets for `meta`",
+        "## Optimizer overhead and time",
+    ]
+    assert [md.index(h) for h in order] == sorted(md.index(h) for h in order)
 
 
 # -- runs and the cache --------------------------------------------------------------------------
@@ -380,6 +484,8 @@ def test_report_and_readme_headline_come_from_the_summary(
     summary = write_live_report(r, tmp_path / "summary.json", tmp_path / "LIVE.md", "CMD")
     md = (tmp_path / "LIVE.md").read_text()
     assert "    CMD" in md and "Win / tie / loss of `meta`" in md and "÷tpe @1" in md
+    assert list(summary["groups"]["family"]) == ["knn"] and "### knn (family; 2 datasets" in md
+    assert "## Worst datasets for `meta` (regret @3" in md and "| knn | 1027_ESL |" in md
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     assert "## Ablation" not in md
     # the ablation section comes from another run's summary file, when there is one
