@@ -37,8 +37,11 @@ EDGE = 0.02
 def learned_box(ctx: BaseContext, k: int, margin: float) -> dict[str, tuple[float, float]]:
     """Per numeric parameter of the built-in space, the unit-cube interval holding the best
     configurations of the ``k`` tasks nearest to the new one, widened by ``margin``."""
-    learner, experience, mf = ctx.learner, ctx.experience, ctx.metafeatures
-    if learner is None or experience is None or mf is None or learner.task_space_ is None:
+    learner, mf = ctx.learner, ctx.metafeatures
+    if learner is None or mf is None or learner.task_space_ is None:
+        return {}
+    experience = learner.experience_  # the tasks its task space was fitted on, in that order
+    if experience is None:
         return {}
     order = np.argsort(learner.task_space_.distances(mf), kind="stable")[:k]
     builtin = ctx.builtin

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience, TaskExperience
 from metahpo.metalearners import LOSS_AVERSION, GreedyPortfolio, NearestTasks, default_evidence
 from metahpo.spaces import get_space
@@ -137,3 +138,10 @@ def test_loss_aversion_is_an_argument_and_none_turns_the_rule_off(learner: type)
     assert raw == [p for p, _ in fitted._suggest(mf, fitted.task_space_.distances(mf), 3)]
     # mean gain +0.01 on these tasks: a bet when losses weigh no more than gains
     assert firsts(loss_aversion=0.0)[0] == BOLD
+
+
+@pytest.mark.parametrize("bad", ["high", -1.0, float("nan"), True])
+def test_a_bad_loss_aversion_is_one_line(bad: object) -> None:
+    fitted = GreedyPortfolio().fit(experience([0.05, 0.01, -0.03]))
+    with pytest.raises(MetaHPOError, match=r"^GreedyPortfolio.suggest: 'loss_aversion' must be"):
+        fitted.suggest(np.array([0.0, 0.0]), k=1, loss_aversion=bad)  # type: ignore[arg-type]

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from metahpo.errors import KnowledgeBaseError
+from metahpo._args import got, is_number
+from metahpo.errors import KnowledgeBaseError, MetaHPOError
 from metahpo.knowledge import Experience, TaskExperience
 from metahpo.metalearners._default_first import (
     CANDIDATES,
@@ -225,6 +226,11 @@ class MetaLearner(abc.ABC):
         """
         if self.experience_ is None or self.task_space_ is None:
             raise KnowledgeBaseError(f"{type(self).__name__} is not fitted")
+        if loss_aversion is not None and not (is_number(loss_aversion) and loss_aversion >= 0):
+            raise MetaHPOError(
+                f"{type(self).__name__}.suggest: 'loss_aversion' must be a number >= 0 or None "
+                f"(the rule off), got {got(loss_aversion)}"
+            )
         mf = np.asarray(metafeatures, dtype=float)
         d = self.task_space_.distances(mf)
         neighbors = self.neighbors(d)

@@ -198,8 +198,7 @@ def tune(
         space: A custom search space (default: the built-in one): a
             :class:`~metahpo.spaces.SearchSpace`, its JSON form as a dict (``family`` and
             ``task`` may be left out), JSON text or a ``.json`` file (``SearchSpace.from_json``).
-        callbacks: Optuna callbacks, called in this process after each trial (progress bars
-            use this).
+        callbacks: Optuna callbacks, called in this process after each trial (progress bars).
         metafeatures: Meta-features of the dataset to store with the run (computed if ``None``).
         strategy: Meta-learner choosing the warm starts (``optimizer="meta"``).
         warm_start: Number of warm-start trials (``optimizer="meta"``).
@@ -213,7 +212,8 @@ def tune(
         max_failures: Stop this call after so many failed trials, all its workers together
             (default: twice the budget, at least 10, or 100 without one; ``TuneResult.stopped``).
         allow_changed_settings: Resume a study run with other settings (not space or data).
-        base_options: ``base``'s options by name (``optimizer="meta"``), e.g. ``{"n_transfer": 3}``.
+        base_options: ``base``'s options by name (``optimizer="meta"``), e.g.
+            ``{"n_transfer": 3}`` with ``base="transfer"``.
         threads: Native threads per trial (BLAS, OpenMP); default one, ``-1`` all cores
             divided by the workers (:func:`~metahpo.evaluation.limit_threads`).
         target, task: For a DataFrame or a path: the target column (default ``target``) and
