@@ -159,18 +159,29 @@ def main() -> None:
                     r = regret(held, scorer.score(held, learner, first))
                     rows[name].append(r)
                     per_family.setdefault((name, family), []).append(r)
-    n = len(rows["default"])
-    default = np.asarray(rows["default"])
-    rand = np.asarray(rows["random"])
     print(
         f"bundle {args.bundle}: {len(experience.datasets)} datasets, {groups} family/task groups, "
-        f"{n} held-out tasks; meta-features computed here for {len(filled)} datasets, "
-        f"{dropped} tasks left out for lack of them"
+        f"{len(rows['default'])} held-out tasks; meta-features computed here for {len(filled)} "
+        f"datasets, {dropped} tasks left out for lack of them"
     )
     print(
         f"off-design suggestions evaluated: {scorer.evaluated}, snapped to the design: "
         f"{scorer.snapped}; {time.perf_counter() - start:.0f} s\n"
     )
+    _print_tables(rows, per_family, names, args.strategies)
+
+
+def _print_tables(
+    rows: dict[str, list[float]],
+    per_family: dict[tuple[str, str], list[float]],
+    names: list[str],
+    strategies: list[str],
+) -> None:
+    """Each strategy's regret against the default and a random configuration, then the
+    strategies' mean regret per family."""
+    n = len(rows["default"])
+    default = np.asarray(rows["default"])
+    rand = np.asarray(rows["random"])
     header = (
         f"{'strategy':<10} {'mean regret':>11} {'median':>7} {'vs default':>11} "
         f"{'win/tie/loss vs default':>24} {'vs random':>10} {'win vs random':>14}"
@@ -192,7 +203,7 @@ def main() -> None:
     print("\nmean regret per family (strategies):")
     families = sorted({f for _, f in per_family})
     print(f"{'strategy':<10} " + " ".join(f"{f:>7}" for f in families))
-    for name in args.strategies:
+    for name in strategies:
         cells = [np.mean(per_family.get((name, f), [np.nan])) for f in families]
         print(f"{name:<10} " + " ".join(f"{c:>7.3f}" for c in cells))
 

@@ -119,9 +119,28 @@ def _copy_outputs(
     return payload
 
 
-def _run(args: argparse.Namespace) -> int:
+def _print_summary(summary: dict[str, Any]) -> None:
+    """The mean normalised regret at 1, 10 and the budget and the final rank of each method
+    over all tasks (stdout), and each method excluded for failures (stderr)."""
     from rich.table import Table
 
+    everything = summary["splits"].get("all")
+    if everything:
+        cuts = [t for t in summary["cutpoints"] if t in (1, 10, summary["budget"])]
+        table = Table(title=f"mean normalised regret ({everything['n_runs']} runs per method)")
+        table.add_column("method")
+        for t in cuts:
+            table.add_column(f"@{t}", justify="right")
+        table.add_column(f"rank @{cuts[-1]}", justify="right")
+        for m in summary["methods"]:
+            e = everything["methods"][m]
+            table.add_row(m, *(f"{e['mean'][t - 1]:.3f}" for t in cuts), f"{e['rank'][-1]:.2f}")
+        out.print(table)
+    for m, info in summary["excluded"].items():
+        err.print(f"method {m} failed on {info['failed_runs']} runs: {info['first_error']}")
+
+
+def _run(args: argparse.Namespace) -> int:
     from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
     from metahpo_bench import (
         DEFAULT_METHODS,
@@ -184,21 +203,7 @@ def _run(args: argparse.Namespace) -> int:
             )
     written = write_report(result, args.out, command=_command(args))
     payload = _copy_outputs(args, written, {m: METHODS[m].meta for m in methods})
-    summary = payload["summary"]
-    everything = summary["splits"].get("all")
-    if everything:
-        cuts = [t for t in summary["cutpoints"] if t in (1, 10, summary["budget"])]
-        table = Table(title=f"mean normalised regret ({everything['n_runs']} runs per method)")
-        table.add_column("method")
-        for t in cuts:
-            table.add_column(f"@{t}", justify="right")
-        table.add_column(f"rank @{cuts[-1]}", justify="right")
-        for m in summary["methods"]:
-            e = everything["methods"][m]
-            table.add_row(m, *(f"{e['mean'][t - 1]:.3f}" for t in cuts), f"{e['rank'][-1]:.2f}")
-        out.print(table)
-    for m, info in summary["excluded"].items():
-        err.print(f"method {m} failed on {info['failed_runs']} runs: {info['first_error']}")
+    _print_summary(payload["summary"])
     out.print(
         f"{result.n_new} runs computed, {len(result.runs)} in total, "
         f"{result.seconds:.0f} s -> " + ", ".join(str(p) for p in written.values())

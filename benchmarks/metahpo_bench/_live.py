@@ -129,6 +129,88 @@ def _worker_init() -> None:
     _limit_threads()
 
 
+def _grid(names: tuple[str, ...], settings: LiveSettings) -> list[Unit]:
+    """Every run of the grid: the ``--quick`` cells (every third dataset, seed 0) first, so
+    that the quick loop for new variants has its baselines early in a long grid; then dataset
+    by dataset."""
+    quick = set(names[::3])
+    units: list[Unit] = [
+        (n, f, m, s)
+        for n in names
+        for f in settings.families
+        for s in range(settings.seeds)
+        for m in settings.methods
+    ]
+    units.sort(key=lambda u: 0 if u[0] in quick and u[3] == 0 else 1)
+    return units
+
+
+def _excluded(experience: Any, names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Per generator family of the held-out datasets, the experience's datasets of it (which
+    the meta-learned methods never learn from)."""
+    groups = {group_key(n) for n in names}
+    return {
+        g: tuple(sorted({t.dataset for t in experience.tasks if group_key(t.dataset) == g}))
+        for g in sorted(groups)
+    }
+
+
+def _from_cache(
+    store: RunCache, units: list[Unit], prints: dict[str, str], train: bool
+) -> tuple[dict[Unit, LiveRun], list[Unit]]:
+    """The runs already in the cache with their method's fingerprint, and the runs to train
+    (none when not ``train``)."""
+    runs: dict[Unit, LiveRun] = {}
+    todo: list[Unit] = []
+    for u in units:
+        cached = store.get(u[2], u[0], u[1], u[3], prints[u[2]])
+        if cached is not None:
+            runs[u] = cached
+        elif train:
+            todo.append(u)
+    return runs, todo
+
+
+def _train(
+    todo: list[Unit],
+    folder: str,
+    settings: LiveSettings,
+    bundle: str | None,
+    prints: dict[str, str],
+    finish: Callable[[Unit, LiveRun | None, str | None], None],
+) -> None:
+    """Train the runs ``todo``, inline (one worker or one run) or in ``settings.workers``
+    spawned processes (at most two runs queued per worker); ``finish`` gets each run, or the
+    error of a run that failed (a method that crashes on one run is reported, not fatal)."""
+    if settings.workers == 1 or len(todo) <= 1:
+        for u in todo:
+            try:
+                finish(u, _run_unit(u, folder, settings, bundle, prints[u[2]]), None)
+            except Exception as exc:
+                finish(u, None, f"{type(exc).__name__}: {exc}"[:300])
+        return
+    import multiprocessing as mp
+
+    _limit_threads()
+    with ProcessPoolExecutor(
+        settings.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+    ) as pool:
+        pending: dict[Future[LiveRun], Unit] = {}
+        queue = list(todo)
+        while queue or pending:
+            while queue and len(pending) < 2 * settings.workers:
+                u = queue.pop(0)
+                pending[pool.submit(_run_unit, u, folder, settings, bundle, prints[u[2]])] = u
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                u = pending.pop(fut)
+                failure = fut.exception()
+                if failure is None:
+                    finish(u, fut.result(), None)
+                else:
+                    finish(u, None, f"{type(failure).__name__}: {failure}"[:300])
+
+
 def run_live(
     datasets: str | Path,
     settings: LiveSettings | None = None,
@@ -162,34 +244,12 @@ def run_live(
         raise MetaHPOError(f"held-out datasets not found in {folder}: {', '.join(missing)}")
     bundle_s = str(bundle) if bundle is not None else None
     experience = _experience(bundle_s)
-    groups = {group_key(n) for n in names}
-    excluded = {
-        g: tuple(sorted({t.dataset for t in experience.tasks if group_key(t.dataset) == g}))
-        for g in sorted(groups)
-    }
     store = RunCache(cache)
     prints = {
         m: run_fingerprint(LIVE_METHODS[m], settings, experience.version) for m in settings.methods
     }
-    quick = set(names[::3])
-    units: list[Unit] = [
-        (n, f, m, s)
-        for n in names
-        for f in settings.families
-        for s in range(settings.seeds)
-        for m in settings.methods
-    ]
-    # The --quick cells (every third dataset, seed 0) first, so that the quick loop for new
-    # variants has its baselines early in a long grid; then dataset by dataset.
-    units.sort(key=lambda u: 0 if u[0] in quick and u[3] == 0 else 1)
-    runs: dict[Unit, LiveRun] = {}
-    todo: list[Unit] = []
-    for u in units:
-        cached = store.get(u[2], u[0], u[1], u[3], prints[u[2]])
-        if cached is not None:
-            runs[u] = cached
-        elif train:
-            todo.append(u)
+    units = _grid(names, settings)
+    runs, todo = _from_cache(store, units, prints, train)
     errors: list[tuple[Unit, str]] = []
     lock = ExitStack()
     if todo:
@@ -211,35 +271,7 @@ def run_live(
             if progress is not None:
                 progress(done, len(units), f"{u[2]} {u[0]}/{u[1]} s{u[3]}")
 
-        if settings.workers == 1 or len(todo) <= 1:
-            for u in todo:
-                try:
-                    finish(u, _run_unit(u, folder, settings, bundle_s, prints[u[2]]), None)
-                except Exception as exc:  # a method that crashes on one run is reported, not fatal
-                    finish(u, None, f"{type(exc).__name__}: {exc}"[:300])
-        else:
-            import multiprocessing as mp
-
-            _limit_threads()
-            with ProcessPoolExecutor(
-                settings.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
-            ) as pool:
-                pending: dict[Future[LiveRun], Unit] = {}
-                queue = list(todo)
-                while queue or pending:
-                    while queue and len(pending) < 2 * settings.workers:
-                        u = queue.pop(0)
-                        pending[
-                            pool.submit(_run_unit, u, folder, settings, bundle_s, prints[u[2]])
-                        ] = u
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        u = pending.pop(fut)
-                        failure = fut.exception()
-                        if failure is None:
-                            finish(u, fut.result(), None)
-                        else:
-                            finish(u, None, f"{type(failure).__name__}: {failure}"[:300])
+        _train(todo, folder, settings, bundle_s, prints, finish)
     ordered = tuple(runs[u] for u in units if u in runs)
     return LiveResult(
         settings=settings,
@@ -247,7 +279,7 @@ def run_live(
         runs=ordered,
         errors=tuple(errors),
         experience_version=experience.version,
-        excluded=excluded,
+        excluded=_excluded(experience, names),
         seconds=time.perf_counter() - start,
         n_new=len(todo) - len(errors),
     )

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from metahpo.errors import MetaHPOError
 from metahpo.knowledge import Experience
@@ -46,6 +46,71 @@ __all__ = ["RUNS_FILE", "Progress", "run_replay", "run_seed"]
 
 #: ``progress(done, total, label)``: called after every finished run.
 Progress = Callable[[int, int, str], None]
+
+
+def _validate(experience: Experience, settings: BenchSettings) -> None:
+    """The settings are valid, the experience is not empty and holds the families asked for."""
+    settings.validate()
+    if not experience.tasks:
+        raise MetaHPOError("the experience is empty: nothing to benchmark")
+    if settings.families is not None:
+        unknown = sorted(set(settings.families) - set(experience.families))
+        if unknown:
+            raise MetaHPOError(
+                f"no experience for families {', '.join(unknown)}; the experience has "
+                f"{', '.join(experience.families)}"
+            )
+
+
+class _Recorder:
+    """Takes each message of the runs: collects the fits, errors and runs, reports progress,
+    and appends each record to the run cache ``sink`` (if any) as it comes."""
+
+    def __init__(
+        self,
+        runs: list[RunRecord],
+        fits: list[FitRecord],
+        total: int,
+        progress: Progress | None,
+        sink: TextIO | None,
+    ) -> None:
+        self.runs, self.fits = runs, fits
+        self.errors: list[ErrorRecord] = []
+        self.total, self.progress, self.sink = total, progress, sink
+        self.n_new = 0  # runs finished in this call, failed ones included
+
+    def __call__(self, message: Any) -> None:
+        kind, record = message
+        if kind == "fit":
+            self.fits.append(record)
+        elif kind in ("error", "run"):
+            (self.errors if kind == "error" else self.runs).append(record)
+            self.n_new += 1
+            if self.progress is not None:
+                failed = " failed" if kind == "error" else ""
+                label = f"{record.method} {record.dataset}/{record.family}{failed}"
+                self.progress(self.n_new, self.total, label)
+        else:
+            return
+        if self.sink is not None:
+            self.sink.write(cache_line(kind, record))
+            self.sink.flush()
+
+
+def _wanted(
+    runs: Sequence[RunRecord], settings: BenchSettings, skipped: set[str]
+) -> tuple[RunRecord, ...]:
+    """The runs of the methods, seeds and families asked for (the cache may hold more), without
+    the skipped tasks (``dataset/family``)."""
+    families = set(settings.families) if settings.families is not None else None
+    return tuple(
+        r
+        for r in runs
+        if r.method in settings.methods
+        and r.seed < settings.seeds
+        and (families is None or r.family in families)
+        and f"{r.dataset}/{r.family}" not in skipped
+    )
 
 
 def run_replay(
@@ -79,52 +144,20 @@ def run_replay(
             holds runs made with different settings.
     """
     settings = settings or BenchSettings()
-    settings.validate()
-    if not experience.tasks:
-        raise MetaHPOError("the experience is empty: nothing to benchmark")
-    if settings.families is not None:
-        unknown = sorted(set(settings.families) - set(experience.families))
-        if unknown:
-            raise MetaHPOError(
-                f"no experience for families {', '.join(unknown)}; the experience has "
-                f"{', '.join(experience.families)}"
-            )
+    _validate(experience, settings)
     start = time.perf_counter()
     expected = fingerprint(experience, settings)
     if holdout is not None:
         expected["holdout"] = sorted(set(holdout))
     runs: list[RunRecord] = []
     fits: list[FitRecord] = []
-    errors: list[ErrorRecord] = []
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         runs, fits = open_cache(out_dir, expected, fresh=fresh)
     folds, groups, skipped = plan(experience, settings, (r.key for r in runs), holdout)
     total = sum(len(g.todo) for g in groups)
-    n_new = 0
     sink = (out_dir / RUNS_FILE).open("a", encoding="utf-8") if out_dir is not None else None
-
-    def handle(message: Any) -> None:
-        nonlocal n_new
-        kind, record = message
-        if kind == "fit":
-            fits.append(record)
-        elif kind == "error":
-            errors.append(record)
-            n_new += 1
-            if progress is not None:
-                progress(n_new, total, f"{record.method} {record.dataset}/{record.family} failed")
-        elif kind == "run":
-            runs.append(record)
-            n_new += 1
-            if progress is not None:
-                progress(n_new, total, f"{record.method} {record.dataset}/{record.family}")
-        else:
-            return
-        if sink is not None:
-            sink.write(cache_line(kind, record))
-            sink.flush()
-
+    handle = _Recorder(runs, fits, total, progress, sink)
     try:
         if progress is not None:
             progress(0, total, "replay")
@@ -135,27 +168,17 @@ def run_replay(
     finally:
         if sink is not None:
             sink.close()
-    wanted_methods = set(settings.methods)
-    wanted_families = set(settings.families) if settings.families is not None else None
-    bad = {key for key, _ in skipped}
-    keep = tuple(
-        r
-        for r in latest(runs)
-        if r.method in wanted_methods
-        and r.seed < settings.seeds
-        and (wanted_families is None or r.family in wanted_families)
-        and f"{r.dataset}/{r.family}" not in bad
-    )
+    keep = _wanted(latest(runs), settings, {key for key, _ in skipped})
     return BenchResult(
         settings=settings,
         runs=keep,
-        fits=tuple(f for f in fits if f.method in wanted_methods),
-        errors=tuple(errors),
+        fits=tuple(f for f in fits if f.method in settings.methods),
+        errors=tuple(handle.errors),
         folds=tuple(tuple(f) for f in folds),
         skipped=tuple(skipped),
         experience_version=experience.version,
         n_datasets=len({r.dataset for r in keep}),
         seconds=time.perf_counter() - start,
-        n_new=n_new,
+        n_new=handle.n_new,
         mode="replay" if holdout is None else "external",
     )

@@ -145,9 +145,52 @@ def _design(result: BenchResult) -> str:
 
 def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "") -> str:
     """The Markdown summary (``summary.md``, copied to ``benchmarks/RESULTS.md``)."""
-    s = result.settings
     methods: list[str] = summary["methods"]
     cuts: list[int] = summary["cutpoints"]
+    lines = _introduction(result, summary, command)
+    if not methods or "all" not in summary["splits"]:
+        lines += ["No completed runs to summarise.", ""]
+        return "\n".join(lines)
+    everything = summary["splits"]["all"]
+    described = [f"`{m}` ({METHODS[m].description})" for m in methods if m in METHODS]
+    lines += ["Methods: " + "; ".join(described) + ".", ""]
+    lines += _proposals(methods)
+    lines += ["## Normalised regret (mean over datasets, 95 % bootstrap interval)", ""]
+    lines += _table(
+        ["method", *(f"@{t}" for t in cuts)], _regret_rows(everything, methods, cuts, ci=True)
+    )
+    lines += ["", "## Median normalised regret over runs", ""]
+    lines += _table(
+        ["method", *(f"@{t}" for t in cuts)],
+        _curve_rows(everything, methods, cuts, "median", 3),
+    )
+    lines += ["", f"## Mean rank among {len(methods)} methods (1 = best)", ""]
+    lines += _table(
+        ["method", *(f"@{t}" for t in cuts)], _curve_rows(everything, methods, cuts, "rank", 2)
+    )
+    base = summary.get("baseline")
+    if base:
+        lines += _against_baseline(base, everything, methods, result.settings.budget)
+    lines += _latency(summary["latency"], methods)
+    lines += _splits(summary, methods, result.settings.budget)
+    lines += _left_out(result, summary)
+    if result.mode == "replay":
+        lines += [
+            "## Folds",
+            "",
+            *(f"- fold {k}: {', '.join(f)}" for k, f in enumerate(result.folds)),
+            "",
+        ]
+    else:
+        held = sorted({d for f in result.folds for d in f})
+        lines += ["## Datasets", "", ", ".join(held), ""]
+    return "\n".join(lines)
+
+
+def _introduction(result: BenchResult, summary: dict[str, Any], command: str) -> list[str]:
+    """The title, the command, the experience and the cost, what the replay measures, and the
+    protocol."""
+    s = result.settings
     counts = summary.get("counts", {})
     today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     lines = [f"# metahpo {result.mode} benchmark", ""]
@@ -173,65 +216,54 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
         "ranks are within each run (1 = best, ties share the average rank).",
         "",
     ]
-    if not methods or "all" not in summary["splits"]:
-        lines += ["No completed runs to summarise.", ""]
-        return "\n".join(lines)
-    everything = summary["splits"]["all"]
-    described = [f"`{m}` ({METHODS[m].description})" for m in methods if m in METHODS]
-    lines += ["Methods: " + "; ".join(described) + ".", ""]
-    lines += _proposals(methods)
-    lines += ["## Normalised regret (mean over datasets, 95 % bootstrap interval)", ""]
-    lines += _table(
-        ["method", *(f"@{t}" for t in cuts)], _regret_rows(everything, methods, cuts, ci=True)
-    )
-    lines += ["", "## Median normalised regret over runs", ""]
-    lines += _table(
-        ["method", *(f"@{t}" for t in cuts)],
-        _curve_rows(everything, methods, cuts, "median", 3),
-    )
-    lines += ["", f"## Mean rank among {len(methods)} methods (1 = best)", ""]
-    lines += _table(
-        ["method", *(f"@{t}" for t in cuts)], _curve_rows(everything, methods, cuts, "rank", 2)
-    )
-    base = summary.get("baseline")
-    if base:
-        wtl_cuts = [t for t in (1, 10, s.budget) if t <= s.budget]
-        wtl_cuts = sorted(set(wtl_cuts))
-        lines += [
-            "",
-            f"## Against `{base}`",
-            "",
-            f"*Evaluations to reach {base}@{s.budget}*: the first evaluation count at which the "
-            f"method's mean regret is at or below {base}'s mean regret after {s.budget} "
-            "evaluations (– if never within the budget); *per run*: the median over runs of the "
-            f"same count computed run by run (– if most runs never get there), and the share of "
-            f"runs that get there. W/T/L: runs with lower / equal / higher regret than {base}.",
-            "",
-        ]
-        rows = []
-        for m in methods:
-            e = everything["methods"][m]
-            med = e["median_evals_to_baseline_final"]
-            rows.append(
-                [
-                    _label(m),
-                    str(e["evals_to_baseline_final"] or "–"),
-                    _fmt(med, 0),
-                    f"{100 * e['share_reaching_baseline_final']:.0f} %",
-                    *("/".join(str(x) for x in e["win_tie_loss"][str(t)]) for t in wtl_cuts),
-                ]
-            )
-        lines += _table(
+    return lines
+
+
+def _against_baseline(
+    base: str, everything: dict[str, Any], methods: list[str], budget: int
+) -> list[str]:
+    """*Against the baseline*: evaluations to reach its final regret, and win/tie/loss."""
+    wtl_cuts = [t for t in (1, 10, budget) if t <= budget]
+    wtl_cuts = sorted(set(wtl_cuts))
+    lines = [
+        "",
+        f"## Against `{base}`",
+        "",
+        f"*Evaluations to reach {base}@{budget}*: the first evaluation count at which the "
+        f"method's mean regret is at or below {base}'s mean regret after {budget} "
+        "evaluations (– if never within the budget); *per run*: the median over runs of the "
+        f"same count computed run by run (– if most runs never get there), and the share of "
+        f"runs that get there. W/T/L: runs with lower / equal / higher regret than {base}.",
+        "",
+    ]
+    rows = []
+    for m in methods:
+        e = everything["methods"][m]
+        med = e["median_evals_to_baseline_final"]
+        rows.append(
             [
-                "method",
-                f"evals to {base}@{s.budget}",
-                "per run (median)",
-                "runs reaching",
-                *(f"W/T/L @{t}" for t in wtl_cuts),
-            ],
-            rows,
+                _label(m),
+                str(e["evals_to_baseline_final"] or "–"),
+                _fmt(med, 0),
+                f"{100 * e['share_reaching_baseline_final']:.0f} %",
+                *("/".join(str(x) for x in e["win_tie_loss"][str(t)]) for t in wtl_cuts),
+            ]
         )
-    lines += [
+    return lines + _table(
+        [
+            "method",
+            f"evals to {base}@{budget}",
+            "per run (median)",
+            "runs reaching",
+            *(f"W/T/L @{t}" for t in wtl_cuts),
+        ],
+        rows,
+    )
+
+
+def _latency(lat: dict[str, Any], methods: list[str]) -> list[str]:
+    """*Latency*: the methods' own wall time, per pick, per run and per fold."""
+    lines = [
         "",
         "## Latency",
         "",
@@ -243,8 +275,7 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
         "the machine inflates them.",
         "",
     ]
-    lat = summary["latency"]
-    lines += _table(
+    return lines + _table(
         ["method", "first pick (ms)", "per pick (ms)", "run (s)", "prepare per fold (s)"],
         [
             [
@@ -257,9 +288,14 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
             for m in methods
         ],
     )
-    small = [t for t in (1, 5, 10, s.budget) if t <= s.budget]
+
+
+def _splits(summary: dict[str, Any], methods: list[str], budget: int) -> list[str]:
+    """*By family* and *By task type*: mean regret at a few cut points and the mean rank."""
+    lines: list[str] = []
+    small = [t for t in (1, 5, 10, budget) if t <= budget]
     small = sorted(set(small))
-    rank_at = min(10, s.budget)
+    rank_at = min(10, budget)
     for title, prefix in (("By family", "family:"), ("By task type", "task:")):
         lines += [
             "",
@@ -283,6 +319,12 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
                 [[*row, rk_txt[i]] for i, row in enumerate(rows)],
             )
             lines.append("")
+    return lines
+
+
+def _left_out(result: BenchResult, summary: dict[str, Any]) -> list[str]:
+    """The methods left out (their runs failed) and the tasks left out, by reason."""
+    lines: list[str] = []
     if summary["excluded"]:
         lines += ["## Methods left out (runs failed)", ""]
         for m, info in summary["excluded"].items():
@@ -300,14 +342,4 @@ def markdown(result: BenchResult, summary: dict[str, Any], *, command: str = "")
             listed = ", ".join(f"{d} ({', '.join(f)})" for d, f in sorted(datasets.items()))
             lines.append(f"- {why}: {len(datasets)} datasets: {listed}")
         lines.append("")
-    if result.mode == "replay":
-        lines += [
-            "## Folds",
-            "",
-            *(f"- fold {k}: {', '.join(f)}" for k, f in enumerate(result.folds)),
-            "",
-        ]
-    else:
-        held = sorted({d for f in result.folds for d in f})
-        lines += ["## Datasets", "", ", ".join(held), ""]
-    return "\n".join(lines)
+    return lines
