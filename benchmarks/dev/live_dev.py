@@ -95,6 +95,15 @@ from metahpo.optimizers import Base
 #: 0.234/0.169/0.131. Better late on three families, much worse on rf: no consistent win.
 #: Both variants and ``TransferGPSampler(handover=)`` were removed (issue 24); the results stay
 #: in ``results/2026-11-28-handover.json``.
+#:
+#: Session 14 (2026-12-06), issue 26 lever 1: ``region`` (``region:region-gp``, the dev base in
+#: ``region.py``: Optuna's GPSampler inside a box of the 10 nearest tasks' bests, continuous
+#: parameters only, every 5th proposal global). lgbm, draw seed 11, seed 0, 10 cells,
+#: normalised over gp, meta, meta-gpsampler and meta-region; mean regret @10/@20/@30: region
+#: 0.167/0.043/0.036, meta-gpsampler 0.167/0.052/0.040, meta (transfer-gp) 0.119/0.088/0.063,
+#: gp 0.145/0.084/0.069 (``results/2026-12-06-region-lgbm.json``). GPSampler as the refinement
+#: beats transfer-gp late on lgbm, the box adds a little; one seed and 10 cells cannot rank the
+#: two GPSampler variants (the rule above): next, 2 seeds and 20 cells, hgb and xgb too.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {}
 
 #: Dev bases that metahpo does not have, ``name -> Base(build)``: added to the public

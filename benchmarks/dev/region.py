@@ -5,7 +5,8 @@ the box that holds the best configurations of the ``k`` tasks nearest to the new
 meta-learner's task space), widened by ``margin`` of each numeric range on both sides; Optuna's
 GPSampler proposes inside it. Every ``global_every``-th proposal searches the whole space, and
 a side of the box is widened (by ``margin`` again) whenever the incumbent lies within 2 % of
-it, so that a wrong box cannot trap the search. Categorical parameters are not narrowed.
+it, so that a wrong box cannot trap the search. Only continuous parameters are narrowed
+(categorical and integer ones keep their range: see ``_narrow``).
 
 The diagnosis behind it (``results/2026-12-06-boosting-diagnosis.md``): on the boosting
 families the box of 10 similar tasks' bests keeps about a fifth of the space at a median regret
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.samplers import BaseSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
@@ -141,21 +142,16 @@ class RegionGPSampler(BaseSampler):
         """``dist`` cut to the box (itself where the box has no side for it)."""
         if name not in self.box or name not in self.space.names:
             return dist
-        if not isinstance(dist, (FloatDistribution, IntDistribution)):
+        # Continuous parameters only: Optuna's GPSampler starts its discrete line search from
+        # the best trial's values, which must lie on the (narrowed) grid of an integer
+        # parameter (an assertion in optuna/_gp/optim_mixed.py fails otherwise, seen on magic).
+        if not isinstance(dist, FloatDistribution) or dist.step is not None:
             return dist
         p = self.space[name]
         lo, hi = self.box[name]
         a, b = float(p.from_unit(lo)), float(p.from_unit(hi))
         low, high = max(float(dist.low), min(a, b)), min(float(dist.high), max(a, b))
-        if isinstance(dist, IntDistribution):
-            step = dist.step
-            low_i = dist.low + math.floor((low - dist.low) / step) * step
-            high_i = dist.low + math.ceil((high - dist.low) / step) * step
-            high_i = min(dist.high, max(high_i, low_i + step))
-            if low_i >= high_i:
-                return dist
-            return IntDistribution(int(low_i), int(high_i), log=dist.log, step=step)
-        if dist.step is not None or not low < high:
+        if not low < high:
             return dist
         return FloatDistribution(low, high, log=dist.log)
 
