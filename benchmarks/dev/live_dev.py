@@ -101,9 +101,11 @@ from metahpo.optimizers import Base
 #: parameters only, every 5th proposal global). lgbm, draw seed 11, seed 0, 10 cells,
 #: normalised over gp, meta, meta-gpsampler and meta-region; mean regret @10/@20/@30: region
 #: 0.167/0.043/0.036, meta-gpsampler 0.167/0.052/0.040, meta (transfer-gp) 0.119/0.088/0.063,
-#: gp 0.145/0.084/0.069 (``results/2026-12-06-region-lgbm.json``). GPSampler as the refinement
-#: beats transfer-gp late on lgbm, the box adds a little; one seed and 10 cells cannot rank the
-#: two GPSampler variants (the rule above): next, 2 seeds and 20 cells, hgb and xgb too.
+#: gp 0.145/0.084/0.069 (``results/2026-12-06-region-lgbm.json``). With seed 1 added (20 cells,
+#: same file) the order flips: meta (transfer-gp) 0.145/0.070/0.047, meta-gpsampler
+#: 0.156/0.082/0.075, region 0.156/0.093/0.077, gp 0.163/0.119/0.076. Seed 0's lead was noise
+#: (the rule above, once more); region-gp is not adopted on this evidence. Next: hgb and xgb,
+#: 2+ seeds, before any grid revision.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {}
 
 #: Dev bases that metahpo does not have, ``name -> Base(build)``: added to the public
