@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,9 @@ def main() -> None:
         replay = json.loads(args.replay.read_text(encoding="utf-8"))
         text = _replace(text, REPLAY_START, REPLAY_END, replay_headline(replay), args.readme)
         print(f"{args.readme}: replay table updated from {args.replay}")
-    args.readme.write_text(text, encoding="utf-8")
+    tmp = args.readme.with_name(f".{args.readme.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, args.readme)  # atomic: a crash never leaves half a README
 
 
 if __name__ == "__main__":
