@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -14,10 +14,14 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from metahpo.datasets import Dataset
 from metahpo.errors import DataError, MetaHPOError
+from metahpo.evaluation._fidelity import Folds as Folds
+from metahpo.evaluation._fidelity import subsample_rows
 from metahpo.evaluation._metrics import Metric, get_metric
 from metahpo.spaces import ModelFamily, build_estimator
 
-Folds = list[tuple[np.ndarray, np.ndarray]]
+#: Called after each fold with the fold's index and the primary metric on the folds run so
+#: far; returning True stops the evaluation there (:attr:`Evaluation.stopped`).
+FoldCallback = Callable[[int, tuple[float, ...]], bool]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class Evaluation:
             could not be computed (for example ROC AUC when a fold lacks a class) is ``nan``.
         fit_time: Seconds spent fitting and predicting, all folds together.
         error: Why the evaluation failed, ``None`` if it succeeded.
+        stopped: The ``on_fold`` callback stopped it before its last fold: ``value`` is the
+            mean of the folds run (``fold_values``), not a full result, and ``ok`` is False.
+        train_rows: Training rows per fold it was limited to (``None``: every row).
     """
 
     config: dict[str, Any]
@@ -44,10 +51,13 @@ class Evaluation:
     metrics: dict[str, float] = field(default_factory=dict)
     fit_time: float = 0.0
     error: str | None = None
+    stopped: bool = False
+    train_rows: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.error is None and bool(np.isfinite(self.value))
+        """A complete, successful evaluation: every fold ran and the score is finite."""
+        return self.error is None and not self.stopped and bool(np.isfinite(self.value))
 
 
 def make_folds(dataset: Dataset, n_folds: int = 5, seed: int = 0) -> Folds:
@@ -153,6 +163,8 @@ def evaluate(
     folds: int | Folds = 5,
     seed: int = 0,
     time_limit: float | None = None,
+    train_rows: int | None = None,
+    on_fold: FoldCallback | None = None,
 ) -> Evaluation:
     """Cross-validate one configuration; never raises for a failing configuration.
 
@@ -166,6 +178,12 @@ def evaluate(
         seed: Seeds the folds (when a number is given) and the model.
         time_limit: Seconds; checked after each fold (a fit is never interrupted), and the
             evaluation fails with ``"time limit exceeded"`` once the limit is passed.
+        train_rows: Fit each fold on at most this many of its training rows (a low
+            fidelity): :func:`~metahpo.evaluation.subsample_rows`, seeded by ``seed`` and the
+            fold, stratified for classification, nested for growing ``train_rows``. The test
+            rows are always the whole fold.
+        on_fold: Called after each fold but the last (:data:`FoldCallback`); returning True
+            stops the evaluation (``stopped``), e.g. with :func:`~metahpo.evaluation.cannot_beat`.
 
     Returns:
         An :class:`Evaluation`; ``error`` says why when the configuration failed (an exception
@@ -183,7 +201,10 @@ def evaluate(
     per_metric: dict[str, list[float]] = {m.name: [] for m in wanted}
     fit_time = 0.0
     X, y = dataset.X, dataset.y
-    for train, test in splits:
+    strata = y if dataset.task == "classification" else None
+    for fold, (train, test) in enumerate(splits):
+        if train_rows is not None:
+            train = subsample_rows(train, train_rows, seed=seed + fold, y=strata)
         start = time.perf_counter()
         try:
             pred, scores, is_proba = _fit_predict(
@@ -192,26 +213,23 @@ def evaluate(
         except Exception as exc:  # a configuration that cannot be fitted is a failed trial
             fit_time += time.perf_counter() - start
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            return Evaluation(
-                dict(config),
-                primary.name,
-                float("nan"),
-                fit_time=fit_time,
-                error=f"{type(exc).__name__}: {msg}"[:300],
-            )
+            return _failed(config, primary.name, fit_time, f"{type(exc).__name__}: {msg}"[:300])
         fit_time += time.perf_counter() - start
         y_test = y[test]
         for m in wanted:
             per_metric[m.name].append(_metric_value(m, y_test, pred, scores, is_proba, classes))
         if time_limit is not None and fit_time > time_limit:
-            return Evaluation(
-                dict(config),
-                primary.name,
-                float("nan"),
-                fit_time=fit_time,
-                error=f"time limit exceeded ({fit_time:.1f} s > {time_limit:g} s)",
-            )
-    return _summarise(config, primary.name, per_metric, fit_time)
+            exceeded = f"time limit exceeded ({fit_time:.1f} s > {time_limit:g} s)"
+            return _failed(config, primary.name, fit_time, exceeded)
+        done = tuple(per_metric[primary.name])
+        if on_fold is not None and fold < len(splits) - 1 and on_fold(fold, done):
+            ev = _summarise(config, primary.name, per_metric, fit_time)
+            return replace(ev, stopped=True, train_rows=train_rows)
+    return replace(_summarise(config, primary.name, per_metric, fit_time), train_rows=train_rows)
+
+
+def _failed(config: Mapping[str, Any], metric: str, fit_time: float, error: str) -> Evaluation:
+    return Evaluation(dict(config), metric, float("nan"), fit_time=fit_time, error=error)
 
 
 def _fit_predict(
