@@ -107,6 +107,9 @@ def _intro(summary: dict[str, Any]) -> list[str]:
         "normalised per cell (dataset, family, seed) between the worst and the best test "
         "score any method reached at 100 %, clipped to [0, 1]. W:T:L: cells where "
         f"`{summary['headline']}` has lower / equal / higher final regret than the method. "
+        "First result: when the first full-fidelity result came, median over the runs with "
+        "one within T. Reaching FLAML: cells where the method's test score at a checkpoint is "
+        "at least FLAML's at 100 %, and the median first such checkpoint. "
         f"Families {', '.join(p['families'])}; seeds {p['seeds']}; "
         f"{p['workers']} runs at a time.",
         "",

@@ -219,6 +219,10 @@ def test_group_statistics_count_missing_models_wins_and_the_time_to_flaml() -> N
     assert m["reach_flaml"] == {"cells": 1, "reached": 1, "median_pct": 25.0}
     assert t["reach_flaml"]["reached"] == 0 and "reach_flaml" not in stats["methods"]["flaml"]
     assert m["first_pct_median"] == pytest.approx(30.0)  # 10 % and 50 % of T
+    late = _run("gp", [None] * 4, incumbents=((11.0, 0.9),))  # found after T = 10 s
+    alone = group_stats({("d", "lgbm", 10.0, 0): {"gp": late, "tpe": runs[1]}}, ["gp"], "tpe")
+    assert alone["methods"]["gp"]["first_pct_median"] is None
+    assert alone["methods"]["gp"]["without_result"] == 1
     assert stats["worst"][0]["dataset"] == "e"
 
 
