@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # range in pyproject.toml is already satisfied and pip never pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install install-torch run test test-slow lint bench bench-live bench-live-quick bench-live-ablation kb-build clean
+.PHONY: install install-torch run test test-slow lint bench bench-live bench-live-quick bench-live-ablation bench-time bench-time-quick kb-build clean
 
 # The library, then the benchmark lab beside it (benchmarks/, metahpo-bench: its peers FLAML
 # and scikit-optimize), which the tests of the benchmarks and the bench targets use.
@@ -88,6 +88,22 @@ METHODS ?=
 bench-live-quick: install-torch
 	$(BIN)/metahpo-bench $(LIVE_ARGS) --quick --out bench-live-quick-out \
 	  --methods meta random tpe gp cmaes flaml skopt $(METHODS)
+
+## TIME benchmark, the second of record (issue 25): the test score after T = 60 and 300 seconds
+## of one core on the 18 shared datasets with >= 10,000 rows (each held out by generator family),
+## lgbm and hgb, at 10/25/50/100 % of T, metahpo against Optuna GP/TPE and FLAML AutoML (and,
+## once metahpo.tune takes them, metahpo without fidelities and TPE + HyperbandPruner). Runs are
+## cached in benchmarks/time/runs/ (resumable after a kill); writes benchmarks/time/summary.json
+## and benchmarks/TIME.md. About 14 core-hours a seed (12.6 of budgets; 2 workers: about 7 hours).
+TIME_ARGS := --time --datasets ../shared/datasets --workers 2 --cache benchmarks/time/runs
+bench-time: install-torch
+	$(BIN)/metahpo-bench $(TIME_ARGS) --out bench-time-out \
+	  --summary benchmarks/time/summary.json --results-md benchmarks/TIME.md
+
+## The TIME quick subset: 4 datasets of 10k-60k rows (both task types), lgbm, T = 60 s, seed 0
+## (16 runs, about 10 minutes on 2 cores); into bench-time-quick-out/, baselines from the cache.
+bench-time-quick: install-torch
+	$(BIN)/metahpo-bench $(TIME_ARGS) --quick --out bench-time-quick-out $(if $(METHODS),--methods $(METHODS))
 
 clean:
 	rm -rf $(VENV) *.egg-info build dist

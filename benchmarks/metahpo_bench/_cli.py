@@ -10,6 +10,7 @@ from typing import Any
 
 from metahpo_bench._cli_live import COMMAND, add_live_arguments, run_live_command
 from metahpo_bench._console import err, out, progress_bar
+from metahpo_bench._time_cli import add_time_arguments, run_time_command
 
 #: Shown in --help; the library validates names (and lists them all on a mistake).
 _METHOD_HELP = (
@@ -25,7 +26,8 @@ DESCRIPTION = (
     "(grouped K-fold over datasets); each method picks configurations among the task's "
     "stored evaluations and the normalised regret is recorded. Writes results.json, "
     "summary.md and plots to --out; rerunning with the same --out resumes. With --live: the "
-    "live benchmark of record (real training on held-out datasets)."
+    "live benchmark of record (real training on held-out datasets); with --time: the TIME "
+    "benchmark (the test score after T seconds of one core)."
 )
 
 
@@ -51,6 +53,7 @@ def add_arguments(p: Any) -> None:
         "whole bundled experience. With --live: the folder the held-out datasets are drawn from",
     )
     add_live_arguments(p)
+    add_time_arguments(p)
     p.add_argument("--out", default="bench-out", help="output folder, also the resume cache")
     p.add_argument("--bundle", default=None, help="bundle folder (default: the packaged one)")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
@@ -141,6 +144,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from metahpo.errors import MetaHPOError
     from metahpo.knowledge import DEFAULT_BUNDLE, load_bundled
     from metahpo_bench import (
         DEFAULT_METHODS,
@@ -152,13 +156,17 @@ def _run(args: argparse.Namespace) -> int:
     )
     from metahpo_bench._console import check_outputs
 
-    live = {"--cache": args.cache} if args.live else {}
+    if args.live and args.time:
+        raise MetaHPOError("--live and --time are two benchmarks; give one of them")
+    live = {"--cache": args.cache} if args.live or args.time else {}
     check_outputs(  # the folders of the outputs are made as needed
         {"--out": args.out, "--results-md": args.results_md, "--summary": args.summary, **live},
         inputs={"the --datasets": args.datasets, "the --bundle": args.bundle},
     )
     if args.live:
         return run_live_command(args)
+    if args.time:
+        return run_time_command(args)
     args.budget = 50 if args.budget is None else args.budget
     args.seeds = 5 if args.seeds is None else args.seeds
     methods = tuple(args.methods) if args.methods else DEFAULT_METHODS
