@@ -86,7 +86,19 @@ EXPECTED = {
         r"meta-learned initialisation, adapted:\s+MSE \d+\.\d{3}",
         r"predicting 0 everywhere:\s+MSE \d+\.\d{3}",
     ],
+    "07_torch_pruning.py": [
+        r"^  wine +best balanced accuracy \d\.\d{4}; \d+ complete, \d+ pruned; imported \d+ ",
+        r"^  digits +best balanced accuracy ",
+        r"^new task breast_cancer: nearest earlier tasks (wine|digits) \(",
+        r"^warm starts: ",
+        r"^MetaSampler \+ Hyperband +\d\.\d{4} +\d+ +\d+ +\d+$",
+        r"^TPE \+ Hyperband +\d\.\d{4} +\d+ +\d+ +\d+$",
+        r"^MetaSampler's best: trial \d+ ",
+        r"^pruning saved \d+% of the epochs",
+    ],
 }
+#: Scripts that need an optional extra (skipped in the slow tests without it).
+NEEDS = {"07_torch_pruning.py": "torch"}
 
 
 def test_every_example_has_expectations_and_a_readme_entry() -> None:
@@ -116,6 +128,16 @@ def check_claims(name: str, output: str) -> None:
             # ... and the comparison is not the default against itself.
             widths = [line for line in output.splitlines() if line.startswith("width")]
             assert any(not line.endswith("(the library default)") for line in widths)
+    if name == "07_torch_pruning.py":
+        # Only COMPLETE trials are imported; the epochs line agrees with the table.
+        for done, imported in re.findall(r"(\d+) complete, \d+ pruned; imported (\d+)", output):
+            assert done == imported
+        row = re.search(r"^MetaSampler \+ Hyperband +\S+ +(\d+) +(\d+) +(\d+)$", output, re.M)
+        full = re.search(r"epochs +\(of (\d+)\)$", output, re.MULTILINE)
+        saved = re.search(r"^pruning saved (\d+)% ", output, re.MULTILINE)
+        assert row is not None and full is not None and saved is not None
+        share = 100 * (1 - int(row.group(3)) / int(full.group(1)))
+        assert abs(int(saved.group(1)) - share) <= 0.5 + 1e-9
     if name == "05_continual_loop.py":
         table = re.findall(
             r"^(with runs 1-2|bundled only) +(0\.\d{4}) +(0\.\d{4}) +(0\.\d{4})$",
@@ -170,6 +192,8 @@ def test_the_main_job_dataset_is_not_in_the_bundled_experience() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_example_runs(name: str) -> None:
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
     done, _ = UPDATER.run_example(name.removesuffix(".py"))
     assert done.returncode == 0, done.stderr[-3000:]
     for pattern in EXPECTED[name]:

@@ -271,7 +271,20 @@ class Constant(BaseSampler):
         return distribution.low
 
 
+class BestSoFar(optuna.samplers.RandomSampler):
+    """Broken under a pruner: after three trials it reads ``study.best_params``, which Optuna
+    refuses while every trial so far is pruned (and Hyperband's bracket study does not have)."""
+
+    def sample_independent(self, study: Any, trial: Any, name: str, distribution: Any) -> Any:
+        if trial.number >= 3:
+            return study.best_params[name]
+        return super().sample_independent(study, trial, name, distribution)
+
+
 def test_broken_samplers_fail_the_shipped_suite(tmp_path: Path) -> None:
+    for check in ("successive_halving", "hyperband"):
+        with pytest.raises(AssertionError, match=r"stopped with \w+Error.*PRUNED"):
+            CHECKS[f"{check}_pruner_reaches_the_wanted_complete_trials"](BestSoFar, tmp_path)
     with pytest.raises(AssertionError, match="seed 3 gave"):
         CHECKS["same_seed_same_configurations"](IgnoresTheSeed, tmp_path)
     with pytest.raises(AssertionError, match="only 1 distinct configurations in 20 trials"):

@@ -19,6 +19,15 @@ objective. Warm-start values are used for the parameters the objective asks for 
 name (fitted to the asked distribution, see :func:`~metahpo.optimizers._view.fit_to`); other
 parameters come from the base sampler. A warm start that, so fitted, coincides with a
 configuration already evaluated is skipped.
+
+Under a pruner (``trial.report`` / ``trial.should_prune`` with, say, Optuna's
+``SuccessiveHalvingPruner`` or ``HyperbandPruner``) each warm start still runs once: a pruned
+one counts as evaluated, so neither this sampler nor a later one on the resumed study proposes
+it again. A pruned trial is no result: the guard reads COMPLETE warm starts only (a pruned
+one's value is an early step's), and the base sampler sees pruned trials as it sees them in
+Optuna (``transfer-gp``: at the last intermediate value capped at the worst completed result,
+see :mod:`metahpo.optimizers._transfer_gp`). Hyperband hands samplers a study filtered to one
+bracket; what is evaluated is read from every trial (:func:`~metahpo.optimizers._view.all_trials`).
 """
 
 from __future__ import annotations

@@ -6,6 +6,20 @@ similar past task, one on this study's results) proposes each trial by expected 
 The warm starts enter as ordinary results; how much the past tasks count follows how well they
 rank this study's results, so the handover from the prior to the data has no trial number in
 it, and the refinement is not restricted to configurations some past task evaluated.
+
+Under a pruner (Optuna's ``SuccessiveHalvingPruner``, ``HyperbandPruner``, ...) a pruned
+trial is no result, but it is evidence: the pruner stopped it because it ranked below others
+at its step. So it enters this study's GP at its last intermediate value, capped at the worst
+completed result (never better than a configuration that ran to the end: the order Optuna's
+TPE gives pruned trials too), and it is never proposed again. Measured with
+:func:`metahpo.testing.knn_curve` (optimum at ``m0=0.6``, 9 steps, 30 trials, 3 warm starts
+from a toy experience, 6 seeds), mean regret under successive halving (``reduction_factor=3``):
+ignoring pruned trials, as earlier versions did, 0.0175 (the GP kept ranking pruned
+configurations first, so 22.5 of the 27 trials after the warm starts fell back to random
+search and 4.7 configurations ran twice); excluding them from the proposals alone, 0.0127;
+imputing every pruned trial at the worst completed result, 0.021 (a region shut after one
+rung); this rule, 0.0001, with no fallback and no repeat (the ``tpe`` base: 0.0012). Under
+Hyperband all stay within 0.0002 of the optimum; the fallbacks go from 9.8 to 0.
 """
 
 from __future__ import annotations
@@ -74,16 +88,33 @@ class TransferGPSampler(ProposalSampler):
     def propose(self, view: StudyView) -> Proposal:
         if not self._known:
             return None
-        done = [t for t in view.completed_with(self._known) if np.isfinite(view.gain(t))]
-        X = np.asarray([self.builtin.encode(t.params) for t in done], dtype=float)
-        y = np.asarray([view.gain(t) for t in done], dtype=float)
-        X = X.reshape(len(y), self.builtin.encoded_dim)
-        ranked = self.model.rank(X, y, self.n_ranked)
+        X, y, exclude = self._results(view)
+        ranked = self.model.rank(X, y, self.n_ranked, exclude=exclude)
         out = []
         for row in ranked:
             full = self.space.transfer(self.builtin.decode(row))[0]
             out.append({n: plain(full[n]) for n in self._known})
         return out
+
+    def _results(self, view: StudyView) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The study's results for the model, encoded, and the pruned configurations (never
+        proposed again; ``None`` when there are none). A pruned trial enters the model at
+        :meth:`~metahpo.optimizers.StudyView.pruned_gain`: its last intermediate value, capped
+        at the worst completed result."""
+        known = set(self._known)
+        done = [t for t in view.completed_with(known) if np.isfinite(view.gain(t))]
+        gains = [view.gain(t) for t in done]
+        pruned = [t for t in view.pruned if known <= t.params.keys()]
+        worst = min(gains) if gains else None
+        imputed = [(t, view.pruned_gain(t, worst)) for t in pruned]
+        rows = [*done, *(t for t, g in imputed if g is not None)]
+        gains += [g for _, g in imputed if g is not None]
+        X = np.asarray([self.builtin.encode(t.params) for t in rows], dtype=float)
+        X = X.reshape(len(rows), self.builtin.encoded_dim)
+        if not pruned:
+            return X, np.asarray(gains, dtype=float), None
+        P = np.asarray([self.builtin.encode(t.params) for t in pruned], dtype=float)
+        return X, np.asarray(gains, dtype=float), P.reshape(len(pruned), self.builtin.encoded_dim)
 
     def reseed_rng(self) -> None:
         super().reseed_rng()

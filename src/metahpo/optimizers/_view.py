@@ -186,6 +186,25 @@ class StudyView:
         """Completed single-objective trials with a value, in number order."""
         return [t for t in self.trials if t.state == TrialState.COMPLETE and t.value is not None]
 
+    @property
+    def pruned(self) -> list[FrozenTrial]:
+        """Pruned trials, in number order: stopped early by a pruner, so their values are
+        intermediate ones (Optuna records the last as the trial's value), never results."""
+        return [t for t in self.trials if t.state == TrialState.PRUNED]
+
+    def pruned_gain(self, trial: FrozenTrial, worst: float | None) -> float | None:
+        """What a pruned ``trial`` says about its configuration, larger is better: its last
+        intermediate value, but never more than ``worst`` (the worst completed gain: the pruner
+        stopped it because it ranked below others at its step, so it is no evidence of a good
+        configuration). ``worst`` alone when it reported nothing finite; ``None`` when neither
+        exists (single objective)."""
+        steps = trial.intermediate_values
+        last = float(steps[max(steps)]) if steps else math.nan
+        gain = (1.0 if self.maximize else -1.0) * last
+        if not math.isfinite(gain):
+            return worst
+        return gain if worst is None else min(gain, worst)
+
     def completed_with(self, names: Iterable[str]) -> list[FrozenTrial]:
         """Completed trials that set every parameter in ``names``."""
         need = set(names)

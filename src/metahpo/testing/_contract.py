@@ -20,7 +20,7 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from metahpo.optimizers import CLAIM_ATTRS
-from metahpo.testing._toy import knn, narrowed
+from metahpo.testing._toy import knn, knn_curve, narrowed
 
 #: Builds a fresh sampler from a seed; the same seed must give the same configurations.
 SamplerFactory = Callable[[int], BaseSampler]
@@ -169,6 +169,54 @@ def check_hyperband_pruner_does_not_hide_evaluated_configurations(
     _no_repeats(study.trials)
 
 
+#: COMPLETE trials the pruner checks run to, and the most trials they may take for them.
+PRUNED_WANTED, PRUNED_CAP = 5, 40
+
+
+def _complete_under_pruner(factory: SamplerFactory, pruner: optuna.pruners.BasePruner) -> None:
+    """A study of :func:`~metahpo.testing.knn_curve` (3 steps; the first 3 trials, the warm
+    starts of a metahpo sampler, pruned after their first step whatever the pruner says) runs
+    under ``pruner`` until :data:`PRUNED_WANTED` trials are COMPLETE: it gets there within
+    :data:`PRUNED_CAP` trials, nothing fails, and no claimed configuration runs twice (a pruned
+    one included)."""
+    study = optuna.create_study(direction="maximize", sampler=factory(0), pruner=pruner)
+    stop = optuna.study.MaxTrialsCallback(PRUNED_WANTED, states=(TrialState.COMPLETE,))
+    name = type(pruner).__name__
+    try:
+        study.optimize(knn_curve(steps=3, prune_first=3), n_trials=PRUNED_CAP, callbacks=[stop])
+    except Exception as error:  # the sampler cannot take pruned trials: a breach, not a crash
+        done = [t.state.name for t in study.trials]
+        raise AssertionError(
+            f"the study under {name} stopped with {error!r} after {done}"
+        ) from error
+    states = [t.state for t in study.trials]
+    summary = {s.name: states.count(s) for s in set(states)}
+    assert states.count(TrialState.COMPLETE) == PRUNED_WANTED, (
+        f"{PRUNED_WANTED} COMPLETE trials wanted under {name}, got {summary} "
+        f"in {len(states)} trials"
+    )
+    assert TrialState.FAIL not in states, summary
+    assert states[:3] == [TrialState.PRUNED] * 3, summary
+    _no_repeats(study.trials)
+
+
+def check_successive_halving_pruner_reaches_the_wanted_complete_trials(
+    factory: SamplerFactory, directory: Path
+) -> None:
+    """Under successive halving, with every early trial pruned, the study reaches its COMPLETE
+    trials and never reruns a claimed (or pruned) configuration."""
+    pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=2)
+    _complete_under_pruner(factory, pruner)
+
+
+def check_hyperband_pruner_reaches_the_wanted_complete_trials(
+    factory: SamplerFactory, directory: Path
+) -> None:
+    """The same under Hyperband, which shows a sampler only its bracket's trials."""
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=3, reduction_factor=2)
+    _complete_under_pruner(factory, pruner)
+
+
 def check_reseed_keeps_proposing_valid_new_configurations(
     factory: SamplerFactory, directory: Path
 ) -> None:
@@ -217,6 +265,12 @@ CHECKS: Mapping[str, Check] = {
     ),
     "hyperband_pruner_does_not_hide_evaluated_configurations": (
         check_hyperband_pruner_does_not_hide_evaluated_configurations
+    ),
+    "successive_halving_pruner_reaches_the_wanted_complete_trials": (
+        check_successive_halving_pruner_reaches_the_wanted_complete_trials
+    ),
+    "hyperband_pruner_reaches_the_wanted_complete_trials": (
+        check_hyperband_pruner_reaches_the_wanted_complete_trials
     ),
     "reseed_keeps_proposing_valid_new_configurations": (
         check_reseed_keeps_proposing_valid_new_configurations

@@ -50,6 +50,16 @@ class SamplerContract:
     def test_hyperband_pruner_does_not_hide_evaluated_configurations(self, tmp_path: Path) -> None:
         c.check_hyperband_pruner_does_not_hide_evaluated_configurations(self.make_sampler, tmp_path)
 
+    def test_successive_halving_pruner_reaches_the_wanted_complete_trials(
+        self, tmp_path: Path
+    ) -> None:
+        c.check_successive_halving_pruner_reaches_the_wanted_complete_trials(
+            self.make_sampler, tmp_path
+        )
+
+    def test_hyperband_pruner_reaches_the_wanted_complete_trials(self, tmp_path: Path) -> None:
+        c.check_hyperband_pruner_reaches_the_wanted_complete_trials(self.make_sampler, tmp_path)
+
     def test_reseed_keeps_proposing_valid_new_configurations(self, tmp_path: Path) -> None:
         c.check_reseed_keeps_proposing_valid_new_configurations(self.make_sampler, tmp_path)
 

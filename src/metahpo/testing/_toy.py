@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import optuna
 from optuna.trial import Trial
 
 from metahpo.knowledge import Experience, TaskExperience
@@ -85,6 +86,31 @@ def knn(trial: Trial) -> float:
         "p": trial.suggest_categorical("p", [1, 2]),
     }
     return knn_score(0.2, config)
+
+
+def knn_curve(m0: float = 0.2, steps: int = 4, prune_first: int = 0) -> Callable[[Trial], float]:
+    """An objective with a learning curve, for pruners: :data:`KNN`'s own ranges, final value
+    :func:`knn_score` at ``m0``, reported at steps ``1..steps`` as ``final - 0.3 exp(-s r)``
+    plus a little noise fixed per configuration, where the rate ``r`` grows with
+    ``n_neighbors`` (so early steps rank configurations a little differently from the end).
+    It stops with :class:`optuna.TrialPruned` when the pruner says so, and the first
+    ``prune_first`` trials after their first report whatever the pruner says."""
+
+    def objective(trial: Trial) -> float:
+        n = trial.suggest_int("n_neighbors", 1, 64, log=True)
+        weights = trial.suggest_categorical("weights", ["uniform", "distance"])
+        p = trial.suggest_categorical("p", [1, 2])
+        config = {"n_neighbors": n, "weights": weights, "p": p}
+        final = knn_score(m0, config)
+        rate = 0.15 + 0.6 * float(KNN.encode(config)[0])
+        rng = np.random.default_rng(4 * n + 2 * (weights == "distance") + p)  # per configuration
+        for step in range(1, steps + 1):
+            trial.report(final - 0.3 * np.exp(-step * rate) + 0.005 * rng.standard_normal(), step)
+            if trial.number < prune_first or trial.should_prune():
+                raise optuna.TrialPruned()
+        return final
+
+    return objective
 
 
 def narrowed(trial: Trial) -> float:
