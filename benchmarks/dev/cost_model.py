@@ -9,7 +9,7 @@ training datasets' timings and predicts the test datasets' ones. Reported per fa
   within one test dataset (median over datasets): what a low-cost start needs;
 * ``spread`` — the true cost ratio of the dearest to the cheapest decile of configurations
   within a dataset (median): how much ordering by cost can matter at all;
-* ``|err| log10`` — median absolute error of log10 seconds of a whole 3-fold evaluation;
+* ``abs err log10`` — median absolute error of log10 seconds of a whole 3-fold evaluation;
 * ``rho across`` — Spearman over test datasets of their mean predicted vs true log cost;
 * low-cost start: the 10 warm starts (the configurations with the best mean normalised score
   on the training datasets); ``median/pick`` is the geometric mean over test datasets of the
@@ -141,7 +141,7 @@ def _dataset_scores(t: CostTable, pred: np.ndarray, warm: dict[str, np.ndarray])
         "datasets": len(means),
         "rho in": float(np.median(rho)),
         "spread": float(np.median(spread)),
-        "|err| log10": float(np.median(np.abs(pred - truth))),
+        "abs err log10": float(np.median(np.abs(pred - truth))),
         "rho across": float(spearmanr(mp[:, 0], mp[:, 1])[0]),
         "median/pick": float(10 ** np.mean(picks)),
         "median/oracle": float(10 ** np.mean(oracle)),
@@ -172,7 +172,7 @@ COLUMNS = (
     "datasets",
     "rho in",
     "spread",
-    "|err| log10",
+    "abs err log10",
     "rho across",
     "median/pick",
     "median/oracle",

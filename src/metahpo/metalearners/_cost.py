@@ -15,10 +15,11 @@ prediction grows as ``rows ** exponent``: the exponent is the slope of log secon
 learned from the data (least squares on configuration and size, upper half of the timed row
 range), kept within ``[MIN_ROWS_EXPONENT, MAX_ROWS_EXPONENT]``. Measured on two large datasets
 from 2,000 to 16,000 rows (``cost_model.py --rows-check``), the exponent so chosen is within
-about 0.25 of the true one for hgb, lgbm, xgb, linear and mlp, too low for rf (0.5 against
-0.8 to 1.1) and much too low for svm and knn (about 1.1 and 0.6 against 1.3 to 1.8), whose
-quadratic parts only show above the cap. Past the cap, a scheduler should therefore rank with
-the model but take seconds from its own timings of two fidelities on the data at hand.
+about 0.3 of the true one for hgb, lgbm, xgb, linear and mlp, too low for rf (0.5 against
+0.75 to 1.05) and much too low for svm and knn (1.1 against 1.8 to 2.1; 0.5 to 0.6 against 1.2
+to 1.5), whose quadratic parts only show above the cap. Past the cap, a scheduler should
+therefore rank with the model but take seconds from its own timings of two fidelities on the
+data at hand.
 
 The model fits in about a second per task type from the bundle and is kept in memory
 (:meth:`CostModel.from_bundle`); nothing is written to disk.
