@@ -137,12 +137,12 @@ def cost_tables(family: str, root: str | Path = DEFAULT_BUNDLE) -> dict[str, Cos
     mtime = bundle.manifest_path.stat().st_mtime
     tables = _bundle_tables(key, mtime, family)
     if not tables:
-        known = bundle.manifest()["settings"].get("families", [])
+        known = sorted({f for n in bundle.shard_names() for f in bundle.shard_meta(n).families})
         raise KnowledgeBaseError(
             f"cost model: the experience has no timed evaluations of family {family!r} "
             f"(families with timings: {', '.join(known) or 'none'})"
         )
-    return tables
+    return dict(tables)
 
 
 @lru_cache(maxsize=16)
