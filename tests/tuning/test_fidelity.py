@@ -287,3 +287,18 @@ def test_stopped_early_counts_each_fidelity_in_order() -> None:
         optuna.trial.create_trial(state=TrialState.PRUNED),  # a duplicate: not counted
     ]
     assert stopped_early(trials) == {"100 rows": 2, "300 rows": 1, "2 of 5 folds": 1}
+
+
+def test_a_retried_trial_climbs_the_rungs_anew() -> None:
+    from metahpo.tuning._workers import retry_stale
+
+    study = optuna.create_study(direction="maximize")
+    dist = {"C": optuna.distributions.FloatDistribution(1e-4, 1e4, log=True)}
+    dead = optuna.trial.create_trial(
+        state=TrialState.FAIL, params={"C": 1.0}, distributions=dist,
+        system_attrs={"completed_rung_0": 0.8, "other": 1},
+    )  # fmt: skip
+    retry_stale(study, dead)
+    (waiting,) = study.get_trials(states=(TrialState.WAITING,))
+    assert waiting.params == {"C": 1.0} and "completed_rung_0" not in waiting.system_attrs
+    assert waiting.system_attrs["other"] == 1
