@@ -74,7 +74,7 @@ def register(sub: Any) -> None:
         help="stop starting trials after SEC (with --budget: whichever comes first)",
     )
     p.add_argument("--trial-timeout", type=float, default=None, help="per-trial limit in SEC")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    _add_validation_arguments(p)
     p.add_argument(
         "--space",
         default=None,
@@ -112,6 +112,28 @@ def register(sub: Any) -> None:
         "study cannot change (its trials are experience for that task): use a new --study",
     )
     p.set_defaults(run=_run, check=_check_arguments)
+
+
+def _add_validation_arguments(p: argparse.ArgumentParser) -> None:
+    """``--folds`` and ``--fidelity``."""
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=None,
+        help="cross-validation folds (default 5; with --fidelity auto, one 20%% holdout split "
+        "from 100,000 rows; a resumed study keeps its own)",
+    )
+    p.add_argument(
+        "--fidelity",
+        choices=("auto", "none"),
+        default=None,
+        help="auto (default for a new study; a resumed one keeps its own): where each fold "
+        "trains on 6,000 rows or more, configurations are first evaluated on row subsamples "
+        "growing by 3 from 2,000 rows and stopped early by successive halving when they rank "
+        "low, and at full rows after a fold that cannot beat the best; only completed (full) "
+        "trials count towards --budget. Smaller data is tuned as with none: every trial on "
+        "all rows",
+    )
 
 
 def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
@@ -197,6 +219,7 @@ def _checked_options(args: argparse.Namespace) -> dict[str, Any]:
         "max_failures": args.max_failures,
         "n_jobs": args.n_jobs,
         "threads": args.threads,
+        "fidelity": args.fidelity,
     }
 
 
@@ -219,15 +242,34 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def _trial_line(
-    model: str, trial: Any, done: int, budget: int | None, best: float, seconds: float
+    model: str,
+    trial: Any,
+    done: int,
+    budget: int | None,
+    best: float,
+    seconds: float,
+    stopped: int = 0,
 ) -> str:
     """A plain progress line: ``tune knn: 7/30 completed, trial 8: 0.9512 (best 0.9693),
-    12.3 s`` (not starting with "trial": those lines are the failed trials')."""
+    12.3 s`` (not starting with "trial": those lines are the failed trials'), with ``, 14
+    stopped early`` when trials were stopped at a low fidelity."""
     of = f"{done}/{budget}" if budget is not None else f"{done}"
+    early = f", {stopped} stopped early" if stopped else ""
     return (
         f"tune {model}: {of} completed, trial {trial.number}: {trial.value:.4f} "
-        f"(best {best:.4f}), {seconds:.1f} s"
+        f"(best {best:.4f}), {seconds:.1f} s{early}"
     )
+
+
+def _progress_counts(study: Any) -> tuple[int, int]:
+    """The study's COMPLETE trials and its trials stopped early at a low fidelity."""
+    from optuna.trial import TrialState
+
+    from metahpo.tuning import FIDELITY_ATTR
+
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    done = sum(t.state == TrialState.COMPLETE for t in trials)
+    return done, sum(FIDELITY_ATTR in t.user_attrs for t in trials)
 
 
 def _tune_with_progress(
@@ -258,16 +300,17 @@ def _tune_with_progress(
                     highlight=False,
                     soft_wrap=True,
                 )
-            done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+            done, stopped = _progress_counts(study)
             with contextlib.suppress(ValueError):  # no completed trial yet
                 best[:] = [study.best_value]
             if plain:
                 if trial.state == optuna.trial.TrialState.COMPLETE and best:
                     seconds = time.perf_counter() - start
-                    line = _trial_line(args.model, trial, done, budget, best[0], seconds)
+                    line = _trial_line(args.model, trial, done, budget, best[0], seconds, stopped)
                     bar.line(line, force=budget is not None and done >= budget)
                 return
             label = f"tune {args.model}" + (f" best {best[0]:.4f}" if best else "")
+            label += f" ({stopped} stopped early)" if stopped else ""
             bar.update(task, completed=done, description=label)
 
         # Failed trials are one line each (above); Optuna's own warning would repeat them.
@@ -316,6 +359,19 @@ def _best_folds(result: Any, study: Any, storage: str) -> int:
     return len(values) if isinstance(values, list) and values else int(result.settings.folds)
 
 
+def _validation(folds: int) -> str:
+    """``"5-fold CV"``, or ``"20 % holdout"`` for one split."""
+    return "20 % holdout" if folds == 1 else f"{folds}-fold CV"
+
+
+def _stopped_early(result: Any) -> str:
+    """``"; 14 stopped early: 12 at 2000 rows, 2 at 2 of 5 folds"`` (empty: none)."""
+    if not result.n_pruned:
+        return ""
+    where = ", ".join(f"{n} at {label}" for label, n in result.pruned_at.items())
+    return f"; {result.n_pruned} stopped early: {where}"
+
+
 def _print_summary(
     args: argparse.Namespace, result: Any, dataset: Any, space: Any, study: Any, start: float
 ) -> None:
@@ -342,14 +398,15 @@ def _print_summary(
     folds = _best_folds(result, study, args.storage)
     out.print(
         f"{result.metric}: {result.best_value:.4f} ± {result.best_std:.4f} "
-        f"({folds}-fold CV) | trials {result.n_trials} ({result.n_new} new, "
-        f"{result.n_failed} failed) | {time.perf_counter() - start:.1f} s, stopped by "
+        f"({_validation(folds)}) | trials {result.n_trials} ({result.n_new} new, "
+        f"{result.n_failed} failed{_stopped_early(result)}) | "
+        f"{time.perf_counter() - start:.1f} s, stopped by "
         f"{result.stopped} | study {result.study!r} in {result.storage}"
     )
     if folds != result.settings.folds:
         err.print(
-            f"note: the best score was measured with {folds}-fold CV (before the settings "
-            f"changed); this run's trials use {result.settings.folds} folds, not comparable",
+            f"note: the best score was measured with {_validation(folds)} (before the settings "
+            f"changed); this run's trials use {result.settings.validation()}, not comparable",
             markup=False,
             highlight=False,
             soft_wrap=True,

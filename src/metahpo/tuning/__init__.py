@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from metahpo.tuning._fidelity import FidelityPlan, plan_fidelity
     from metahpo.tuning._model import (
         TRUSTED_TYPES,
         ModelInfo,
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     )
     from metahpo.tuning._options import check_options, check_seed
     from metahpo.tuning._parallel import resolve_workers, shared_storage_url
-    from metahpo.tuning._run import RunOutcome
+    from metahpo.tuning._run import FIDELITY_ATTR, RunOutcome
     from metahpo.tuning._sampler import meta_sampler_for, suggest_config
     from metahpo.tuning._save import save_model
     from metahpo.tuning._settings import RunSettings
@@ -39,6 +40,9 @@ _LAZY = {
     "resolve_workers": "metahpo.tuning._parallel",
     "shared_storage_url": "metahpo.tuning._parallel",
     "RunOutcome": "metahpo.tuning._run",
+    "FIDELITY_ATTR": "metahpo.tuning._run",
+    "FidelityPlan": "metahpo.tuning._fidelity",
+    "plan_fidelity": "metahpo.tuning._fidelity",
     "RunSettings": "metahpo.tuning._settings",
     "TuneResult": "metahpo.tuning._tune",
     "default_study_name": "metahpo.tuning._tune",
@@ -55,7 +59,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "FIDELITY_ATTR",
     "TRUSTED_TYPES",
+    "FidelityPlan",
     "ModelInfo",
     "RunOutcome",
     "RunSettings",
@@ -66,6 +72,7 @@ __all__ = [
     "default_study_name",
     "load_model",
     "meta_sampler_for",
+    "plan_fidelity",
     "resolve_workers",
     "save_model",
     "shared_storage_url",

@@ -71,6 +71,7 @@ def check_tune_arguments(
     base_options: object,
     experience: object,
     allow_changed_settings: object,
+    pruner: object = None,
 ) -> tuple[Callable[[optuna.Study, FrozenTrial], None], ...]:
     """The types of :func:`~metahpo.tuning.tune`'s arguments that :func:`check_options` does
     not check; its callbacks as a tuple."""
@@ -93,6 +94,11 @@ def check_tune_arguments(
     check_str(base, "tune: 'base'")
     check_base_options_argument(optimizer, str(base), base_options, "tune")
     check_bool(allow_changed_settings, "tune: 'allow_changed_settings'")
+    if pruner is not None and not isinstance(pruner, optuna.pruners.BasePruner):
+        raise MetaHPOError(
+            "tune: 'pruner' must be an Optuna pruner (e.g. optuna.pruners.HyperbandPruner()) "
+            f"or None (successive halving on the row rungs), got {got(pruner)}"
+        )
     if not isinstance(callbacks, Iterable) or isinstance(callbacks, str | bytes):
         raise MetaHPOError(
             f"tune: 'callbacks' must be a list of functions (study, trial), got {got(callbacks)}"

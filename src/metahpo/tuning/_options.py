@@ -7,11 +7,17 @@ Each failed check is a one-line :class:`~metahpo.errors.MetaHPOError` naming the
 
 from __future__ import annotations
 
-from metahpo._args import check_int, check_positive, resolve_n_jobs
+from metahpo._args import check_int, check_positive, got, resolve_n_jobs
 from metahpo.errors import MetaHPOError
 
 #: Largest seed numpy accepts.
 MAX_SEED = 2**32 - 1
+#: Cross-validation folds of a run that names none (small data, or ``fidelity="none"``).
+DEFAULT_FOLDS = 5
+#: ``folds`` of a run validated on one holdout split instead of cross-validation.
+HOLDOUT = 1
+#: The values of ``tune(fidelity=...)`` (``--fidelity``).
+FIDELITIES = ("auto", "none")
 
 
 #: The CLI option of each checked argument, named in the CLI's messages.
@@ -25,6 +31,7 @@ OPTIONS = {
     "max_failures": "--max-failures",
     "n_jobs": "--n-jobs",
     "threads": "--threads",
+    "fidelity": "--fidelity",
 }
 
 
@@ -43,7 +50,7 @@ def check_seed(seed: int, option: str = "--seed") -> None:
 def check_options(
     *,
     budget: int | None,
-    folds: int,
+    folds: int | None,
     seed: int,
     timeout: float | None = None,
     trial_time_limit: float | None = None,
@@ -51,6 +58,7 @@ def check_options(
     max_failures: int | None = None,
     n_jobs: int | None = None,
     threads: int | None = None,
+    fidelity: str | None = None,
     caller: str | None = None,
 ) -> None:
     """Raise a one-line :class:`MetaHPOError` for the first option of a wrong type or out of
@@ -60,7 +68,8 @@ def check_options(
         return argument(caller, arg)
 
     check_int(budget, name("budget"), low=1, none=True)
-    check_int(folds, name("folds"), low=2)
+    if folds is not None:  # None: the study's folds, or chosen by the data's size
+        check_int(folds, name("folds"), low=2)
     check_int(seed, name("seed"), low=0, high=MAX_SEED)
     check_positive(timeout, name("timeout"), unit="seconds", none=True)
     check_positive(trial_time_limit, name("trial_time_limit"), unit="seconds", none=True)
@@ -74,3 +83,10 @@ def check_options(
         )
     resolve_n_jobs(n_jobs, option=name("n_jobs"), unit="process")
     resolve_n_jobs(threads, option=name("threads"))
+    if fidelity is not None and not (isinstance(fidelity, str) and fidelity in FIDELITIES):
+        raise MetaHPOError(
+            f"{name('fidelity')} must be 'auto' (low fidelities on large data), 'none' or None "
+            f"(the study's, or 'auto' for a new one), got {got(fidelity)}"
+            if caller
+            else f"--fidelity must be auto or none, got {fidelity!r}"
+        )

@@ -4,7 +4,8 @@ Each worker is a process started by :mod:`multiprocessing` with the ``spawn`` me
 it inherits no database connection, thread pool or lock from the caller. It opens the storage
 itself (SQLite waits up to :data:`~metahpo.tuning._prepare.SQLITE_TIMEOUT` seconds for another
 process's write lock), rebuilds the sampler from the same plan (workers after the first reseed
-it, so that they do not all propose the same first configuration) and runs
+it, so that they do not all propose the same first configuration), takes the caller's plan of
+low fidelities and pruner (:mod:`metahpo.tuning._fidelity`), and runs
 :func:`~metahpo.tuning._run.run_trials` on the study with one native thread per trial by
 default. The budget is therefore claimed in the storage exactly as by separate
 ``metahpo tune`` processes (:mod:`metahpo.tuning._run`): N workers end with exactly the budget
@@ -39,9 +40,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
-from metahpo.evaluation import limit_threads, make_folds, resolve_n_jobs
+from metahpo.evaluation import limit_threads, resolve_n_jobs
 from metahpo.knowledge import Experience, KnowledgeStore
 from metahpo.spaces import SearchSpace
+from metahpo.tuning._fidelity import FidelityPlan, make_splits
 from metahpo.tuning._prepare import (
     GRACE_PERIOD,
     make_objective,
@@ -96,6 +98,8 @@ class WorkerJob:
         threads: Native threads per trial, resolved.
         experience: What the caller's meta-learner learned from (``None``: not ``meta``).
         verbosity: Optuna's log level in the caller.
+        plan: The run's low fidelities (``None``: none), as the caller planned them.
+        pruner: The run's pruner (``None``: the study's default, unused without a plan).
     """
 
     dataset: Dataset
@@ -114,6 +118,8 @@ class WorkerJob:
     metafeatures: dict[str, float]
     experience: Experience | None
     verbosity: int
+    plan: FidelityPlan | None = None
+    pruner: optuna.pruners.BasePruner | None = None
 
 
 def _trials(job: WorkerJob, index: int, shared: Any, stop: Any) -> RunOutcome:
@@ -125,10 +131,12 @@ def _trials(job: WorkerJob, index: int, shared: Any, stop: Any) -> RunOutcome:
     )  # fmt: skip
     if index > 0:
         sampler.reseed_rng()
-    study = optuna.load_study(study_name=job.study, storage=store.storage, sampler=sampler)
-    splits = make_folds(job.dataset, job.settings.folds, job.settings.seed)
+    study = optuna.load_study(
+        study_name=job.study, storage=store.storage, sampler=sampler, pruner=job.pruner
+    )
+    splits = make_splits(job.dataset, job.settings.folds, job.settings.seed)
     objective = make_objective(
-        job.dataset, job.family, job.space, job.settings, splits, job.trial_time_limit
+        job.dataset, job.family, job.space, job.settings, splits, job.trial_time_limit, job.plan
     )
 
     def tally(_: optuna.Study, trial: FrozenTrial) -> None:

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 
 from metahpo.datasets import Dataset
 from metahpo.errors import KnowledgeBaseError, MetaHPOError
-from metahpo.evaluation import Folds, evaluate
+from metahpo.evaluation import Evaluation, FoldCallback, Folds, evaluate
 from metahpo.knowledge import (
     DEFAULT_LOCK_TIMEOUT,
     RECORD_ATTR,
@@ -36,6 +36,7 @@ from metahpo.knowledge import (
 from metahpo.optimizers import classic_sampler
 from metahpo.spaces import SearchSpace, get_family
 from metahpo.tuning._checks import check_base_options_argument
+from metahpo.tuning._fidelity import FidelityPlan, evaluate_staged
 from metahpo.tuning._run import TrialFailed, skip_duplicate
 from metahpo.tuning._sampler import _plan, suggest_config
 from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
@@ -96,6 +97,7 @@ class Prepared:
     space: SearchSpace
     sampler: optuna.samplers.BaseSampler
     meta: dict[str, Any] | None
+    pruner: optuna.pruners.BasePruner | None = None
 
 
 def run_settings(
@@ -109,6 +111,7 @@ def run_settings(
     strategy: str,
     base: str,
     base_options: Mapping[str, Any] | None = None,
+    fidelity: str = "none",
 ) -> RunSettings:
     opt_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
     options = check_base_options_argument(optimizer, base, base_options, "tune")
@@ -123,6 +126,7 @@ def run_settings(
         base=base if optimizer == "meta" else None,
         strategy=strategy if optimizer == "meta" else None,
         base_options=RunSettings.options_tuple(options),
+        fidelity=fidelity,
     )
 
 
@@ -182,7 +186,25 @@ def stored_settings(study: optuna.Study, wanted: RunSettings) -> RunSettings | N
     if task is None or not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return None
     old = TaskRecord.from_json(task)
-    return replace(wanted, folds=old.folds, seed=old.seed, metric=old.metric)
+    return replace(wanted, folds=old.folds, seed=old.seed, metric=old.metric, fidelity="none")
+
+
+def stored_choices(store: KnowledgeStore, name: str) -> tuple[int | None, str | None]:
+    """The folds and fidelity study ``name`` was run with (``None``: a new study; a study of
+    an earlier version: its task record's folds, no fidelities), which a resume keeps unless
+    they are given."""
+    try:
+        study = optuna.load_study(study_name=name, storage=store.storage)
+    except KeyError:
+        return None, None
+    raw = study.user_attrs.get(SETTINGS_ATTR)
+    if raw is not None:
+        stored = RunSettings.from_json(raw)
+        return stored.folds, stored.fidelity
+    task = study.user_attrs.get(RECORD_ATTR)
+    if task is None or not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return None, None
+    return TaskRecord.from_json(task).folds, "none"
 
 
 def open_study(
@@ -199,6 +221,8 @@ def open_study(
     if changed or SETTINGS_ATTR not in study.user_attrs:
         study.set_user_attr(SETTINGS_ATTR, settings.to_json())
     study.sampler = prepared.sampler
+    if prepared.pruner is not None:
+        study.pruner = prepared.pruner
     return study, changed
 
 
@@ -209,21 +233,32 @@ def make_objective(
     settings: RunSettings,
     splits: Folds,
     trial_time_limit: float | None,
+    plan: FidelityPlan | None = None,
 ) -> Callable[[optuna.Trial], float]:
+    """The objective of a run: a trial's configuration cross-validated on ``splits``, up the
+    low fidelities of ``plan`` (``None``: at full fidelity only; see
+    :mod:`metahpo.tuning._fidelity`)."""
     fam = get_family(family)
+    maximize = settings.direction == "maximize"
 
     def objective(trial: optuna.Trial) -> float:
         config = suggest_config(trial, space)
         skip_duplicate(trial.study, trial)
-        ev = evaluate(
-            dataset,
-            fam,
-            config,
-            metric=settings.metric,
-            folds=splits,
-            seed=settings.seed,
-            time_limit=trial_time_limit,
-        )
+
+        def run(rows: int | None, on_fold: FoldCallback | None, limit: float | None) -> Evaluation:
+            return evaluate(
+                dataset,
+                fam,
+                config,
+                metric=settings.metric,
+                folds=splits,
+                seed=settings.seed,
+                time_limit=limit,
+                train_rows=rows,
+                on_fold=on_fold,
+            )
+
+        ev = evaluate_staged(trial, plan, run, maximize=maximize, time_limit=trial_time_limit)
         trial.set_user_attr(
             TRIAL_METRICS_ATTR, {k: v if math.isfinite(v) else None for k, v in ev.metrics.items()}
         )

@@ -19,10 +19,13 @@ Budget semantics (what :func:`~metahpo.tuning.tune` promises):
   COMPLETE, RUNNING or WAITING, checked when it starts and again before its result is
   stored; a trial that is not admitted is PRUNED (user attribute :data:`SURPLUS_ATTR`)
   before or instead of counting. So N workers end with exactly ``budget`` COMPLETE trials.
-* A configuration that is COMPLETE or RUNNING already is not evaluated again (the same seeded
-  CV gives the same score): its trial is PRUNED (user attribute :data:`DUPLICATE_ATTR`) and
-  the sampler reseeded; after ``max_failures`` such trials the call stops (the space may be
-  exhausted).
+* A configuration that is COMPLETE or RUNNING already, or was stopped early at a low fidelity
+  (PRUNED with :data:`FIDELITY_ATTR`), is not evaluated again (the same seeded CV gives the
+  same scores at every fidelity): its trial is PRUNED (user attribute :data:`DUPLICATE_ATTR`)
+  and the sampler reseeded; after ``max_failures`` such trials the call stops (the space may
+  be exhausted). So no configuration is evaluated twice at one fidelity.
+* Trials stopped early at a low fidelity (:mod:`metahpo.tuning._fidelity`) are PRUNED and do
+  not count towards the budget, like failed ones, but neither towards ``max_failures``.
 * RUNNING trials of dead workers are failed on every start and while waiting (see
   :mod:`metahpo.tuning._workers`).
 """
@@ -46,6 +49,9 @@ from metahpo.tuning._workers import LEASE_ATTR, current_lease, fail_dead_trials
 SURPLUS_ATTR = "metahpo:surplus"
 #: Trial user attribute of a trial skipped because its configuration was evaluated already.
 DUPLICATE_ATTR = "metahpo:duplicate"
+#: Trial user attribute of a trial stopped early at a low fidelity (PRUNED): a dict with its
+#: ``train_rows`` per fold, the ``folds`` it ran and the run's ``of_folds``.
+FIDELITY_ATTR = "metahpo:fidelity"
 #: Smallest default of ``max_failures``.
 MIN_FAILURES = 10
 #: Default ``max_failures`` of a run without a budget (it runs until its timeout).
@@ -54,6 +60,7 @@ NO_BUDGET_FAILURES = 100
 POLL_SECONDS = 0.5
 
 _ADMITTING = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+_EVALUATED = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.PRUNED)
 
 
 class TrialFailed(Exception):
@@ -129,17 +136,20 @@ def _duplicate(study: optuna.Study, trial: optuna.Trial, lower_only: bool) -> bo
     params = trial.params
     if not params:
         return False
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING)):
+    for t in study.get_trials(deepcopy=False, states=_EVALUATED):
         if t.number == trial.number or (lower_only and t.number > trial.number):
             continue
+        if t.state == TrialState.PRUNED and FIDELITY_ATTR not in t.user_attrs:
+            continue  # a duplicate or a surplus trial: its configuration was not evaluated
         if t.params == params:
             return True
     return False
 
 
 def skip_duplicate(study: optuna.Study, trial: optuna.Trial, lower_only: bool = False) -> None:
-    """Prune ``trial`` when its configuration is COMPLETE or RUNNING in another trial (with
-    a lower number when ``lower_only``): CV with the same seed would give the same score.
+    """Prune ``trial`` when its configuration is COMPLETE, RUNNING or stopped early at a low
+    fidelity in another trial (with a lower number when ``lower_only``): CV with the same seed
+    would give the same scores.
     The sampler is reseeded, so that workers that share a seed take different paths."""
     if _duplicate(study, trial, lower_only):
         trial.set_user_attr(DUPLICATE_ATTR, True)

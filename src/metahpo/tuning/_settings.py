@@ -37,13 +37,15 @@ class RunSettings:
     Attributes:
         metric: The objective's metric.
         direction: ``"maximize"`` or ``"minimize"``.
-        folds: Cross-validation folds.
+        folds: Cross-validation folds; 1: one 20 % holdout split.
         seed: Seed of the folds, the models and the sampler.
         space_signature: ``SearchSpace.signature`` of the search space.
         n_rows: Rows evaluated (a row subsample gives another run).
         optimizer: ``"meta"``, a classic optimizer name or a sampler's class name.
         base: Refining sampler after the warm start (``optimizer == "meta"`` only).
         strategy: Meta-learner of the warm start (``optimizer == "meta"`` only).
+        fidelity: ``"auto"`` (low fidelities on large data, :mod:`metahpo.tuning._fidelity`)
+            or ``"none"``; settings stored by earlier versions read as ``"none"``.
         base_options: The base's options given (``base_options`` of
             :func:`~metahpo.optimizers.make_meta_sampler`), as sorted ``(name, value)`` pairs;
             a JSON object in the study. Empty: each option its default. Settings stored by
@@ -62,6 +64,7 @@ class RunSettings:
     base: str | None = None
     strategy: str | None = None
     base_options: tuple[tuple[str, int | bool], ...] = ()
+    fidelity: str = "none"
     schema: int = SETTINGS_SCHEMA
 
     @staticmethod
@@ -111,7 +114,12 @@ class RunSettings:
         if self.optimizer == "meta":
             options = f" with {self.options_text()}" if self.base_options else ""
             how = f"meta ({self.strategy}, then {self.base}{options})"
-        return f"{self.folds}-fold CV, {self.metric}, {how}"
+        fidelity = ", low fidelities where the data is large" if self.fidelity == "auto" else ""
+        return f"{self.validation()}, {self.metric}, {how}{fidelity}"
+
+    def validation(self) -> str:
+        """``"5-fold CV"``, or ``"20 % holdout"`` (``folds`` 1)."""
+        return "20 % holdout" if self.folds == 1 else f"{self.folds}-fold CV"
 
 
 def check_resume(

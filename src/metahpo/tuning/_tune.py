@@ -4,11 +4,19 @@ A :func:`tune` run is an Optuna study in its storage that also carries metahpo's
 it becomes experience for later runs, and the settings that define it
 (:class:`~metahpo.tuning.RunSettings`). Calling again with the same study name resumes:
 completed trials are kept and count towards ``budget``; a resume with other defining settings
-(folds, metric, optimizer, base, strategy, base options, seed) is an error unless
+(folds, metric, optimizer, base, strategy, base options, seed, fidelity) is an error unless
 ``allow_changed_settings``; another search space or other rows (the data) is always one: a
 study holds one task. Trials of dead workers are failed on every start and their parameters
 retried (:mod:`metahpo.tuning._workers`). Budget semantics, also with several workers:
-:mod:`metahpo.tuning._run`.
+:mod:`metahpo.tuning._run`. A resume that does not name ``folds`` or ``fidelity`` keeps the
+study's (a study of an earlier version: its folds, no fidelities).
+
+Fidelities (``fidelity="auto"``, the default for a new study; :mod:`metahpo.tuning._fidelity`):
+on data whose folds train on at least 6,000 rows, trials are first evaluated on row subsamples
+and pruned by successive halving (Optuna's pruner interface), and at full rows stopped after a
+fold that cannot beat the best; only COMPLETE trials are full-fidelity, and only they count
+towards the budget and the best score. From 100,000 rows a run that names no ``folds`` is
+validated on a 20 % holdout split. Smaller data is tuned exactly as with ``fidelity="none"``.
 
 Workers: the ``budget`` of COMPLETE trials is shared by every worker that runs the study at the
 same time (``n_jobs``, or the same call in several processes or machines on one storage).
@@ -31,7 +39,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -42,7 +50,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
-from metahpo.evaluation import Folds, Metric, get_metric, limit_threads, make_folds
+from metahpo.evaluation import Folds, Metric, get_metric, limit_threads
 from metahpo.knowledge import (
     DEFAULT_STORAGE,
     TRIAL_ERROR_ATTR,
@@ -55,7 +63,14 @@ from metahpo.metalearners import dataset_argument
 from metahpo.optimizers import DEFAULT_BASE, guard_message
 from metahpo.spaces import SearchSpace, build_estimator, check_space, get_family
 from metahpo.tuning._checks import check_data, check_folds, check_tune_arguments, space_argument
-from metahpo.tuning._options import check_options
+from metahpo.tuning._fidelity import (
+    make_splits,
+    plan_fidelity,
+    resolve_validation,
+    run_pruner,
+    stopped_early,
+)
+from metahpo.tuning._options import HOLDOUT, check_options
 from metahpo.tuning._parallel import WorkerJob, WorkerPool, resolve_workers, shared_storage_url
 from metahpo.tuning._prepare import (
     GRACE_PERIOD,
@@ -66,6 +81,7 @@ from metahpo.tuning._prepare import (
     quiet_optuna,
     run_settings,
     storage_with_heartbeat,
+    stored_choices,
 )
 from metahpo.tuning._run import RunOutcome, default_max_failures, run_trials
 from metahpo.tuning._settings import RunSettings
@@ -93,6 +109,10 @@ class TuneResult:
         stop_message: Why this call ended short of its budget, in one line (``None``: it
             did not).
         changed_settings: Settings changed on resume (``allow_changed_settings``).
+        n_pruned: Trials of the study stopped early at a low fidelity (``fidelity="auto"``;
+            PRUNED, not counted in ``n_trials``).
+        pruned_at: How many of them stopped at each fidelity, e.g. ``{"2000 rows": 12,
+            "6000 rows": 3, "2 of 5 folds": 1}`` (row rungs, then the fold early stop).
     """
 
     best_value: float
@@ -116,6 +136,8 @@ class TuneResult:
     stopped: str = "budget"
     stop_message: str | None = None
     changed_settings: tuple[str, ...] = ()
+    n_pruned: int = 0
+    pruned_at: dict[str, int] = field(default_factory=dict)
     _data: Dataset | None = field(default=None, repr=False, compare=False)
 
     def best_estimator(self, dataset: Dataset | None = None, *, threads: int | None = None) -> Any:
@@ -147,6 +169,8 @@ class TuneResult:
             "n_new_failed": self.n_new_failed,
             "stopped": self.stopped,
             "stop_message": self.stop_message,
+            "n_pruned": self.n_pruned,
+            "pruned_at": self.pruned_at,
             "settings": json.loads(self.settings.to_json()) if self.settings else None,
         }
 
@@ -163,7 +187,7 @@ def tune(
     metric: str | None = None, budget: int | None = 30,
     optimizer: str | optuna.samplers.BaseSampler = "meta",
     storage: str | BaseStorage | None = DEFAULT_STORAGE, study_name: str | None = None,
-    seed: int = 0, timeout: float | None = None, folds: int = 5,
+    seed: int = 0, timeout: float | None = None, folds: int | None = None,
     trial_time_limit: float | None = None,
     space: SearchSpace | Mapping[str, Any] | str | None = None,
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
@@ -171,7 +195,8 @@ def tune(
     base: str = DEFAULT_BASE, experience: Experience | None = None, n_jobs: int | None = None,
     max_failures: int | None = None, allow_changed_settings: bool = False,
     base_options: Mapping[str, Any] | None = None, threads: int | None = None,
-    target: str | None = None, task: str | None = None,
+    target: str | None = None, task: str | None = None, fidelity: str | None = None,
+    pruner: optuna.pruners.BasePruner | None = None,
 ) -> TuneResult:  # fmt: skip
     """Tune ``family`` on ``dataset`` with cross-validation; resumable and shareable.
 
@@ -183,8 +208,8 @@ def tune(
         family: Model family (``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``; ``lgbm``,
             ``xgb`` with the ``boost`` extra).
         metric: Objective (default balanced accuracy / R²).
-        budget: COMPLETE trials wanted in the study, shared by all its workers; failed trials
-            do not count. ``None``: no trial limit, until ``timeout`` (which it then needs).
+        budget: COMPLETE (full-fidelity) trials wanted in the study, shared by all its workers;
+            failed and pruned trials do not count. ``None``: no limit, until ``timeout``.
         optimizer: ``"meta"`` (default: meta-learned warm start, then ``base``), a classic
             optimizer name, or any Optuna sampler.
         storage: Optuna storage URL or object; ``None``: in memory, as in Optuna (nothing is
@@ -193,7 +218,8 @@ def tune(
         seed: Seeds folds, models and the sampler.
         timeout: Stop starting new trials after this many seconds; with a budget, whichever
             comes first stops the run (``TuneResult.stopped`` says which).
-        folds: Cross-validation folds.
+        folds: Cross-validation folds; ``None``: a resumed study's, else 5, or one 20 % holdout
+            split from 100,000 rows with ``fidelity="auto"``.
         trial_time_limit: Per-trial limit in seconds (checked between folds).
         space: A custom search space (default: the built-in one): a
             :class:`~metahpo.spaces.SearchSpace`, its JSON form as a dict (``family`` and
@@ -218,26 +244,73 @@ def tune(
             divided by the workers (:func:`~metahpo.evaluation.limit_threads`).
         target, task: For a DataFrame or a path: the target column (default ``target``) and
             the task type (default: inferred) for :func:`~metahpo.datasets.load_dataset`.
+        fidelity: ``"auto"``: configurations are evaluated on growing row subsamples first
+            and stopped early when they rank low, and at full rows after a fold that cannot
+            beat the best (:mod:`metahpo.tuning._fidelity`; only where each fold trains on at
+            least 6,000 rows: smaller data is tuned exactly as with ``"none"``); ``"none"``:
+            every trial at full fidelity. ``None``: a resumed study's, else ``"auto"``.
+        pruner: Replaces the successive-halving pruner of ``fidelity="auto"`` (e.g.
+            ``optuna.pruners.HyperbandPruner``); its steps are training rows per fold.
     """
+    call = _checked_call(dict(locals()))
+    with quiet_optuna():
+        return _tune(call)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """:func:`tune`'s arguments, checked (the data read, the space built)."""
+
+    dataset: Dataset
+    family: str
+    space: SearchSpace
+    metric: str | None
+    budget: int | None
+    optimizer: str | optuna.samplers.BaseSampler
+    storage: str | BaseStorage
+    study_name: str | None
+    seed: int
+    timeout: float | None
+    folds: int | None
+    trial_time_limit: float | None
+    callbacks: tuple[Callable[[optuna.Study, FrozenTrial], None], ...]
+    metafeatures: dict[str, float] | None
+    strategy: str
+    warm_start: int
+    base: str
+    experience: Experience | None
+    n_jobs: int | None
+    max_failures: int | None
+    allow_changed_settings: bool
+    base_options: Mapping[str, Any] | None
+    threads: int | None
+    fidelity: str | None
+    pruner: optuna.pruners.BasePruner | None
+
+
+def _checked_call(args: dict[str, Any]) -> _Call:
+    """:func:`tune`'s arguments (its ``locals()``) checked before any work."""
     callbacks = check_tune_arguments(
-        family=family, metric=metric, optimizer=optimizer, storage=storage,
-        study_name=study_name, callbacks=callbacks, metafeatures=metafeatures, strategy=strategy,
-        base=base, base_options=base_options, experience=experience,
-        allow_changed_settings=allow_changed_settings,
+        **{k: args[k] for k in (
+            "family", "metric", "optimizer", "storage", "study_name", "callbacks",
+            "metafeatures", "strategy", "base", "base_options", "experience",
+            "allow_changed_settings", "pruner",
+        )}
     )  # fmt: skip
     check_options(
-        budget=budget, folds=folds, seed=seed, timeout=timeout, trial_time_limit=trial_time_limit,
-        warm_start=warm_start, max_failures=max_failures, n_jobs=n_jobs, threads=threads,
-        caller="tune",
+        **{k: args[k] for k in (
+            "budget", "folds", "seed", "timeout", "trial_time_limit", "warm_start",
+            "max_failures", "n_jobs", "threads", "fidelity",
+        )}, caller="tune",
     )  # fmt: skip
-    data, space = _data_and_space(dataset, target, task, space, family)
-    storage = optuna.storages.InMemoryStorage() if storage is None else storage
-    with quiet_optuna():
-        return _tune(
-            data, family, space, metric, budget, optimizer, storage, study_name, seed, timeout,
-            folds, trial_time_limit, callbacks, metafeatures, strategy, warm_start, base,
-            experience, n_jobs, max_failures, allow_changed_settings, base_options, threads,
-        )  # fmt: skip
+    data, space = _data_and_space(
+        args["dataset"], args["target"], args["task"], args["space"], args["family"]
+    )
+    storage = optuna.storages.InMemoryStorage() if args["storage"] is None else args["storage"]
+    names = {f.name for f in fields(_Call)}
+    given = {k: v for k, v in args.items() if k in names}
+    return _Call(**{**given, "dataset": data, "space": space, "storage": storage,
+                    "callbacks": callbacks})  # fmt: skip
 
 
 def _data_and_space(
@@ -250,103 +323,95 @@ def _data_and_space(
     return data, space_argument(space, family, data.task, "tune") or fam.space(data.task)
 
 
-def _checked_metric_and_folds(
-    dataset: Dataset, family: str, space: SearchSpace, metric: str | None, folds: int, seed: int
-) -> tuple[Metric, Folds]:
-    """The run's metric and folds, once the space, data, folds and the estimator arguments of
-    the space are checked (before any trial runs)."""
-    fam = get_family(family)
-    check_space(fam, space)
-    if space.task != dataset.task:
-        raise MetaHPOError(f"search space is for {space.task}, the dataset is {dataset.task}")
-    check_data(dataset, folds)
-    m = get_metric(metric, dataset.task)
-    splits = make_folds(dataset, folds, seed)
-    check_folds(splits, m.name)
+def _checked_metric(c: _Call) -> Metric:
+    """The run's metric, once the space, the data and the estimator arguments of the space are
+    checked (before any trial runs)."""
+    fam = get_family(c.family)
+    check_space(fam, c.space)
+    if c.space.task != c.dataset.task:
+        raise MetaHPOError(f"search space is for {c.space.task}, the dataset is {c.dataset.task}")
+    check_data(c.dataset)
+    m = get_metric(c.metric, c.dataset.task)
     # A user space may add estimator arguments: check them once, before any trial runs.
-    build_estimator(fam, space.default_config(), dataset, seed=seed)
-    return m, splits
+    build_estimator(fam, c.space.default_config(), c.dataset, seed=c.seed)
+    return m
 
 
-def _tune(
-    dataset: Dataset,
-    family: str,
-    space: SearchSpace,
-    metric: str | None,
-    budget: int | None,
-    optimizer: str | optuna.samplers.BaseSampler,
-    storage: str | BaseStorage,
-    study_name: str | None,
-    seed: int,
-    timeout: float | None,
-    folds: int,
-    trial_time_limit: float | None,
-    callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]],
-    metafeatures: dict[str, float] | None,
-    strategy: str,
-    warm_start: int,
-    base: str,
-    experience: Experience | None,
-    n_jobs: int | None,
-    max_failures: int | None,
-    allow_changed_settings: bool,
-    base_options: Mapping[str, Any] | None,
-    threads: int | None,
-) -> TuneResult:
+def _checked_splits(dataset: Dataset, folds: int, metric: str, seed: int) -> Folds:
+    """The run's validation splits, once the classes are checked against the folds."""
+    if folds != HOLDOUT:
+        check_data(dataset, folds)
+    splits = make_splits(dataset, folds, seed)
+    check_folds(splits, metric)
+    return splits
+
+
+def _prepare(
+    c: _Call, settings: RunSettings, store: KnowledgeStore, name: str, pruner: Any
+) -> tuple[Prepared, dict[str, float], Experience | None]:
+    """The run planned (meta-features, sampler, task record), its meta-features and the
+    experience the sampler learned from."""
+    metafeatures = c.metafeatures
+    if metafeatures is None:
+        from metahpo.metafeatures import compute_metafeatures
+
+        metafeatures = compute_metafeatures(c.dataset, seed=c.seed)
+    sampler, meta, experience = make_sampler(
+        settings, c.optimizer, c.dataset, c.space, store, name, c.budget, c.warm_start,
+        metafeatures, c.experience,
+    )  # fmt: skip
+    record = TaskRecord.describe(
+        c.dataset, c.space, metric=settings.metric, direction=settings.direction,
+        metafeatures=metafeatures, source="tune", folds=settings.folds, seed=c.seed,
+    )  # fmt: skip
+    return Prepared(settings, record, c.space, sampler, meta, pruner), metafeatures, experience
+
+
+def _tune(c: _Call) -> TuneResult:
     """:func:`tune` once its arguments are checked (and Optuna quiet)."""
-    workers = resolve_workers(n_jobs)
-    shared_url = shared_storage_url(storage, workers) if workers > 1 else None
-    m, splits = _checked_metric_and_folds(dataset, family, space, metric, folds, seed)
-    settings = run_settings(
-        dataset, space, m.name, m.direction, folds, seed, optimizer, strategy, base, base_options
+    workers = resolve_workers(c.n_jobs)
+    shared_url = shared_storage_url(c.storage, workers) if workers > 1 else None
+    m = _checked_metric(c)
+    opt = c.optimizer if isinstance(c.optimizer, str) else type(c.optimizer).__name__
+    name = c.study_name or default_study_name(c.dataset, c.family, m.name, opt, c.seed)
+    store = KnowledgeStore(storage_with_heartbeat(c.storage))
+    folds, fidelity = resolve_validation(
+        c.folds, c.fidelity, stored_choices(store, name), c.dataset.n_rows
     )
-    name = study_name or default_study_name(dataset, family, m.name, settings.optimizer, seed)
-    store = KnowledgeStore(storage_with_heartbeat(storage))
+    splits = _checked_splits(c.dataset, folds, m.name, c.seed)
+    settings = run_settings(
+        c.dataset, c.space, m.name, m.direction, folds, c.seed, c.optimizer, c.strategy, c.base,
+        c.base_options, fidelity,
+    )  # fmt: skip
+    plan = plan_fidelity(fidelity, splits)
+    pruner = run_pruner(c.pruner, plan, fidelity)
     pool = WorkerPool(workers) if shared_url is not None else contextlib.nullcontext()
-    with pool, limit_threads(threads, parallel=workers) as n_threads:
-        if metafeatures is None:
-            from metahpo.metafeatures import compute_metafeatures
-
-            metafeatures = compute_metafeatures(dataset, seed=seed)
-        sampler, meta, experience = make_sampler(
-            settings, optimizer, dataset, space, store, name, budget, warm_start, metafeatures,
-            experience,
-        )  # fmt: skip
-        record = TaskRecord.describe(
-            dataset,
-            space,
-            metric=m.name,
-            direction=m.direction,
-            metafeatures=metafeatures,
-            source="tune",
-            folds=folds,
-            seed=seed,
-        )
-        prepared = Prepared(settings, record, space, sampler, meta)
-        study, changed = open_study(store, name, prepared, allow_changed_settings)
-        limit = default_max_failures(budget) if max_failures is None else max_failures
+    with pool, limit_threads(c.threads, parallel=workers) as n_threads:
+        prepared, metafeatures, experience = _prepare(c, settings, store, name, pruner)
+        study, changed = open_study(store, name, prepared, c.allow_changed_settings)
+        limit = default_max_failures(c.budget) if c.max_failures is None else c.max_failures
         if isinstance(pool, WorkerPool) and shared_url is not None:
             job = WorkerJob(
-                dataset, family, space, settings, optimizer, shared_url, name, budget,
-                None if timeout is None else time.time() + timeout, trial_time_limit, limit,
-                n_threads, warm_start, dict(metafeatures), experience,
-                optuna.logging.get_verbosity(),
+                c.dataset, c.family, c.space, settings, c.optimizer, shared_url, name, c.budget,
+                None if c.timeout is None else time.time() + c.timeout, c.trial_time_limit,
+                limit, n_threads, c.warm_start, dict(metafeatures), experience,
+                optuna.logging.get_verbosity(), plan, pruner,
             )  # fmt: skip
-            outcome = pool.run(job, study, callbacks)
+            outcome = pool.run(job, study, c.callbacks)
         else:
-            outcome = run_trials(
-                study,
-                make_objective(dataset, family, space, settings, splits, trial_time_limit),
-                budget=budget,
-                timeout=timeout,
-                max_failures=limit,
-                callbacks=callbacks,
-                grace_period=GRACE_PERIOD,
+            objective = make_objective(
+                c.dataset, c.family, c.space, settings, splits, c.trial_time_limit, plan
             )
-    url = storage if isinstance(storage, str) else type(storage).__name__
-    if meta is not None:
-        meta["guard"] = guard_message(study)
-    return _result(study, url, family, dataset, settings, outcome, budget, meta, changed)
+            outcome = run_trials(
+                study, objective, budget=c.budget, timeout=c.timeout, max_failures=limit,
+                callbacks=c.callbacks, grace_period=GRACE_PERIOD,
+            )  # fmt: skip
+    url = c.storage if isinstance(c.storage, str) else type(c.storage).__name__
+    if prepared.meta is not None:
+        prepared.meta["guard"] = guard_message(study)
+    return _result(
+        study, url, c.family, c.dataset, settings, outcome, c.budget, prepared.meta, changed
+    )
 
 
 def _stop_message(outcome: RunOutcome, budget: int | None, done: int) -> str | None:
@@ -382,6 +447,7 @@ def _result(
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == TrialState.COMPLETE]
     failed = sum(t.state == TrialState.FAIL for t in trials)
+    pruned = stopped_early(trials)
     if not done:
         errors = {t.user_attrs.get(TRIAL_ERROR_ATTR) for t in trials if t.state == TrialState.FAIL}
         detail = "; ".join(sorted(e for e in errors if e))[:300]
@@ -413,5 +479,7 @@ def _result(
         stopped=outcome.stop,
         stop_message=_stop_message(outcome, budget, len(done)),
         changed_settings=tuple(changed),
+        n_pruned=sum(pruned.values()),
+        pruned_at=pruned,
         _data=dataset,
     )

@@ -96,7 +96,9 @@ def _retry(study: optuna.Study, trial: FrozenTrial) -> None:
     if not trial.params or len(history) >= MAX_RETRY:
         return
     attrs = {k: v for k, v in trial.user_attrs.items() if k not in (LEASE_ATTR, TRIAL_ERROR_ATTR)}
-    system = dict(trial.system_attrs)
+    # A pruner's bookkeeping (successive halving's ``completed_rung_k``) stays with the failed
+    # trial: the retry climbs the rungs anew.
+    system = {k: v for k, v in trial.system_attrs.items() if not k.startswith("completed_rung_")}
     system[_FAILED_TRIAL] = trial.number
     system[_RETRY_HISTORY] = [*history, trial.number]
     study.add_trial(
