@@ -41,8 +41,10 @@ rows (5-fold CV: 5,600 training rows < 3 · 2,000) exactly as it was tuned witho
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -188,16 +190,26 @@ def evaluate_staged(
     *,
     maximize: bool,
     time_limit: float | None,
+    deadline: float | None = None,
 ) -> Evaluation:
     """The trial's configuration evaluated up the plan's rungs to full fidelity (see the
     module); raises :class:`optuna.TrialPruned` where it is stopped early. ``fit_time`` of the
-    result is the time of every fidelity together; ``time_limit`` bounds that sum."""
+    result is the time of every fidelity together; ``time_limit`` bounds that sum.
+
+    ``deadline`` (``time.time()`` of the run's timeout): once it has passed, a trial with rungs
+    stops at its next rung or fold boundary, provided the study holds a complete model, so a
+    run ends soon after its timeout instead of finishing an expensive full evaluation. Without
+    rungs (``plan`` ``None``) a started trial finishes, as in Optuna.
+    """
     if plan is None:
         return run(None, None, time_limit)
     complete = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    late = _late(deadline) if complete else _never
     spent = 0.0
     if complete:  # the first model of a study goes straight to full fidelity
         for rows in plan.rungs:
+            if late():
+                _stop(trial, spent, rows, 0, plan, deadline=True)
             ev = run(rows, None, _left(time_limit, spent))
             spent += ev.fit_time
             if not ev.ok:
@@ -205,14 +217,38 @@ def evaluate_staged(
             trial.report(ev.value, step=rows)
             if trial.should_prune():
                 _stop(trial, spent, rows, len(ev.fold_values), plan)
-    on_fold = fold_stop(complete, maximize, plan.folds) if plan.fold_stop else None
-    ev = run(None, on_fold, _left(time_limit, spent))
+        if late():
+            _stop(trial, spent, plan.full_rows, 0, plan, deadline=True)
+    fold_rule = fold_stop(complete, maximize, plan.folds) if plan.fold_stop else None
+    ev = run(None, _either(late, fold_rule), _left(time_limit, spent))
     spent += ev.fit_time
     if ev.stopped:
-        _stop(trial, spent, plan.full_rows, len(ev.fold_values), plan)
+        _stop(trial, spent, plan.full_rows, len(ev.fold_values), plan, deadline=late())
     if ev.ok:
         trial.report(ev.value, step=plan.full_rows)
     return _total(ev, spent, time_limit)
+
+
+def _never() -> bool:
+    return False
+
+
+def _late(deadline: float | None) -> Callable[[], bool]:
+    """Whether ``deadline`` (``time.time()``) has passed, asked when called."""
+    if deadline is None:
+        return _never
+    return lambda: time.time() > deadline
+
+
+def _either(late: Callable[[], bool], rule: FoldCallback | None) -> FoldCallback | None:
+    """A fold callback that stops at the deadline or where ``rule`` says so."""
+    if late is _never:
+        return rule
+
+    def stop(i: int, values: tuple[float, ...]) -> bool:
+        return late() or (rule is not None and rule(i, values))
+
+    return stop
 
 
 def _left(time_limit: float | None, spent: float) -> float | None:
@@ -227,12 +263,23 @@ def _total(ev: Evaluation, spent: float, time_limit: float | None) -> Evaluation
     return replace(ev, fit_time=spent, error=error)
 
 
-def _stop(trial: optuna.Trial, spent: float, rows: int, folds: int, plan: FidelityPlan) -> None:
-    """Record where ``trial`` stopped and prune it."""
+def _stop(
+    trial: optuna.Trial,
+    spent: float,
+    rows: int,
+    folds: int,
+    plan: FidelityPlan,
+    *,
+    deadline: bool = False,
+) -> None:
+    """Record where ``trial`` stopped (``deadline``: because the run's timeout passed) and
+    prune it."""
+    attr: dict[str, Any] = {"train_rows": rows, "folds": folds, "of_folds": plan.folds}
+    if deadline:
+        attr["deadline"] = True
     trial.set_user_attr(TRIAL_FIT_TIME_ATTR, round(spent, 4))
-    trial.set_user_attr(FIDELITY_ATTR, {"train_rows": rows, "folds": folds, "of_folds": plan.folds})
-    where = fidelity_label({"train_rows": rows, "folds": folds, "of_folds": plan.folds})
-    raise optuna.TrialPruned(f"stopped early at {where}")
+    trial.set_user_attr(FIDELITY_ATTR, attr)
+    raise optuna.TrialPruned(f"stopped early at {fidelity_label(attr)}")
 
 
 def fidelity_label(attr: object) -> str:
@@ -240,6 +287,8 @@ def fidelity_label(attr: object) -> str:
     ``"2 of 5 folds"`` (the fold early stop at full rows)."""
     if not isinstance(attr, dict):
         return "a low fidelity"
+    if attr.get("deadline"):
+        return "the timeout"
     folds, of = attr.get("folds"), attr.get("of_folds")
     if isinstance(folds, int) and isinstance(of, int) and folds < of:
         return f"{folds} of {of} folds"

@@ -136,8 +136,9 @@ def _trials(job: WorkerJob, index: int, shared: Any, stop: Any) -> RunOutcome:
     )
     splits = make_splits(job.dataset, job.settings.folds, job.settings.seed)
     objective = make_objective(
-        job.dataset, job.family, job.space, job.settings, splits, job.trial_time_limit, job.plan
-    )
+        job.dataset, job.family, job.space, job.settings, splits, job.trial_time_limit, job.plan,
+        job.deadline,
+    )  # fmt: skip
 
     def tally(_: optuna.Study, trial: FrozenTrial) -> None:
         slot = 0 if trial.state == TrialState.FAIL else 1

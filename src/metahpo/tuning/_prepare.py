@@ -234,10 +234,12 @@ def make_objective(
     splits: Folds,
     trial_time_limit: float | None,
     plan: FidelityPlan | None = None,
+    deadline: float | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The objective of a run: a trial's configuration cross-validated on ``splits``, up the
-    low fidelities of ``plan`` (``None``: at full fidelity only; see
-    :mod:`metahpo.tuning._fidelity`)."""
+    low fidelities of ``plan`` (``None``: at full fidelity only), stopped at a rung or fold
+    boundary once ``deadline`` (``time.time()`` of the timeout) has passed; see
+    :mod:`metahpo.tuning._fidelity`."""
     fam = get_family(family)
     maximize = settings.direction == "maximize"
 
@@ -258,7 +260,9 @@ def make_objective(
                 on_fold=on_fold,
             )
 
-        ev = evaluate_staged(trial, plan, run, maximize=maximize, time_limit=trial_time_limit)
+        ev = evaluate_staged(
+            trial, plan, run, maximize=maximize, time_limit=trial_time_limit, deadline=deadline
+        )
         trial.set_user_attr(
             TRIAL_METRICS_ATTR, {k: v if math.isfinite(v) else None for k, v in ev.metrics.items()}
         )

@@ -399,8 +399,9 @@ def _tune(c: _Call) -> TuneResult:
             )  # fmt: skip
             outcome = pool.run(job, study, c.callbacks)
         else:
+            deadline = None if c.timeout is None else time.time() + c.timeout
             objective = make_objective(
-                c.dataset, c.family, c.space, settings, splits, c.trial_time_limit, plan
+                c.dataset, c.family, c.space, settings, splits, c.trial_time_limit, plan, deadline
             )
             outcome = run_trials(
                 study, objective, budget=c.budget, timeout=c.timeout, max_failures=limit,
