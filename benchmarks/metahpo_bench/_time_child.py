@@ -94,6 +94,8 @@ def run_tune(spec: dict[str, Any], train: Dataset, rec: Recorder) -> None:
             rec.incumbent(value, dict(trial.params))
 
     kwargs: dict[str, Any] = dict(method.options)
+    if kwargs.get("pruner") == "hyperband":
+        kwargs["pruner"] = _hyperband(train, int(spec["seed"]))
     if method.meta:  # inside the clock: what tune would load by default
         kwargs["experience"] = _without_group(_experience(spec.get("bundle")), train.name)
     metahpo.tune(
@@ -103,10 +105,25 @@ def run_tune(spec: dict[str, Any], train: Dataset, rec: Recorder) -> None:
         timeout=_remaining(rec, float(spec["budget"])),
         storage=None,
         seed=int(spec["seed"]),
-        folds=int(spec["folds"]),
+        folds=None if spec["folds"] is None else int(spec["folds"]),
         callbacks=[on_trial],
         **kwargs,
     )
+
+
+def _hyperband(train: Dataset, seed: int) -> Any:
+    """Optuna's ``HyperbandPruner`` as an Optuna user would set it on tune's row rungs: the
+    lowest rung as its minimum resource, the same reduction factor, the maximum read from the
+    first full-fidelity report (``None``: the data has no rungs)."""
+    import optuna
+
+    from metahpo.evaluation import make_folds
+    from metahpo.tuning import plan_fidelity
+
+    plan = plan_fidelity("auto", make_folds(train, 5, seed))
+    if plan is None:
+        return None
+    return optuna.pruners.HyperbandPruner(min_resource=plan.rungs[0], reduction_factor=plan.eta)
 
 
 def run_flaml(spec: dict[str, Any], train: Dataset, rec: Recorder) -> None:

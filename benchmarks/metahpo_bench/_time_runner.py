@@ -173,7 +173,7 @@ def score_checkpoints(
 
 
 def run_unit(
-    unit: TimeUnit, folder: str, bundle: str | None, folds: int, fingerprint: str
+    unit: TimeUnit, folder: str, bundle: str | None, folds: int | None, fingerprint: str
 ) -> TimeRun:
     """One run of the grid: tune under the deadline in a process of its own, then refit and
     score each checkpoint (the test split is used here only)."""

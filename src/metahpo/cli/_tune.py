@@ -71,7 +71,9 @@ def register(sub: Any) -> None:
         "--timeout",
         type=float,
         default=None,
-        help="stop starting trials after SEC (with --budget: whichever comes first)",
+        help="SEC for the whole run, from its start: no trial starts after it, a trial on "
+        "low fidelities stops at its next rung, and the run still ends with a model (with "
+        "--budget: whichever comes first)",
     )
     p.add_argument("--trial-timeout", type=float, default=None, help="per-trial limit in SEC")
     _add_validation_arguments(p)

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
     )
     from metahpo.tuning._options import check_options, check_seed
     from metahpo.tuning._parallel import resolve_workers, shared_storage_url
+    from metahpo.tuning._result import TuneResult
     from metahpo.tuning._run import FIDELITY_ATTR, RunOutcome
     from metahpo.tuning._sampler import meta_sampler_for, suggest_config
     from metahpo.tuning._save import save_model
     from metahpo.tuning._settings import RunSettings
-    from metahpo.tuning._tune import TuneResult, default_study_name, tune
+    from metahpo.tuning._tune import default_study_name, tune
 
 #: Public names and the module that holds each.
 _LAZY = {
@@ -44,7 +45,7 @@ _LAZY = {
     "FidelityPlan": "metahpo.tuning._fidelity",
     "plan_fidelity": "metahpo.tuning._fidelity",
     "RunSettings": "metahpo.tuning._settings",
-    "TuneResult": "metahpo.tuning._tune",
+    "TuneResult": "metahpo.tuning._result",
     "default_study_name": "metahpo.tuning._tune",
     "tune": "metahpo.tuning._tune",
 }

@@ -178,8 +178,8 @@ def _stop_reason(
     failures or duplicates, or ``should_stop``'s reason), or ``None`` to go on."""
     if budget is not None and complete >= budget:
         return "budget"
-    if timeout is not None and time.monotonic() - started >= timeout:
-        return "timeout"
+    if timeout is not None and time.monotonic() - started >= timeout and complete > 0:
+        return "timeout"  # never without a model: until a trial completes, trials go on
     if counts["failed"] >= limit:
         return "failures"
     if counts["duplicate"] >= limit:

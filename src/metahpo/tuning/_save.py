@@ -13,7 +13,7 @@ from metahpo.tuning._model import ModelInfo, model_info, refit_data, write_model
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
 
-    from metahpo.tuning._tune import TuneResult
+    from metahpo.tuning._result import TuneResult
 
 
 def save_model(

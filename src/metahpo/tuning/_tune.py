@@ -35,26 +35,22 @@ to WARNING for the call, then restored).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
-import numpy as np
 import optuna
 import pandas as pd
 from optuna.storages import BaseStorage
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
 from metahpo.evaluation import Folds, Metric, get_metric, limit_threads
 from metahpo.knowledge import (
     DEFAULT_STORAGE,
-    TRIAL_ERROR_ATTR,
-    TRIAL_FOLDS_ATTR,
     Experience,
     KnowledgeStore,
     TaskRecord,
@@ -68,7 +64,6 @@ from metahpo.tuning._fidelity import (
     plan_fidelity,
     resolve_validation,
     run_pruner,
-    stopped_early,
 )
 from metahpo.tuning._options import HOLDOUT, check_options
 from metahpo.tuning._parallel import WorkerJob, WorkerPool, resolve_workers, shared_storage_url
@@ -83,96 +78,9 @@ from metahpo.tuning._prepare import (
     storage_with_heartbeat,
     stored_choices,
 )
-from metahpo.tuning._run import RunOutcome, default_max_failures, run_trials
+from metahpo.tuning._result import TuneResult, tune_result
+from metahpo.tuning._run import default_max_failures, run_trials
 from metahpo.tuning._settings import RunSettings
-
-
-@dataclass(frozen=True)
-class TuneResult:
-    """Outcome of :func:`tune`.
-
-    Attributes:
-        best_value: Best mean CV score (in the metric's own units).
-        best_std: Its standard deviation over folds.
-        best_params: The best configuration.
-        metric, direction: The objective.
-        n_trials: Completed trials in the study (earlier runs included).
-        n_new: Trials completed by this call (this process).
-        n_failed: Failed trials in the study.
-        study, storage: Where the run is stored.
-        model, task, dataset: What was tuned.
-        settings: The settings that define the run (stored in the study).
-        n_new_failed: Trials of this call that failed.
-        stopped: What stopped this call: ``"budget"`` (met), ``"timeout"``, ``"failures"``
-            (``max_failures``), ``"duplicates"`` (the space may be exhausted) or ``"workers"``
-            (every worker process died).
-        stop_message: Why this call ended short of its budget, in one line (``None``: it
-            did not).
-        changed_settings: Settings changed on resume (``allow_changed_settings``).
-        n_pruned: Trials of the study stopped early at a low fidelity (``fidelity="auto"``;
-            PRUNED, not counted in ``n_trials``).
-        pruned_at: How many of them stopped at each fidelity, e.g. ``{"2000 rows": 12,
-            "6000 rows": 3, "2 of 5 folds": 1}`` (row rungs, then the fold early stop).
-    """
-
-    best_value: float
-    best_std: float
-    best_params: dict[str, Any]
-    metric: str
-    direction: str
-    n_trials: int
-    n_new: int
-    n_failed: int
-    study: str
-    storage: str
-    model: str
-    task: str
-    dataset: str
-    optimizer: str
-    trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    meta: dict[str, Any] | None = None
-    settings: RunSettings | None = None
-    n_new_failed: int = 0
-    stopped: str = "budget"
-    stop_message: str | None = None
-    changed_settings: tuple[str, ...] = ()
-    n_pruned: int = 0
-    pruned_at: dict[str, int] = field(default_factory=dict)
-    _data: Dataset | None = field(default=None, repr=False, compare=False)
-
-    def best_estimator(self, dataset: Dataset | None = None, *, threads: int | None = None) -> Any:
-        """The trials' pipeline with the best configuration, fitted anew on all rows of
-        ``dataset`` (default: the one tuned); see :func:`~metahpo.tuning._model.refit`."""
-        from metahpo.tuning._model import refit, refit_data
-
-        seed = self.settings.seed if self.settings else 0
-        data = refit_data(dataset, self._data, self.task)
-        return refit(self.model, self.best_params, data, seed=seed, threads=threads)
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return {
-            "best_value": self.best_value,
-            "best_std": self.best_std,
-            "best_params": self.best_params,
-            "metric": self.metric,
-            "direction": self.direction,
-            "n_trials": self.n_trials,
-            "n_failed": self.n_failed,
-            "study": self.study,
-            "storage": self.storage,
-            "model": self.model,
-            "task": self.task,
-            "dataset": self.dataset,
-            "optimizer": self.optimizer,
-            "meta": self.meta,
-            "n_new": self.n_new,
-            "n_new_failed": self.n_new_failed,
-            "stopped": self.stopped,
-            "stop_message": self.stop_message,
-            "n_pruned": self.n_pruned,
-            "pruned_at": self.pruned_at,
-            "settings": json.loads(self.settings.to_json()) if self.settings else None,
-        }
 
 
 def default_study_name(
@@ -216,8 +124,12 @@ def tune(
             kept after the call: the run can neither be resumed nor become experience).
         study_name: Default :func:`default_study_name`.
         seed: Seeds folds, models and the sampler.
-        timeout: Stop starting new trials after this many seconds; with a budget, whichever
-            comes first stops the run (``TuneResult.stopped`` says which).
+        timeout: Seconds for the whole call, counted from its start (reading the data, the
+            meta-features and the experience included): no trial starts after it, and a trial
+            with low fidelities stops at its next rung or fold boundary once it has passed.
+            The call still ends with a model: until a trial completes, trials go on (or
+            ``max_failures`` stops them). With a budget, whichever comes first stops the run
+            (``TuneResult.stopped`` says which).
         folds: Cross-validation folds; ``None``: a resumed study's, else 5, or one 20 % holdout
             split from 100,000 rows with ``fidelity="auto"``.
         trial_time_limit: Per-trial limit in seconds (checked between folds).
@@ -252,6 +164,7 @@ def tune(
         pruner: Replaces the successive-halving pruner of ``fidelity="auto"`` (e.g.
             ``optuna.pruners.HyperbandPruner``); its steps are training rows per fold.
     """
+    started = time.monotonic()
     call = _checked_call(dict(locals()))
     with quiet_optuna():
         return _tune(call)
@@ -286,6 +199,13 @@ class _Call:
     threads: int | None
     fidelity: str | None
     pruner: optuna.pruners.BasePruner | None
+    started: float
+
+    def time_left(self) -> float | None:
+        """Seconds of ``timeout`` left (``None``: no timeout)."""
+        if self.timeout is None:
+            return None
+        return max(self.timeout - (time.monotonic() - self.started), 0.0)
 
 
 def _checked_call(args: dict[str, Any]) -> _Call:
@@ -393,94 +313,29 @@ def _tune(c: _Call) -> TuneResult:
         if isinstance(pool, WorkerPool) and shared_url is not None:
             job = WorkerJob(
                 c.dataset, c.family, c.space, settings, c.optimizer, shared_url, name, c.budget,
-                None if c.timeout is None else time.time() + c.timeout, c.trial_time_limit,
+                _deadline(c), c.trial_time_limit,
                 limit, n_threads, c.warm_start, dict(metafeatures), experience,
                 optuna.logging.get_verbosity(), plan, pruner,
             )  # fmt: skip
             outcome = pool.run(job, study, c.callbacks)
         else:
-            deadline = None if c.timeout is None else time.time() + c.timeout
             objective = make_objective(
-                c.dataset, c.family, c.space, settings, splits, c.trial_time_limit, plan, deadline
-            )
+                c.dataset, c.family, c.space, settings, splits, c.trial_time_limit, plan,
+                _deadline(c),
+            )  # fmt: skip
             outcome = run_trials(
-                study, objective, budget=c.budget, timeout=c.timeout, max_failures=limit,
+                study, objective, budget=c.budget, timeout=c.time_left(), max_failures=limit,
                 callbacks=c.callbacks, grace_period=GRACE_PERIOD,
             )  # fmt: skip
     url = c.storage if isinstance(c.storage, str) else type(c.storage).__name__
     if prepared.meta is not None:
         prepared.meta["guard"] = guard_message(study)
-    return _result(
+    return tune_result(
         study, url, c.family, c.dataset, settings, outcome, c.budget, prepared.meta, changed
     )
 
 
-def _stop_message(outcome: RunOutcome, budget: int | None, done: int) -> str | None:
-    of = f"{done} of {budget}" if budget is not None else f"{done}"
-    if outcome.stop == "failures":
-        return (
-            f"stopped after {outcome.failed} failed trials ({of} completed); "
-            f"last: {outcome.last_error}; rerun to go on"
-        )
-    if outcome.stop == "duplicates":
-        return (
-            f"stopped after {outcome.duplicates} proposals of configurations evaluated already "
-            f"({of} completed): the search space may be exhausted"
-        )
-    if outcome.stop == "workers":
-        return f"every worker process died ({of} trials completed); rerun to go on"
-    if outcome.stop == "timeout" and budget is not None and done < budget:
-        return f"timeout: {of} trials completed; rerun to go on"
-    return None
-
-
-def _result(
-    study: optuna.Study,
-    storage: str,
-    family: str,
-    dataset: Dataset,
-    settings: RunSettings,
-    outcome: RunOutcome,
-    budget: int | None,
-    meta: dict[str, Any] | None,
-    changed: list[str],
-) -> TuneResult:
-    trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
-    failed = sum(t.state == TrialState.FAIL for t in trials)
-    pruned = stopped_early(trials)
-    if not done:
-        errors = {t.user_attrs.get(TRIAL_ERROR_ATTR) for t in trials if t.state == TrialState.FAIL}
-        detail = "; ".join(sorted(e for e in errors if e))[:300]
-        raise MetaHPOError(
-            f"no trial completed in study {study.study_name!r}" + (f": {detail}" if detail else "")
-        )
-    best = study.best_trial
-    folds_values = [v for v in best.user_attrs.get(TRIAL_FOLDS_ATTR, []) if v is not None]
-    std = float(np.std(folds_values)) if folds_values else 0.0
-    return TuneResult(
-        best_value=float(best.value),  # type: ignore[arg-type]
-        best_std=std,
-        best_params=dict(best.params),
-        metric=settings.metric,
-        direction=study.direction.name.lower(),
-        n_trials=len(done),
-        n_new=outcome.completed,
-        n_failed=failed,
-        study=study.study_name,
-        storage=storage,
-        model=family,
-        task=dataset.task,
-        dataset=dataset.name,
-        optimizer=settings.optimizer,
-        trials=[{"number": t.number, "value": t.value, "params": t.params} for t in done],
-        meta=meta,
-        settings=settings,
-        n_new_failed=outcome.failed,
-        stopped=outcome.stop,
-        stop_message=_stop_message(outcome, budget, len(done)),
-        changed_settings=tuple(changed),
-        n_pruned=sum(pruned.values()),
-        pruned_at=pruned,
-        _data=dataset,
-    )
+def _deadline(c: _Call) -> float | None:
+    """``time.time()`` at which the call's timeout ends (``None``: no timeout)."""
+    left = c.time_left()
+    return None if left is None else time.time() + left
