@@ -173,6 +173,29 @@ def test_timeout_without_budget_runs_until_the_timeout(tiny_clf: Dataset, sqlite
     assert result.n_trials == result.n_new >= 1
 
 
+def test_a_timeout_spent_before_any_trial_still_ends_with_a_model(tiny_clf: Dataset) -> None:
+    # the timeout counts from the call's start: reading the data and the meta-features take
+    # longer than 1 ms, yet the call goes on until one trial completes, then stops
+    start = time.monotonic()
+    result = tune(
+        tiny_clf, "knn", budget=None, timeout=0.001, optimizer="random", storage=None, folds=2,
+    )  # fmt: skip
+    assert result.n_trials == result.n_new == 1 and result.stopped == "timeout"
+    assert result.best_params and time.monotonic() - start < 60
+
+
+def test_the_timeout_stops_a_run_only_once_it_holds_a_model() -> None:
+    from metahpo.tuning._run import _stop_reason
+
+    counts = {"failed": 0, "duplicate": 0}
+    long_ago = time.monotonic() - 100.0
+    assert _stop_reason(0, None, long_ago, 1.0, counts, 10, None) is None
+    assert _stop_reason(1, None, long_ago, 1.0, counts, 10, None) == "timeout"
+    assert _stop_reason(0, None, long_ago, 1.0, {"failed": 10, "duplicate": 0}, 10, None) == (
+        "failures"
+    )
+
+
 def test_budget_without_timeout_needs_one_of_them(tiny_clf: Dataset) -> None:
     with pytest.raises(MetaHPOError, match=r"tune: budget=None needs a 'timeout'"):
         tune(tiny_clf, "knn", budget=None, storage="sqlite:///:memory:", metafeatures=NO_MF)
