@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from numbers import Integral
+from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 import optuna
 from optuna.samplers import BaseSampler
+from sklearn.base import is_classifier
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import Tags, get_tags
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
-from metahpo.datasets import from_frame
+from metahpo.datasets import Dataset, from_frame
 from metahpo.errors import MetaHPOError
 from metahpo.evaluation import limit_threads
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, from_store, load_bundled
 from metahpo.metalearners import STRATEGIES
 from metahpo.optimizers import BASES, DEFAULT_BASE, check_base_options, make_meta_sampler
+from metahpo.sklearn._fidelity import Rungs, climb, plan_rungs, stopped_early
 from metahpo.sklearn._model import TASKS, FamilyModel
 from metahpo.sklearn._validation import check_features, check_target
 from metahpo.spaces import SearchSpace, get_family
@@ -30,6 +34,16 @@ class InvalidParameter(MetaHPOError, InvalidParameterError):  # type: ignore[mis
     """A parameter of :class:`MetaSearchCV` of the wrong type or value, found by ``fit``:
     scikit-learn's error (a ``ValueError`` and a ``TypeError``, with its one-line message
     naming the parameter and what it got) that is also a :class:`~metahpo.errors.MetaHPOError`."""
+
+
+@dataclass(frozen=True)
+class _Input:
+    """What ``_run_search`` needs besides the candidates' scores; not kept after ``fit``."""
+
+    data: Dataset
+    metafeatures: dict[str, float]
+    rungs: Rungs | None
+    deadline: float | None  # time.monotonic() of the timeout
 
 
 class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
@@ -55,7 +69,9 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
     Args:
         family: ``hgb``, ``rf``, ``svm``, ``linear``, ``knn``, ``mlp``, or with the ``boost``
             extra ``lgbm`` or ``xgb``.
-        n_iter: Candidates to evaluate.
+        n_iter: Candidates cross-validated at full rows (the entries of ``cv_results_``);
+            ``None``: no limit, until ``timeout``. With low fidelities more candidates are
+            proposed: those stopped at a low fidelity do not count.
         scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
             As in scikit-learn's searches (``n_jobs``: candidates' folds fitted in parallel;
             each fit in this process trains with one native thread, as ``metahpo tune``
@@ -82,18 +98,33 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             becomes experience for later searches and ``metahpo tune`` runs (and survives a
             crash); ``None`` keeps it in memory.
         dataset_name: The dataset's name in the stored task record.
-        random_state: Seeds the sampler and the models.
+        random_state: Seeds the sampler, the models and the row subsamples.
+        timeout: Seconds for the search, counted from the start of ``fit`` (the
+            meta-features included): no candidate starts after it, and a candidate on the
+            low fidelities stops at its next rung once it has passed; a candidate already
+            cross-validating at full rows finishes. The search always cross-validates at
+            least one candidate, so it never ends without a model. ``None``: no time limit.
+        fidelity: ``"auto"`` (default): as ``metahpo tune``'s low fidelities, on data with
+            enough training rows per fold (with 5-fold CV, from about 7,500 rows; fewer: no
+            rungs, exactly as ``"none"``), a candidate is first scored on seeded, stratified
+            subsamples of each fold's training rows (2,000, then ×3 per rung) with the
+            search's ``scoring`` and ``cv``, and Optuna's ``SuccessiveHalvingPruner`` stops it
+            at a rung where it is not among the best third; only the candidates that climb
+            every rung are cross-validated at full rows (``cv_results_``, ``best_*_`` and the
+            refit hold those only). ``"none"``: every candidate at full rows.
 
     Attributes (after ``fit``, besides scikit-learn's):
         study_: The Optuna study of the search (in memory).
         meta_: What the meta-learner decided: strategy, confidence, out-of-distribution flag,
-            the warm-start count and the nearest past tasks.
+            the warm-start count and the nearest past tasks; and how the search went:
+            ``fidelity`` (its rungs, ``None``: none), ``stopped_early`` (candidates stopped at
+            each rung or at the timeout) and ``stopped`` (``"n_iter"`` or ``"timeout"``).
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **{k: v for k, v in BaseSearchCV._parameter_constraints.items() if k != "estimator"},
         "family": [str],
-        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 1, None, closed="left"), None],
         "task": [StrOptions(set(TASKS))],
         "strategy": [StrOptions(set(STRATEGIES))],
         "warm_start": [Interval(Integral, 0, None, closed="left")],
@@ -103,13 +134,15 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         "storage": [str, None],
         "dataset_name": [str],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "fidelity": [StrOptions({"auto", "none"})],
     }
 
     def __init__(
         self,
         family: str = "hgb",
         *,
-        n_iter: int = 30,
+        n_iter: int | None = 30,
         scoring: Any = None,
         n_jobs: int | None = None,
         refit: bool | str | Callable[..., Any] = True,
@@ -127,6 +160,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         storage: str | None = None,
         dataset_name: str = "data",
         random_state: int = 0,
+        timeout: float | None = None,
+        fidelity: str = "auto",
     ) -> None:
         # BaseSearchCV.__init__ would assign ``estimator``, which here is derived from the
         # parameters (a read-only property), so its other arguments are stored directly.
@@ -149,6 +184,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.storage = storage
         self.dataset_name = dataset_name
         self.random_state = random_state
+        self.timeout = timeout
+        self.fidelity = fidelity
 
     @property
     def estimator(self) -> FamilyModel:
@@ -177,28 +214,20 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         """
         from metahpo.metafeatures import compute_metafeatures
 
-        try:
-            self._validate_params()
-        except InvalidParameterError as exc:  # also a MetaHPOError, as metahpo's errors are
-            raise InvalidParameter(str(exc)) from None
-        for name in ("n_iter", "random_state"):
-            if isinstance(getattr(self, name), bool):  # an Integral to scikit-learn
-                raise InvalidParameter(
-                    f"The {name!r} parameter of MetaSearchCV must be an int, not a bool. "
-                    f"Got {getattr(self, name)!r} instead."
-                )
-        try:
-            check_base_options(self.base, self.base_options, "MetaSearchCV")
-        except MetaHPOError as exc:
-            raise InvalidParameter(str(exc)) from None
+        start = time.monotonic()  # the timeout counts from here
+        self._check_params()
         # A clear error for an unknown family or a missing extra, before any work.
         get_family(self.family).check_available()
         check_features(X, min_samples=2)
         # Missing labels are an error here (a fold would score them as a class of their own).
         target = check_target(y, self.task, owner=type(self).__name__, allow_missing=False)
         data = from_frame(X, target, task=self.task, name=self.dataset_name)  # type: ignore[arg-type]
-        # What _run_search needs besides the candidates' scores; not kept after fit.
-        self._input = (data, compute_metafeatures(data, seed=self.random_state))
+        self._input = _Input(
+            data,
+            compute_metafeatures(data, seed=self.random_state),
+            plan_rungs(self, X, target, params, is_classifier(self)),
+            None if self.timeout is None else start + float(self.timeout),
+        )
         try:
             with limit_threads():  # one native thread per fit, as in ``tune``
                 super().fit(X, target, **params)
@@ -206,8 +235,34 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             del self._input
         return self
 
+    def _check_params(self) -> None:
+        """scikit-learn's parameter checks, and metahpo's, as :class:`InvalidParameter`."""
+        try:
+            self._validate_params()
+        except InvalidParameterError as exc:  # also a MetaHPOError, as metahpo's errors are
+            raise InvalidParameter(str(exc)) from None
+        for name, kind in (
+            ("n_iter", "an int"),
+            ("random_state", "an int"),
+            ("timeout", "a float"),
+        ):
+            if isinstance(getattr(self, name), bool):  # an Integral to scikit-learn
+                raise InvalidParameter(
+                    f"The {name!r} parameter of MetaSearchCV must be {kind}, not a bool. "
+                    f"Got {getattr(self, name)!r} instead."
+                )
+        if self.n_iter is None and self.timeout is None:
+            raise InvalidParameter(
+                "The 'n_iter' parameter of MetaSearchCV may be None (no candidate limit) only "
+                "with a 'timeout'. Got n_iter=None and timeout=None instead."
+            )
+        try:
+            check_base_options(self.base, self.base_options, "MetaSearchCV")
+        except MetaHPOError as exc:
+            raise InvalidParameter(str(exc)) from None
+
     def _run_search(self, evaluate_candidates: Callable[..., Mapping[str, Any]]) -> None:
-        data, metafeatures = self._input
+        data, metafeatures = self._input.data, self._input.metafeatures
         store = KnowledgeStore(self.storage) if self.storage is not None else None
         experience = self.experience
         if experience is None:
@@ -247,17 +302,42 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             try:
                 study = self._study(store, space, plan.sampler)
-                distributions = space.distributions()
-                for _ in range(self.n_iter):
-                    trial = study.ask(distributions)
-                    score = _last(evaluate_candidates([dict(trial.params)]), self.refit)
-                    if np.isfinite(score):
-                        study.tell(trial, score)
-                    else:
-                        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                stopped = self._candidates(study, space, evaluate_candidates)
             finally:
                 optuna.logging.set_verbosity(verbosity)
+        rungs = self._input.rungs
+        self.meta_["fidelity"] = None if rungs is None else rungs.plan.describe()
+        self.meta_["stopped_early"] = stopped_early(study)
+        self.meta_["stopped"] = stopped
         self.study_ = study
+
+    def _candidates(
+        self,
+        study: optuna.Study,
+        space: SearchSpace,
+        evaluate_candidates: Callable[..., Mapping[str, Any]],
+    ) -> str:
+        """Ask, score and tell candidates until ``n_iter`` of them are cross-validated at full
+        rows or the timeout has passed (after the first); what stopped the search."""
+        rungs, deadline = self._input.rungs, self._input.deadline
+        distributions = space.distributions()
+        evaluated = 0  # candidates cross-validated at full rows: the entries of cv_results_
+        while True:
+            if self.n_iter is not None and evaluated >= self.n_iter:
+                return "n_iter"
+            if deadline is not None and evaluated and time.monotonic() > deadline:
+                return "timeout"
+            trial = study.ask(distributions)
+            if rungs is not None and not climb(trial, rungs, deadline):
+                continue  # stopped at a low fidelity: told PRUNED, not in cv_results_
+            score = _last(evaluate_candidates([dict(trial.params)]), self.refit)
+            evaluated += 1
+            if np.isfinite(score):
+                if rungs is not None:
+                    trial.report(score, step=rungs.plan.full_rows)
+                study.tell(trial, score)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
     def _metric(self) -> str:
         """The name of the optimised metric, as stored in the task record."""
@@ -270,9 +350,11 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
     def _study(
         self, store: KnowledgeStore | None, space: SearchSpace, sampler: BaseSampler
     ) -> optuna.Study:
+        rungs = self._input.rungs
+        pruner = None if rungs is None else rungs.pruner()
         if store is None:
-            return optuna.create_study(direction="maximize", sampler=sampler)
-        data, metafeatures = self._input
+            return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+        data, metafeatures = self._input.data, self._input.metafeatures
         metric = self._metric()
         record = TaskRecord.describe(
             data,
@@ -288,6 +370,8 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         name = f"{data.name}:{self.family}:{metric}:MetaSearchCV:{stamp}"
         study = store.create_task(name, record)
         study.sampler = sampler
+        if pruner is not None:
+            study.pruner = pruner
         return study
 
 
