@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 # One thread per process keeps the suite fast and deterministic on small machines.
@@ -187,3 +189,21 @@ def tune_in_parallel(data: Path, url: str, budget: int, workers: int = 3) -> lis
     handed = [t.system_attrs["metahpo:warm"] for t in trials if "metahpo:warm" in t.system_attrs]
     assert handed and len(handed) == len(set(handed))
     return done
+
+
+# -- multi-fidelity tests (tuning, command line) -----------------------------------------
+#: Two linear configurations on :func:`synthetic`: a good one, and one that predicts the
+#: majority class.
+GOOD = {"C": 1.0, "class_weight": "balanced"}
+BAD = {"C": 1e-4, "class_weight": "none"}  # predicts the majority class: balanced acc. 0.5
+
+
+def synthetic(n: int = 2000, seed: int = 0) -> Dataset:
+    """A noisy, imbalanced two-class table (about 30 % positives) of ``n`` rows."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    signal = X[:, 0] + 0.5 * X[:, 1] ** 2 + rng.normal(scale=0.8, size=n)
+    y = np.where(signal > 1.0, "yes", "no").astype(object)
+    return Dataset(
+        "synth", pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]), y, "classification"
+    )

@@ -15,8 +15,7 @@ import pytest
 
 import metahpo.tuning._fidelity as fidelity_module
 from metahpo.cli import main
-from tests.conftest import DATA, one_line_error
-from tests.tuning.test_fidelity import BAD, GOOD, synthetic
+from tests.conftest import BAD, DATA, GOOD, one_line_error, synthetic
 
 
 @pytest.fixture()

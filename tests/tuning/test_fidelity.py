@@ -14,35 +14,21 @@ from typing import Any
 
 import numpy as np
 import optuna
-import pandas as pd
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
 import metahpo.tuning._fidelity as fidelity_module
-from metahpo.datasets import Dataset, load_dataset
+from metahpo.datasets import load_dataset
 from metahpo.errors import MetaHPOError
 from metahpo.evaluation import evaluate, make_folds
 from metahpo.knowledge import TRIAL_FOLDS_ATTR
 from metahpo.tuning import FIDELITY_ATTR, RunSettings, plan_fidelity, tune
 from metahpo.tuning._fidelity import resolve_validation, stopped_early
-from tests.conftest import DATA
+from tests.conftest import BAD, DATA, GOOD, synthetic
 
 NO_MF: dict[str, float] = {}
 #: The lowest rung in these tests (training rows per fold).
 LOW = 100
-GOOD = {"C": 1.0, "class_weight": "balanced"}
-BAD = {"C": 1e-4, "class_weight": "none"}  # predicts the majority class: balanced acc. 0.5
-
-
-def synthetic(n: int = 2000, seed: int = 0) -> Dataset:
-    """A noisy, imbalanced two-class table (about 30 % positives) of ``n`` rows."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 6))
-    signal = X[:, 0] + 0.5 * X[:, 1] ** 2 + rng.normal(scale=0.8, size=n)
-    y = np.where(signal > 1.0, "yes", "no").astype(object)
-    return Dataset(
-        "synth", pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]), y, "classification"
-    )
 
 
 @pytest.fixture()

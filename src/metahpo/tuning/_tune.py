@@ -294,11 +294,14 @@ def _tune(c: _Call) -> TuneResult:
     m = _checked_metric(c)
     opt = c.optimizer if isinstance(c.optimizer, str) else type(c.optimizer).__name__
     name = c.study_name or default_study_name(c.dataset, c.family, m.name, opt, c.seed)
-    store = KnowledgeStore(storage_with_heartbeat(c.storage))
-    folds, fidelity = resolve_validation(
-        c.folds, c.fidelity, stored_choices(store, name), c.dataset.n_rows
+    # bad data is refused before a new SQLite file is made; other stores may hold the study
+    store = (
+        None if _new_sqlite_file(c.storage) else KnowledgeStore(storage_with_heartbeat(c.storage))
     )
+    stored = (None, None) if store is None else stored_choices(store, name)
+    folds, fidelity = resolve_validation(c.folds, c.fidelity, stored, c.dataset.n_rows)
     splits = _checked_splits(c.dataset, folds, m.name, c.seed)
+    store = store or KnowledgeStore(storage_with_heartbeat(c.storage))
     settings = run_settings(
         c.dataset, c.space, m.name, m.direction, folds, c.seed, c.optimizer, c.strategy, c.base,
         c.base_options, fidelity,
@@ -333,6 +336,14 @@ def _tune(c: _Call) -> TuneResult:
     return tune_result(
         study, url, c.family, c.dataset, settings, outcome, c.budget, prepared.meta, changed
     )
+
+
+def _new_sqlite_file(storage: str | BaseStorage) -> bool:
+    """Whether ``storage`` is a SQLite URL whose file does not exist yet (it holds no study)."""
+    if not isinstance(storage, str) or not storage.startswith("sqlite:///"):
+        return False
+    path = storage[len("sqlite:///") :].split("?", 1)[0]
+    return path not in ("", ":memory:") and not os.path.exists(path)
 
 
 def _deadline(c: _Call) -> float | None:
