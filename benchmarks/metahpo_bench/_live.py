@@ -17,7 +17,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -33,6 +33,7 @@ from metahpo_bench._live_protocol import (
     run_fingerprint,
     select_holdout,
 )
+from metahpo_bench._queue import drain, failure_text
 from metahpo_bench._replay import run_seed
 
 #: One run of the grid: (dataset, family, method, seed).
@@ -187,7 +188,7 @@ def _train(
             try:
                 finish(u, _run_unit(u, folder, settings, bundle, prints[u[2]]), None)
             except Exception as exc:
-                finish(u, None, f"{type(exc).__name__}: {exc}"[:300])
+                finish(u, None, failure_text(exc))
         return
     import multiprocessing as mp
 
@@ -195,20 +196,12 @@ def _train(
     with ProcessPoolExecutor(
         settings.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
     ) as pool:
-        pending: dict[Future[LiveRun], Unit] = {}
-        queue = list(todo)
-        while queue or pending:
-            while queue and len(pending) < 2 * settings.workers:
-                u = queue.pop(0)
-                pending[pool.submit(_run_unit, u, folder, settings, bundle, prints[u[2]])] = u
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                u = pending.pop(fut)
-                failure = fut.exception()
-                if failure is None:
-                    finish(u, fut.result(), None)
-                else:
-                    finish(u, None, f"{type(failure).__name__}: {failure}"[:300])
+        drain(
+            todo,
+            lambda u: pool.submit(_run_unit, u, folder, settings, bundle, prints[u[2]]),
+            finish,
+            2 * settings.workers,
+        )
 
 
 def run_live(

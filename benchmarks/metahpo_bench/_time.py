@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from metahpo.errors import MetaHPOError
 from metahpo_bench._live import _excluded, _experience
+from metahpo_bench._queue import drain
 from metahpo_bench._time_cache import TimeCache, TimeRun, TimeUnit
 from metahpo_bench._time_protocol import (
     TIME_METHODS,
@@ -92,20 +93,7 @@ def _train(
             return run_unit(u, folder, bundle, settings.folds, prints[(u[2], u[3])])
 
     with ThreadPoolExecutor(settings.workers) as pool:
-        pending: dict[Future[TimeRun], TimeUnit] = {}
-        queue = list(todo)
-        while queue or pending:
-            while queue and len(pending) < settings.workers:
-                u = queue.pop(0)
-                pending[pool.submit(one, u)] = u
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                u = pending.pop(fut)
-                failure = fut.exception()
-                if failure is None:
-                    finish(u, fut.result(), None)
-                else:
-                    finish(u, None, f"{type(failure).__name__}: {failure}"[:300])
+        drain(todo, lambda u: pool.submit(one, u), finish, settings.workers)
 
 
 def run_time(
