@@ -46,6 +46,7 @@ import pandas as pd
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
+from metahpo._files import storage_file
 from metahpo.datasets import Dataset
 from metahpo.errors import MetaHPOError
 from metahpo.evaluation import Folds, Metric, get_metric, limit_threads
@@ -294,9 +295,9 @@ def _tune(c: _Call) -> TuneResult:
     m = _checked_metric(c)
     opt = c.optimizer if isinstance(c.optimizer, str) else type(c.optimizer).__name__
     name = c.study_name or default_study_name(c.dataset, c.family, m.name, opt, c.seed)
-    # bad data is refused before a new SQLite file is made; other stores may hold the study
+    # bad data is refused before a new store file is made; other stores may hold the study
     store = (
-        None if _new_sqlite_file(c.storage) else KnowledgeStore(storage_with_heartbeat(c.storage))
+        None if _new_file_store(c.storage) else KnowledgeStore(storage_with_heartbeat(c.storage))
     )
     stored = (None, None) if store is None else stored_choices(store, name)
     folds, fidelity = resolve_validation(c.folds, c.fidelity, stored, c.dataset.n_rows)
@@ -338,12 +339,11 @@ def _tune(c: _Call) -> TuneResult:
     )
 
 
-def _new_sqlite_file(storage: str | BaseStorage) -> bool:
-    """Whether ``storage`` is a SQLite URL whose file does not exist yet (it holds no study)."""
-    if not isinstance(storage, str) or not storage.startswith("sqlite:///"):
-        return False
-    path = storage[len("sqlite:///") :].split("?", 1)[0]
-    return path not in ("", ":memory:") and not os.path.exists(path)
+def _new_file_store(storage: str | BaseStorage) -> bool:
+    """Whether ``storage`` is a file store (SQLite, journal) whose file does not exist yet: it
+    holds no study, and opening it would make the file."""
+    path = storage_file(storage)
+    return path is not None and not os.path.exists(path)
 
 
 def _deadline(c: _Call) -> float | None:
