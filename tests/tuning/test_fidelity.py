@@ -68,12 +68,24 @@ def test_rungs_grow_by_eta_from_the_lowest_and_small_data_has_none() -> None:
 
 
 def test_validation_is_kept_on_resume_and_holdout_only_for_large_new_auto_runs() -> None:
-    assert resolve_validation(None, None, (None, None), 1000) == (5, "auto")
-    assert resolve_validation(None, None, (None, None), 100_000) == (1, "auto")
-    assert resolve_validation(None, "none", (None, None), 100_000) == (5, "none")
-    assert resolve_validation(3, None, (None, None), 100_000) == (3, "auto")
-    assert resolve_validation(None, None, (5, "none"), 100_000) == (5, "none")  # a resume
-    assert resolve_validation(None, "auto", (3, "none"), 10) == (3, "auto")  # refused later
+    assert resolve_validation(None, None, (None, None), (1000, 5)) == (5, "auto")
+    assert resolve_validation(None, None, (None, None), (100_000, 5)) == (1, "auto")
+    assert resolve_validation(None, "none", (None, None), (100_000, 5)) == (5, "none")
+    assert resolve_validation(3, None, (None, None), (100_000, 5)) == (3, "auto")
+    assert resolve_validation(None, None, (5, "none"), (100_000, 5)) == (5, "none")  # a resume
+    assert resolve_validation(None, "auto", (3, "none"), (10, 5)) == (3, "auto")  # refused later
+
+
+def test_a_table_too_large_for_cv_in_the_timeout_is_held_out() -> None:
+    """FLAML's rule: k-fold CV while rows x columns <= 2,500 per second of the timeout."""
+    assert resolve_validation(None, None, (None, None), (15_000, 10), 60.0) == (5, "auto")
+    assert resolve_validation(None, None, (None, None), (15_000, 10), 59.0) == (1, "auto")
+    assert resolve_validation(None, None, (None, None), (75_000, 30), 600.0) == (1, "auto")
+    assert resolve_validation(None, None, (None, None), (75_000, 30), None) == (5, "auto")
+    # named folds, fidelity="none" and a resumed study's folds win over the timeout
+    assert resolve_validation(5, None, (None, None), (75_000, 30), 60.0) == (5, "auto")
+    assert resolve_validation(None, "none", (None, None), (75_000, 30), 60.0) == (5, "none")
+    assert resolve_validation(None, None, (5, "auto"), (75_000, 30), 60.0) == (5, "auto")
     old = json.loads(RunSettings("r2", "maximize", 5, 0, "sig", 10, "tpe").to_json())
     del old["fidelity"]
     assert RunSettings.from_json(json.dumps(old)).fidelity == "none"  # an earlier version's
@@ -221,6 +233,15 @@ def test_large_tables_are_validated_on_a_holdout_unless_folds_are_named(
     )  # fmt: skip
     assert named.settings is not None and named.settings.folds == 3
     assert plain.settings is not None and plain.settings.folds == 5
+
+
+def test_a_timeout_too_short_for_cv_of_the_table_gives_a_holdout(low_rungs: int) -> None:
+    data = synthetic()  # 2,000 rows x 6 columns: 12,000 cells, CV from a 4.8-s timeout
+    kw: dict[str, Any] = dict(optimizer="random", storage=None, metafeatures=NO_MF)
+    short = tune(data, "linear", budget=2, timeout=4.7, **kw)
+    assert short.settings is not None and short.settings.folds == 1 and short.n_trials >= 1
+    long = tune(data, "linear", budget=2, timeout=600.0, **kw)
+    assert long.settings is not None and long.settings.folds == 5
 
 
 def test_a_holdout_run_stores_one_fold_score_per_trial(

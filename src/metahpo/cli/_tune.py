@@ -123,7 +123,8 @@ def _add_validation_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="cross-validation folds (default 5; with --fidelity auto, one 20%% holdout split "
-        "from 100,000 rows; a resumed study keeps its own)",
+        "from 100,000 rows or 2,500 rows x columns per second of --timeout; a resumed study keeps "
+        "its own)",
     )
     p.add_argument(
         "--fidelity",

@@ -22,7 +22,12 @@ promoted to more only while it stays among the best, on Optuna's pruner interfac
   only where the row rungs are.
 * **Validation.** Unless the caller names the folds, a table of :data:`HOLDOUT_ROWS` rows or
   more is validated on one 20 % holdout split (:func:`~metahpo.evaluation.make_holdout`;
-  ``folds`` = :data:`HOLDOUT` in the settings) instead of 5-fold CV.
+  ``folds`` = :data:`HOLDOUT` in the settings) instead of 5-fold CV, and so is a table too
+  large for CV in the run's timeout: more than :data:`CV_CELLS_PER_SECOND` cells (rows ×
+  columns) per second of it. The rule and both thresholds are FLAML's
+  (``AutoML._decide_eval_method``: CV while ``rows · columns / 0.9 < 10⁷ · T / 3600`` and
+  rows < 100,000): 5-fold CV of 15,000 rows × 10 columns fits a 60-s timeout, of 75,000 rows
+  × 30 columns it needs 15 minutes.
 
 Data whose training rows per fold are fewer than ``η·r0`` get no rungs at all, hence no fold
 stop: every trial is evaluated exactly as with ``fidelity="none"``. The first trial of a study
@@ -70,6 +75,9 @@ ETA = 3
 MIN_ROWS = 2000
 #: Rows from which a run without explicit folds is validated on a holdout split.
 HOLDOUT_ROWS = 100_000
+#: Cells (rows × columns) of data per second of a run's timeout up to which it is validated
+#: by k-fold CV; beyond, one holdout split (FLAML's 10⁷ cells an hour, × 0.9).
+CV_CELLS_PER_SECOND = 2_500
 #: Share of the rows held out for validation on large tables.
 HOLDOUT_FRACTION = 0.2
 #: ``z`` of the fold early stop (:func:`~metahpo.evaluation.cannot_beat`).
@@ -104,20 +112,32 @@ class FidelityPlan:
 
 
 def resolve_validation(
-    folds: int | None, fidelity: str | None, stored: tuple[int | None, str | None], n_rows: int
+    folds: int | None,
+    fidelity: str | None,
+    stored: tuple[int | None, str | None],
+    shape: tuple[int, int],
+    timeout: float | None = None,
 ) -> tuple[int, str]:
     """The folds and fidelity of a run: those given, else the stored study's (``stored``:
-    its folds and fidelity, ``None`` for a new study), else by the data's size."""
+    its folds and fidelity, ``None`` for a new study), else by the data's ``shape`` (rows,
+    columns) and the run's ``timeout`` (see the module)."""
     old_folds, old_fidelity = stored
     chosen = fidelity if fidelity is not None else (old_fidelity or "auto")
     if folds is None:
         if old_folds is not None:
             folds = old_folds
-        elif chosen == "auto" and n_rows >= HOLDOUT_ROWS:
+        elif chosen == "auto" and _too_large_for_cv(shape, timeout):
             folds = HOLDOUT
         else:
             folds = DEFAULT_FOLDS
     return folds, chosen
+
+
+def _too_large_for_cv(shape: tuple[int, int], timeout: float | None) -> bool:
+    rows, columns = shape
+    if rows >= HOLDOUT_ROWS:
+        return True
+    return timeout is not None and rows * columns > CV_CELLS_PER_SECOND * timeout
 
 
 def make_splits(dataset: Dataset, folds: int, seed: int) -> Folds:

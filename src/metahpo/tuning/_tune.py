@@ -15,8 +15,9 @@ Fidelities (``fidelity="auto"``, the default for a new study; :mod:`metahpo.tuni
 on data whose folds train on at least 6,000 rows, trials are first evaluated on row subsamples
 and pruned by successive halving (Optuna's pruner interface), and at full rows stopped after a
 fold that cannot beat the best; only COMPLETE trials are full-fidelity, and only they count
-towards the budget and the best score. From 100,000 rows a run that names no ``folds`` is
-validated on a 20 % holdout split. Smaller data is tuned exactly as with ``fidelity="none"``.
+towards the budget and the best score. From 100,000 rows, or from 2,500 cells (rows ×
+columns) per second of ``timeout``, a run that names no ``folds`` is validated on a 20 %
+holdout split. Smaller data is tuned exactly as with ``fidelity="none"``.
 
 Workers: the ``budget`` of COMPLETE trials is shared by every worker that runs the study at the
 same time (``n_jobs``, or the same call in several processes or machines on one storage).
@@ -132,7 +133,8 @@ def tune(
             ``max_failures`` stops them). With a budget, whichever comes first stops the run
             (``TuneResult.stopped`` says which).
         folds: Cross-validation folds; ``None``: a resumed study's, else 5, or one 20 % holdout
-            split from 100,000 rows with ``fidelity="auto"``.
+            split with ``fidelity="auto"`` from 100,000 rows, or where 5-fold CV does not fit the
+            ``timeout`` (more than 2,500 cells, rows × columns, per second of it; FLAML's rule).
         trial_time_limit: Per-trial limit in seconds (checked between folds).
         space: A custom search space (default: the built-in one): a
             :class:`~metahpo.spaces.SearchSpace`, its JSON form as a dict (``family`` and
@@ -300,7 +302,9 @@ def _tune(c: _Call) -> TuneResult:
         None if _new_file_store(c.storage) else KnowledgeStore(storage_with_heartbeat(c.storage))
     )
     stored = (None, None) if store is None else stored_choices(store, name)
-    folds, fidelity = resolve_validation(c.folds, c.fidelity, stored, c.dataset.n_rows)
+    folds, fidelity = resolve_validation(
+        c.folds, c.fidelity, stored, (c.dataset.n_rows, c.dataset.n_features), c.time_left()
+    )
     splits = _checked_splits(c.dataset, folds, m.name, c.seed)
     store = store or KnowledgeStore(storage_with_heartbeat(c.storage))
     settings = run_settings(
