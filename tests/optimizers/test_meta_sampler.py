@@ -25,9 +25,10 @@ from metahpo.optimizers._plan import (
     LOW_CONFIDENCE,
     WARM_ATTR,
     WARM_CONFIG_ATTR,
+    _warm_starts,
     guard_message,
 )
-from metahpo.spaces import Param, SearchSpace
+from metahpo.spaces import Param, SearchSpace, get_space, same_config
 from metahpo.testing import KNN, knn_experience, knn_objective
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -528,3 +529,23 @@ def test_tune_with_a_parameter_added_and_one_removed(tiny_clf: Any, sqlite_url: 
         assert set(t.params) == {"n_neighbors", "weights", "leaf_size"}
         assert 3 <= t.params["n_neighbors"] <= 12
     assert study.trials[0].params["leaf_size"] == 30
+
+
+def test_a_default_with_rounding_noise_is_the_default_once() -> None:
+    """A stored default whose floats went through a log scale (0.1 -> 0.10000000000000002)
+    is the library default: one warm start, first when the meta-learner ranks it first."""
+    from types import SimpleNamespace
+
+    space = get_space("lgbm", "classification")
+    default = space.default_config()
+    noisy = {k: v * (1 + 2e-16) if isinstance(v, float) else v for k, v in default.items()}
+    assert noisy != default and same_config(noisy, default)
+    other = {**default, "n_estimators": 400, "learning_rate": 0.03}
+    suggestions = [
+        SimpleNamespace(params=noisy, predicted_score=0.9),
+        SimpleNamespace(params=other, predicted_score=0.8),
+    ]
+    warm, predicted = _warm_starts(suggestions, space, 2, False, 0.1)
+    assert warm == [default] and predicted == [0.9]  # unsure: halved to one, the default
+    warm, _ = _warm_starts(suggestions, space, 4, False, 1.0)
+    assert warm == [default, other]

@@ -221,3 +221,15 @@ def test_every_family_has_both_tasks() -> None:
     for fam in FAMILIES.values():
         assert fam.space("classification").task == "classification"
         assert fam.space("regression").task == "regression"
+
+
+def test_same_config_compares_numbers_to_rounding_noise_and_the_rest_exactly() -> None:
+    from metahpo.spaces import same_config
+
+    a = {"learning_rate": 0.1, "n_estimators": 100, "boosting": "gbdt"}
+    assert same_config(a, {**a, "learning_rate": 0.10000000000000002})
+    assert same_config(a, {**a, "n_estimators": np.int64(100)})
+    assert not same_config(a, {**a, "learning_rate": 0.1001})
+    assert not same_config(a, {**a, "boosting": "dart"})
+    assert not same_config(a, {k: v for k, v in a.items() if k != "boosting"})
+    assert same_config({"x": 0.0}, {"x": 0.0}) and not same_config({"x": 0.0}, {"x": 1e-12})

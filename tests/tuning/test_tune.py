@@ -345,3 +345,16 @@ def test_resume_with_other_defining_settings_is_an_error_naming_the_difference(
         assert "measured with 2-fold CV" in done.err, done.err  # random: a reseeded sampler)
     else:
         assert "3-fold CV" in done.out, done.out
+
+
+def test_a_configuration_equal_but_for_rounding_noise_is_a_duplicate() -> None:
+    from metahpo.tuning._run import skip_duplicate
+
+    study = optuna.create_study()
+    study.enqueue_trial({"x": 0.1})
+    study.optimize(lambda t: t.suggest_float("x", 0.01, 1.0, log=True), n_trials=1)
+    study.enqueue_trial({"x": 0.1 * (1 + 2e-16)})
+    trial = study.ask()
+    trial.suggest_float("x", 0.01, 1.0, log=True)
+    with pytest.raises(optuna.TrialPruned, match="evaluated already"):
+        skip_duplicate(study, trial)

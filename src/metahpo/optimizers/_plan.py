@@ -55,6 +55,7 @@ from metahpo.optimizers._guard import guard_message
 from metahpo.optimizers._meta_sampler import MetaSampler
 from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._view import GUARD_ATTR, WARM_ATTR, WARM_CONFIG_ATTR
+from metahpo.spaces import same_config
 
 __all__ = [
     "BASES",
@@ -308,12 +309,14 @@ def _warm_starts(
     default_score: float | None = None
     for s in suggestions:
         config = space.transfer(s.params)[0]
-        if config == default:
+        if same_config(config, default):
             default_score = s.predicted_score if default_score is None else default_score
-        elif config not in warm:
+        elif not any(same_config(config, w) for w in warm):
             warm.append(config)
             predicted.append(s.predicted_score)
-    top_is_default = bool(suggestions) and space.transfer(suggestions[0].params)[0] == default
+    top_is_default = bool(suggestions) and same_config(
+        space.transfer(suggestions[0].params)[0], default
+    )
     if default_score is None:
         default_score = float(np.nanmedian(predicted)) if predicted else 0.5
     # Out of distribution: the default first. Otherwise the meta-learned best first and the

@@ -11,7 +11,7 @@ from metahpo.spaces._families import (
     sobol_design,
 )
 from metahpo.spaces._family import Bound, BuildContext, ModelFamily, check_config, check_space
-from metahpo.spaces._space import Param, SearchSpace, UnitInterval
+from metahpo.spaces._space import Param, SearchSpace, UnitInterval, same_config
 from metahpo.spaces._user import is_full_form, read_space_document
 
 __all__ = [
@@ -34,5 +34,6 @@ __all__ = [
     "get_space",
     "is_full_form",
     "read_space_document",
+    "same_config",
     "sobol_design",
 ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,3 +284,27 @@ class SearchSpace:
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SpaceError(f"search space JSON is malformed ({detail})") from None
+
+
+#: Relative tolerance under which two numbers of a configuration are the same value (a
+#: round trip through a log scale or a unit cube changes 0.1 into 0.10000000000000002).
+SAME_VALUE_RTOL = 1e-9
+
+
+def same_config(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether configurations ``a`` and ``b`` name the same parameters with the same values,
+    numbers compared to a relative :data:`SAME_VALUE_RTOL` (they train the same model)."""
+    if a.keys() != b.keys():
+        return False
+    for name, x in a.items():
+        y = b[name]
+        if _number(x) and _number(y):
+            if not math.isclose(float(x), float(y), rel_tol=SAME_VALUE_RTOL, abs_tol=1e-300):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)

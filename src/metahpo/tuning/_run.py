@@ -43,6 +43,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from metahpo.knowledge import TRIAL_ERROR_ATTR
+from metahpo.spaces import same_config
 from metahpo.tuning._workers import LEASE_ATTR, current_lease, fail_dead_trials
 
 #: Trial user attribute of a trial that found the budget met by other workers (PRUNED).
@@ -141,7 +142,7 @@ def _duplicate(study: optuna.Study, trial: optuna.Trial, lower_only: bool) -> bo
             continue
         if t.state == TrialState.PRUNED and FIDELITY_ATTR not in t.user_attrs:
             continue  # a duplicate or a surplus trial: its configuration was not evaluated
-        if t.params == params:
+        if same_config(t.params, params):
             return True
     return False
 
