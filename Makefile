@@ -62,7 +62,7 @@ bench: install-torch
 	$(BIN)/python benchmarks/readme_headline.py
 
 ## Live benchmark, the measure of record: real training on 24 held-out shared datasets (seeded,
-## stratified draw), hgb rf svm mlp, budget 30, 2 seeds, metahpo's default against Optuna's
+## stratified draw), hgb lgbm xgb rf svm mlp, budget 30, 2 seeds, metahpo's default against Optuna's
 ## random/TPE/GPSampler/CMA-ES, FLAML and scikit-optimize. Runs are cached in the committed
 ## benchmarks/live/runs/ (resumable after a kill; only new or changed methods train); writes
 ## benchmarks/live/summary.json, benchmarks/LIVE.md and the README headline.

@@ -41,7 +41,10 @@ def add_arguments(p: Any) -> None:
     )
     p.add_argument("--folds", type=int, default=5, help="grouped folds over datasets (default 5)")
     p.add_argument(
-        "--families", nargs="+", default=None, help="families (default: all; live: hgb rf svm mlp)"
+        "--families",
+        nargs="+",
+        default=None,
+        help="families (default: all; live: hgb lgbm xgb rf svm mlp)",
     )
     p.add_argument("--methods", nargs="+", default=None, help=_METHOD_HELP)
     p.add_argument(

@@ -302,7 +302,7 @@ class LiveSettings:
     budget: int = 30
     seeds: int = 2
     methods: tuple[str, ...] = LIVE_DEFAULT_METHODS
-    families: tuple[str, ...] = ("hgb", "rf", "svm", "mlp")
+    families: tuple[str, ...] = ("hgb", "lgbm", "xgb", "rf", "svm", "mlp")
     cv_folds: int = 3
     max_rows: int = 1000
     trial_time_limit: float = 60.0
