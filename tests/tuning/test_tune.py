@@ -7,7 +7,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -358,3 +360,30 @@ def test_a_configuration_equal_but_for_rounding_noise_is_a_duplicate() -> None:
     trial.suggest_float("x", 0.01, 1.0, log=True)
     with pytest.raises(optuna.TrialPruned, match="evaluated already"):
         skip_duplicate(study, trial)
+
+
+def test_a_timeout_makes_the_meta_learned_refinement_cost_aware(
+    tiny_clf: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a timeout the transfer-gp base gets the bundle's cost model (expected improvement
+    per second); without one it does not."""
+    from metahpo.optimizers import TimeCost
+    from metahpo.spaces import get_space
+    from metahpo.tuning import _prepare
+
+    made: list[TimeCost | None] = []
+    real = _prepare.time_cost
+
+    def spy(*args: Any) -> TimeCost | None:
+        made.append(real(*args))
+        return made[-1]
+
+    monkeypatch.setattr(_prepare, "time_cost", spy)
+    tune(tiny_clf, "hgb", budget=2, storage=None, timeout=600.0)
+    assert len(made) == 1 and made[0] is not None and made[0].span == 600.0
+    space = get_space("hgb", "classification")
+    small, large = ({**space.default_config(), "max_iter": n} for n in (20, 500))
+    seconds = made[0].log_seconds(np.vstack([space.encode(small), space.encode(large)]))
+    assert np.all(np.isfinite(seconds)) and seconds[1] > seconds[0]
+    tune(tiny_clf, "hgb", budget=2, storage=None)
+    assert len(made) == 1  # no timeout: no cost

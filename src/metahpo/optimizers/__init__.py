@@ -35,6 +35,7 @@ from metahpo.optimizers._plan import (
 from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._reference import RandomProposer
+from metahpo.optimizers._time_cost import TimeCost
 from metahpo.optimizers._view import CLAIM_ATTRS, StudyView
 from metahpo.optimizers.research import (
     ACTIONS,
@@ -75,6 +76,7 @@ __all__ = [
     "SeededEvolutionSampler",
     "StudyView",
     "SurrogatePrior",
+    "TimeCost",
     "TransferSampler",
     "check_base_options",
     "classic_sampler",

@@ -23,6 +23,7 @@ from metahpo._args import check_int, got, registered
 from metahpo.errors import MetaHPOError
 from metahpo.optimizers._experience import similar_configs, source_trials
 from metahpo.optimizers._prior import SurrogatePrior
+from metahpo.optimizers._time_cost import TimeCost
 from metahpo.spaces import SearchSpace
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ class BaseContext:
             task's vector. model: The meta-trained model (``train``'s result) or ``None``.
         options: The base's options by name (read-only; checked against :attr:`Base.options`,
             an option left out takes its default).
+        cost: For a run with a deadline, what candidates cost
+            (:class:`~metahpo.optimizers._time_cost.TimeCost`; ``transfer-gp`` proposes by
+            expected improvement per second); ``None``: the budget is evaluations.
     """
 
     space: SearchSpace
@@ -66,6 +70,7 @@ class BaseContext:
     metafeatures: np.ndarray | None = None
     model: object | None = None
     options: Mapping[str, Any] = field(default_factory=_no_options)
+    cost: TimeCost | None = None
 
     def __post_init__(self) -> None:
         # a copy no caller can change (a MappingProxyType passed in is a view of its dict)
@@ -277,7 +282,7 @@ def _transfer_gp(ctx: BaseContext) -> tuple[BaseSampler, None]:
     from metahpo.optimizers._transfer_gp import TransferGPSampler
 
     latent = bool(ctx.options.get("latent", LATENT_OPTION.default))
-    return TransferGPSampler(ctx.space, *past, seed=ctx.seed, latent=latent), None
+    return TransferGPSampler(ctx.space, *past, seed=ctx.seed, latent=latent, cost=ctx.cost), None
 
 
 def _model(ctx: BaseContext, kind: type[_M], untrained: Callable[[], _M]) -> _M:

@@ -54,6 +54,7 @@ from metahpo.optimizers._experience import metafeature_vector
 from metahpo.optimizers._guard import guard_message
 from metahpo.optimizers._meta_sampler import MetaSampler
 from metahpo.optimizers._prior import SurrogatePrior
+from metahpo.optimizers._time_cost import TimeCost
 from metahpo.optimizers._view import GUARD_ATTR, WARM_ATTR, WARM_CONFIG_ATTR
 from metahpo.spaces import same_config
 
@@ -105,6 +106,7 @@ def make_meta_sampler(
     base_model: Any = None,
     learner: Any = None,
     base_options: Mapping[str, Any] | None = None,
+    cost: TimeCost | None = None,
 ) -> MetaPlan:
     """A :class:`MetaSampler` for a new task of ``family`` described by ``metafeatures``.
 
@@ -144,6 +146,9 @@ def make_meta_sampler(
         base_options: Options of ``base``, by name, as its registry entry declares them
             (:attr:`Base.options`; ``None``: each option its default), e.g. ``transfer``'s
             ``n_transfer`` (proposals before TPE refines; default 25 minus the warm starts).
+        cost: For a run whose budget is time (a deadline): what configurations cost, so that
+            the ``transfer-gp`` base proposes by expected improvement per second, cooled to
+            plain expected improvement at the deadline (:class:`TimeCost`).
 
     Raises:
         MetaHPOError: An argument of the wrong type or value (one line naming it), an
@@ -158,7 +163,7 @@ def make_meta_sampler(
         family, task, strategy, base, base_model, experience
     )
     options = MappingProxyType(check_base_options(base, base_options))
-    context = BaseContext(space or builtin, builtin, seed, direction, options=options)
+    context = BaseContext(space or builtin, builtin, seed, direction, options=options, cost=cost)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if len(own) == 0:  # no experience for this family

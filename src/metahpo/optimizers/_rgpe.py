@@ -33,6 +33,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits
 
+from metahpo.optimizers._time_cost import TimeCost
 from metahpo.spaces import SearchSpace
 
 
@@ -85,6 +86,8 @@ class RankingWeightedEnsemble:
         latent: Expected improvement on the latent score (observation noise left out of the
             deviation); ``False`` reproduces revision 2 of the live benchmark.
         seed: Random seed (weights, candidates).
+        cost: For a run with a deadline: candidates ranked by expected improvement per
+            second (:class:`~metahpo.optimizers._time_cost.TimeCost`).
     """
 
     def __init__(
@@ -95,9 +98,11 @@ class RankingWeightedEnsemble:
         n_samples: int = 64,
         latent: bool = True,
         seed: int | None = 0,
+        cost: TimeCost | None = None,
     ) -> None:
         self.space = space
         self.latent = latent
+        self.cost = cost
         self.n_samples = n_samples
         self.rng = np.random.default_rng(seed)
         self.bases: list[GaussianProcessRegressor] = []
@@ -193,11 +198,12 @@ class RankingWeightedEnsemble:
         target: GaussianProcessRegressor | None,
     ) -> np.ndarray:
         """Expected improvement at ``C`` over the best ensemble prediction at an evaluated point
-        (before any result: the ensemble's mean, its best guess)."""
+        (before any result: the ensemble's mean, its best guess); per second with a cost."""
         mu, sd = self.predict(C, w, target)
         if len(y) == 0:
             return mu
-        return expected_improvement(mu, sd, float(self.predict(X, w, target)[0].max()))
+        ei = expected_improvement(mu, sd, float(self.predict(X, w, target)[0].max()))
+        return ei if self.cost is None else self.cost.per_second(ei, C)
 
     def rank(
         self, X: np.ndarray, y: np.ndarray, n: int = 1, exclude: np.ndarray | None = None

@@ -31,6 +31,7 @@ from optuna.samplers import BaseSampler
 
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._rgpe import RankingWeightedEnsemble
+from metahpo.optimizers._time_cost import TimeCost
 from metahpo.optimizers._view import StudyView, plain
 from metahpo.spaces import SearchSpace
 
@@ -49,6 +50,8 @@ class TransferGPSampler(ProposalSampler):
         latent: See :class:`~metahpo.optimizers._rgpe.RankingWeightedEnsemble`.
         then: Sampler of the parameters the experience does not know (default: random).
         seed: Random seed.
+        cost: For a run with a deadline: expected improvement per second, cooled as the time
+            passes (:class:`~metahpo.optimizers._time_cost.TimeCost`).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class TransferGPSampler(ProposalSampler):
         latent: bool = True,
         then: BaseSampler | None = None,
         seed: int | None = None,
+        cost: TimeCost | None = None,
     ) -> None:
         if not len(X) == len(scores) == len(distances):
             raise ValueError("X, scores and distances need one entry per past task")
@@ -82,7 +86,7 @@ class TransferGPSampler(ProposalSampler):
             )
             for i in order
         ]
-        self.model = RankingWeightedEnsemble(builtin, tasks, latent=latent, seed=seed)
+        self.model = RankingWeightedEnsemble(builtin, tasks, latent=latent, seed=seed, cost=cost)
         self._known = [n for n in space.names if n in set(builtin.names)]
 
     def propose(self, view: StudyView) -> Proposal:

@@ -100,6 +100,7 @@ class WorkerJob:
         verbosity: Optuna's log level in the caller.
         plan: The run's low fidelities (``None``: none), as the caller planned them.
         pruner: The run's pruner (``None``: the study's default, unused without a plan).
+        timeout: The call's timeout in seconds (with ``deadline``: cost-aware proposals).
     """
 
     dataset: Dataset
@@ -120,14 +121,16 @@ class WorkerJob:
     verbosity: int
     plan: FidelityPlan | None = None
     pruner: optuna.pruners.BasePruner | None = None
+    timeout: float | None = None
 
 
 def _trials(job: WorkerJob, index: int, shared: Any, stop: Any) -> RunOutcome:
     """One worker's trials (see the module); ``shared`` counts failures and duplicates."""
     store = KnowledgeStore(storage_with_heartbeat(job.storage))
+    clock = None if job.deadline is None or job.timeout is None else (job.deadline, job.timeout)
     sampler, _, _ = make_sampler(
         job.settings, job.optimizer, job.dataset, job.space, store, job.study, job.budget,
-        job.warm_start, job.metafeatures, job.experience,
+        job.warm_start, job.metafeatures, job.experience, clock,
     )  # fmt: skip
     if index > 0:
         sampler.reseed_rng()

@@ -17,7 +17,13 @@ from metahpo.datasets import Dataset
 from metahpo.evaluation import get_metric
 from metahpo.knowledge import Experience, KnowledgeStore, from_store, load_bundled
 from metahpo.metalearners import check_inputs, dataset_argument
-from metahpo.optimizers import DEFAULT_BASE, MetaPlan, check_base_options, make_meta_sampler
+from metahpo.optimizers import (
+    DEFAULT_BASE,
+    MetaPlan,
+    TimeCost,
+    check_base_options,
+    make_meta_sampler,
+)
 from metahpo.spaces import SearchSpace, get_family
 
 
@@ -34,6 +40,25 @@ def suggest_config(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
             assert p.low is not None and p.high is not None
             config[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
     return config
+
+
+def time_cost(dataset: Dataset, family: str, ends: float, span: float) -> TimeCost | None:
+    """What configurations of ``family`` cost on ``dataset`` (the bundled experience's
+    :class:`~metahpo.metalearners.CostModel`), for a run that ends at ``ends``
+    (``time.time()``) after ``span`` seconds; ``None``: the family has no timings."""
+    from metahpo.errors import MetaHPOError
+    from metahpo.metalearners import CostModel, DataSize
+
+    try:
+        model = CostModel.from_bundle(family, task=dataset.task)
+    except MetaHPOError:
+        return None
+    size = DataSize.of(dataset)
+
+    def log_seconds(encoded: np.ndarray) -> np.ndarray:
+        return model.predict_log_seconds(encoded, dataset.task, size)
+
+    return TimeCost(log_seconds, ends, span)
 
 
 def _plan(

@@ -281,7 +281,7 @@ def _prepare(
         metafeatures = compute_metafeatures(c.dataset, seed=c.seed)
     sampler, meta, experience = make_sampler(
         settings, c.optimizer, c.dataset, c.space, store, name, c.budget, c.warm_start,
-        metafeatures, c.experience,
+        metafeatures, c.experience, _clock(c),
     )  # fmt: skip
     record = TaskRecord.describe(
         c.dataset, c.space, metric=settings.metric, direction=settings.direction,
@@ -323,7 +323,7 @@ def _tune(c: _Call) -> TuneResult:
                 c.dataset, c.family, c.space, settings, c.optimizer, shared_url, name, c.budget,
                 _deadline(c), c.trial_time_limit,
                 limit, n_threads, c.warm_start, dict(metafeatures), experience,
-                optuna.logging.get_verbosity(), plan, pruner,
+                optuna.logging.get_verbosity(), plan, pruner, c.timeout,
             )  # fmt: skip
             outcome = pool.run(job, study, c.callbacks)
         else:
@@ -348,6 +348,12 @@ def _new_file_store(storage: str | BaseStorage) -> bool:
     holds no study, and opening it would make the file."""
     path = storage_file(storage)
     return path is not None and not os.path.exists(path)
+
+
+def _clock(c: _Call) -> tuple[float, float] | None:
+    """``time.time()`` of the call's deadline and its timeout's seconds (``None``: none)."""
+    ends = _deadline(c)
+    return None if ends is None or c.timeout is None else (ends, float(c.timeout))
 
 
 def _deadline(c: _Call) -> float | None:

@@ -1,0 +1,62 @@
+"""Cost-aware proposals under a deadline: expected improvement per second, cooled to plain
+expected improvement at the deadline."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from metahpo.optimizers import TimeCost
+from metahpo.optimizers._rgpe import RankingWeightedEnsemble
+from metahpo.spaces import get_space
+
+SPACE = get_space("svm", "regression")  # C, gamma_scale, epsilon: three numeric parameters
+
+
+def _by_first(X: np.ndarray) -> np.ndarray:
+    """A cost that grows 100-fold along the first coordinate (C, say)."""
+    return np.log(100.0) * np.asarray(X)[:, 0]
+
+
+def test_alpha_falls_from_one_to_zero_over_the_run() -> None:
+    now = 1000.0
+    cost = TimeCost(_by_first, ends=now + 60.0, span=60.0)
+    assert cost.alpha(now) == 1.0
+    assert cost.alpha(now + 45.0) == 0.25
+    assert cost.alpha(now + 90.0) == 0.0
+    assert TimeCost(_by_first, ends=now, span=0.0).alpha(now - 1) == 0.0
+
+
+def test_per_second_divides_by_the_cost_ratio_while_time_is_left() -> None:
+    X = np.array([[0.0, 0.5, 0.5], [1.0, 0.5, 0.5]])
+    ei = np.array([1.0, 1.0])
+    fresh = TimeCost(_by_first, ends=time.time() + 3600.0, span=3600.0)
+    assert np.allclose(fresh.per_second(ei, X), [1.0, 0.01], rtol=1e-3)
+    spent = TimeCost(_by_first, ends=time.time() - 1.0, span=3600.0)
+    assert spent.per_second(ei, X).tolist() == [1.0, 1.0]  # at the deadline: plain EI
+    broken = TimeCost(lambda X: np.full(len(X), np.nan), ends=time.time() + 60, span=60.0)
+    assert broken.per_second(ei, X).tolist() == [1.0, 1.0]  # unpriced: plain EI
+
+
+def _task(optimum: np.ndarray, seed: int, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = np.asarray([SPACE.encode(SPACE.from_unit(u)) for u in rng.random((n, SPACE.dim))])
+    return X, -((X - optimum) ** 2).sum(axis=1)
+
+
+def _proposals(cost: TimeCost | None) -> np.ndarray:
+    """The 20 best candidates after 6 results of a smooth objective, with no past task:
+    expected improvement is broad, so cost can reorder it."""
+    optimum = np.array([0.5, 0.4, 0.3])
+    model = RankingWeightedEnsemble(SPACE, [], seed=0, cost=cost)
+    X, y = _task(optimum, 7, n=6)
+    return model.rank(X, y, 20)
+
+
+def test_with_time_left_the_cheaper_candidates_rank_first() -> None:
+    plain = _proposals(None)
+    cheap = _proposals(TimeCost(_by_first, ends=time.time() + 3600.0, span=3600.0))
+    cooled = _proposals(TimeCost(_by_first, ends=time.time() - 1.0, span=3600.0))
+    assert cheap[:10, 0].mean() < plain[:10, 0].mean() - 0.1
+    assert np.array_equal(cooled, plain)  # at the deadline, exactly expected improvement
