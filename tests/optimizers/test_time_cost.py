@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from metahpo.datasets import Dataset
 from metahpo.optimizers import TimeCost
 from metahpo.optimizers._rgpe import RankingWeightedEnsemble
 from metahpo.spaces import get_space
@@ -60,3 +61,32 @@ def test_with_time_left_the_cheaper_candidates_rank_first() -> None:
     cooled = _proposals(TimeCost(_by_first, ends=time.time() - 1.0, span=3600.0))
     assert cheap[:10, 0].mean() < plain[:10, 0].mean() - 0.1
     assert np.array_equal(cooled, plain)  # at the deadline, exactly expected improvement
+
+
+def test_time_cost_prices_a_family_on_a_dataset_and_none_without_timings(
+    tiny_clf: Dataset,
+) -> None:
+    from metahpo.optimizers import time_cost
+
+    cost = time_cost(tiny_clf, "hgb", 60.0)
+    assert cost is not None and cost.span == 60.0 and 0.99 < cost.alpha() <= 1.0
+    space = get_space("hgb", "classification")
+    configs = [{**space.default_config(), "max_iter": n} for n in (20, 500)]
+    seconds = cost.log_seconds(np.vstack([space.encode(c) for c in configs]))
+    assert seconds[1] > seconds[0]
+    assert time_cost(tiny_clf, "knn-missing", 60.0) is None  # no such family: no timings
+
+
+def test_meta_sampler_for_and_meta_search_cv_take_the_cost_with_a_timeout(
+    tiny_clf: Dataset,
+) -> None:
+    from metahpo.sklearn import MetaSearchCV
+    from metahpo.tuning import meta_sampler_for
+
+    timed = meta_sampler_for(tiny_clf, "hgb", timeout=120.0).sampler.base_sampler
+    plain = meta_sampler_for(tiny_clf, "hgb").sampler.base_sampler
+    assert timed.model.cost is not None and timed.model.cost.span == 120.0  # type: ignore[attr-defined]
+    assert plain.model.cost is None  # type: ignore[attr-defined]
+    search = MetaSearchCV("hgb", n_iter=2, timeout=300.0, cv=2, random_state=0)
+    search.fit(tiny_clf.X, tiny_clf.y)
+    assert search.study_.sampler.base_sampler.model.cost.span == 300.0  # type: ignore[attr-defined]

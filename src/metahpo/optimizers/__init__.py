@@ -35,7 +35,7 @@ from metahpo.optimizers._plan import (
 from metahpo.optimizers._prior import SurrogatePrior
 from metahpo.optimizers._proposal import Proposal, ProposalSampler
 from metahpo.optimizers._reference import RandomProposer
-from metahpo.optimizers._time_cost import TimeCost
+from metahpo.optimizers._time_cost import TimeCost, time_cost
 from metahpo.optimizers._view import CLAIM_ATTRS, StudyView
 from metahpo.optimizers.research import (
     ACTIONS,
@@ -83,4 +83,5 @@ __all__ = [
     "guard_message",
     "make_meta_sampler",
     "meta_train_base",
+    "time_cost",
 ]

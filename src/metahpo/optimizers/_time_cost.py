@@ -14,8 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from metahpo.datasets import Dataset
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,26 @@ class TimeCost:
         if log_cost.shape != (len(encoded),) or not np.all(np.isfinite(log_cost)):
             return acquisition  # a cost model that cannot price these: plain acquisition
         return np.asarray(acquisition * np.exp(-a * (log_cost - log_cost.min())))
+
+
+def time_cost(
+    dataset: Dataset, family: str, seconds: float, ends: float | None = None
+) -> TimeCost | None:
+    """What configurations of ``family`` cost on ``dataset``, priced by the bundled
+    experience's :class:`~metahpo.metalearners.CostModel`, for a run of ``seconds`` that ends
+    at ``ends`` (``time.time()``; default: ``seconds`` from now). ``None``: the family has no
+    timings of the dataset's task type."""
+    from metahpo.errors import MetaHPOError
+    from metahpo.metalearners import CostModel, DataSize
+
+    try:
+        model = CostModel.from_bundle(family, task=dataset.task)
+    except MetaHPOError:
+        return None
+    size = DataSize.of(dataset)
+    task = dataset.task
+
+    def log_seconds(encoded: np.ndarray) -> np.ndarray:
+        return model.predict_log_seconds(encoded, task, size)
+
+    return TimeCost(log_seconds, time.time() + seconds if ends is None else ends, float(seconds))

@@ -23,7 +23,14 @@ from metahpo.errors import MetaHPOError
 from metahpo.evaluation import limit_threads
 from metahpo.knowledge import Experience, KnowledgeStore, TaskRecord, from_store, load_bundled
 from metahpo.metalearners import STRATEGIES
-from metahpo.optimizers import BASES, DEFAULT_BASE, check_base_options, make_meta_sampler
+from metahpo.optimizers import (
+    BASES,
+    DEFAULT_BASE,
+    TimeCost,
+    check_base_options,
+    make_meta_sampler,
+    time_cost,
+)
 from metahpo.sklearn._fidelity import Rungs, climb, plan_rungs, stopped_early
 from metahpo.sklearn._model import TASKS, FamilyModel
 from metahpo.sklearn._validation import check_features, check_target
@@ -103,7 +110,10 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             meta-features included): no candidate starts after it, and a candidate on the
             low fidelities stops at its next rung once it has passed; a candidate already
             cross-validating at full rows finishes. The search always cross-validates at
-            least one candidate, so it never ends without a model. ``None``: no time limit.
+            least one candidate, so it never ends without a model. With a timeout the
+            ``transfer-gp`` refinement proposes by expected improvement per second (the bundled
+            experience's cost model; :func:`~metahpo.optimizers.time_cost`). ``None``: no time
+            limit.
         fidelity: ``"auto"`` (default): as ``metahpo tune``'s low fidelities, on data with
             enough training rows per fold (with 5-fold CV, from about 7,500 rows; fewer: no
             rungs, exactly as ``"none"``), a candidate is first scored on seeded, stratified
@@ -285,6 +295,7 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
             direction="maximize",  # scikit-learn scores are always larger-is-better
             space=space,
             seed=self.random_state,
+            cost=self._time_cost(data),
         )
         self.meta_ = {
             "strategy": self.strategy,
@@ -310,6 +321,15 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.meta_["stopped_early"] = stopped_early(study)
         self.meta_["stopped"] = stopped
         self.study_ = study
+
+    def _time_cost(self, data: Dataset) -> TimeCost | None:
+        """With a timeout: what candidates cost on ``data`` (the refinement proposes by
+        expected improvement per second until the deadline); ``None`` without one."""
+        deadline = self._input.deadline
+        if deadline is None or self.timeout is None:
+            return None
+        ends = time.time() + (deadline - time.monotonic())
+        return time_cost(data, self.family, float(self.timeout), ends)
 
     def _candidates(
         self,

@@ -33,12 +33,12 @@ from metahpo.knowledge import (
     TaskRecord,
     open_storage,
 )
-from metahpo.optimizers import classic_sampler
+from metahpo.optimizers import classic_sampler, time_cost
 from metahpo.spaces import SearchSpace, get_family
 from metahpo.tuning._checks import check_base_options_argument
 from metahpo.tuning._fidelity import FidelityPlan, evaluate_staged
 from metahpo.tuning._run import TrialFailed, skip_duplicate
-from metahpo.tuning._sampler import _plan, suggest_config, time_cost
+from metahpo.tuning._sampler import _plan, suggest_config
 from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
 from metahpo.tuning._workers import retry_stale
 
@@ -146,7 +146,7 @@ def make_sampler(
     """The run's sampler, what the meta-learner planned (``None``: not ``meta``) and the
     experience it learned from. ``clock`` (a run with a timeout: ``time.time()`` of its
     deadline and the timeout's seconds) makes the meta-learned refinement cost-aware
-    (:func:`~metahpo.tuning._sampler.time_cost`)."""
+    (:func:`~metahpo.optimizers.time_cost`)."""
     if not isinstance(optimizer, str):
         return optimizer, None, experience
     if optimizer != "meta":
@@ -167,7 +167,7 @@ def make_sampler(
         space=space,
         seed=settings.seed,
         base_options=dict(settings.base_options),
-        cost=None if clock is None else time_cost(dataset, space.family, *clock),
+        cost=None if clock is None else time_cost(dataset, space.family, clock[1], clock[0]),
     )
     meta = {
         "strategy": settings.strategy,

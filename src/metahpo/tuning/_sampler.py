@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 from optuna.storages import BaseStorage
 
-from metahpo._args import check_int, check_str
+from metahpo._args import check_int, check_positive, check_str
 from metahpo.datasets import Dataset
 from metahpo.evaluation import get_metric
 from metahpo.knowledge import Experience, KnowledgeStore, from_store, load_bundled
@@ -20,9 +20,9 @@ from metahpo.metalearners import check_inputs, dataset_argument
 from metahpo.optimizers import (
     DEFAULT_BASE,
     MetaPlan,
-    TimeCost,
     check_base_options,
     make_meta_sampler,
+    time_cost,
 )
 from metahpo.spaces import SearchSpace, get_family
 
@@ -40,25 +40,6 @@ def suggest_config(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
             assert p.low is not None and p.high is not None
             config[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
     return config
-
-
-def time_cost(dataset: Dataset, family: str, ends: float, span: float) -> TimeCost | None:
-    """What configurations of ``family`` cost on ``dataset`` (the bundled experience's
-    :class:`~metahpo.metalearners.CostModel`), for a run that ends at ``ends``
-    (``time.time()``) after ``span`` seconds; ``None``: the family has no timings."""
-    from metahpo.errors import MetaHPOError
-    from metahpo.metalearners import CostModel, DataSize
-
-    try:
-        model = CostModel.from_bundle(family, task=dataset.task)
-    except MetaHPOError:
-        return None
-    size = DataSize.of(dataset)
-
-    def log_seconds(encoded: np.ndarray) -> np.ndarray:
-        return model.predict_log_seconds(encoded, dataset.task, size)
-
-    return TimeCost(log_seconds, ends, span)
 
 
 def _plan(
@@ -101,6 +82,7 @@ def meta_sampler_for(
     base_options: Mapping[str, Any] | None = None,
     target: str | None = None,
     task: str | None = None,
+    timeout: float | None = None,
 ) -> MetaPlan:
     """A :class:`~metahpo.optimizers.MetaSampler` for ``dataset``, ready for any Optuna study.
 
@@ -122,6 +104,10 @@ def meta_sampler_for(
         space: As for :func:`~metahpo.tuning.tune` (a space, or its JSON form).
         target, task: For a DataFrame or a path, as :func:`~metahpo.datasets.load_dataset`
             takes them.
+        timeout: The study's time budget in seconds from now (as ``study.optimize(timeout=)``
+            counts it): the ``transfer-gp`` refinement then proposes by expected improvement
+            per second, priced by the bundled experience's cost model
+            (:func:`~metahpo.optimizers.time_cost`).
 
     Raises:
         MetaHPOError: An argument of the wrong type or value, in one line naming it.
@@ -143,6 +129,7 @@ def meta_sampler_for(
     check_str(metric, f"{where}: 'metric'", none=True)
     check_str(base, f"{where}: 'base'")
     check_int(n_warm_start, f"{where}: 'n_warm_start'", low=0)
+    check_positive(timeout, f"{where}: 'timeout'", unit="seconds", none=True)
     check_base_options(base, base_options, where)
     check_storage(storage, where)
     get_family(family)
@@ -163,5 +150,6 @@ def meta_sampler_for(
         space=space,
         seed=seed,
         base_options=base_options,
+        cost=None if timeout is None else time_cost(dataset, family, float(timeout)),
     )
     return plan
