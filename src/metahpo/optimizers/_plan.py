@@ -135,8 +135,7 @@ def make_meta_sampler(
         space: The search space the objective uses (default: the built-in one); suggestions
             are transferred into it by parameter name.
         seed: Seed of the base sampler.
-        guard_level: Significance level of the negative-transfer guard (see
-            :class:`MetaSampler`).
+        guard_level: Significance level of the negative-transfer guard (:class:`MetaSampler`).
         base_model: For ``rl``, ``maml`` and ``fsbo``: the policy or meta-trained model, already
             trained on this experience by :func:`meta_train_base`, to reuse across runs
             instead of training one for this call.
@@ -146,9 +145,7 @@ def make_meta_sampler(
         base_options: Options of ``base``, by name, as its registry entry declares them
             (:attr:`Base.options`; ``None``: each option its default), e.g. ``transfer``'s
             ``n_transfer`` (proposals before TPE refines; default 25 minus the warm starts).
-        cost: For a run whose budget is time (a deadline): what configurations cost, so that
-            the ``transfer-gp`` base proposes by expected improvement per second, cooled to
-            plain expected improvement at the deadline (:class:`TimeCost`).
+        cost: With a deadline, :class:`TimeCost`: ``transfer-gp`` proposes by EI per second.
 
     Raises:
         MetaHPOError: An argument of the wrong type or value (one line naming it), an

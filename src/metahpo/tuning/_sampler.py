@@ -67,6 +67,24 @@ def _plan(
     return plan, experience
 
 
+def _check_sampler_for(
+    where: str,
+    family: Any,
+    strategy: Any,
+    seed: Any,
+    experience: Any,
+    metric: Any,
+    base: Any,
+    n_warm_start: Any,
+) -> None:
+    """:func:`meta_sampler_for`'s plain arguments checked, one line naming the first wrong."""
+    check_inputs(where, family=family, strategy=strategy, seed=seed, experience=experience)
+    check_str(metric, f"{where}: 'metric'", none=True)
+    check_str(base, f"{where}: 'base'")
+    check_int(n_warm_start, f"{where}: 'n_warm_start'", low=0)
+    get_family(family)
+
+
 def meta_sampler_for(
     dataset: Dataset | str | os.PathLike[str] | pd.DataFrame,
     family: str,
@@ -104,10 +122,8 @@ def meta_sampler_for(
         space: As for :func:`~metahpo.tuning.tune` (a space, or its JSON form).
         target, task: For a DataFrame or a path, as :func:`~metahpo.datasets.load_dataset`
             takes them.
-        timeout: The study's time budget in seconds from now (as ``study.optimize(timeout=)``
-            counts it): the ``transfer-gp`` refinement then proposes by expected improvement
-            per second, priced by the bundled experience's cost model
-            (:func:`~metahpo.optimizers.time_cost`).
+        timeout: The study's seconds from now (as ``study.optimize(timeout=)``): proposals by
+            expected improvement per second (:func:`~metahpo.optimizers.time_cost`).
 
     Raises:
         MetaHPOError: An argument of the wrong type or value, in one line naming it.
@@ -125,14 +141,10 @@ def meta_sampler_for(
     from metahpo.tuning._checks import check_storage, space_argument
 
     where = "meta_sampler_for"
-    check_inputs(where, family=family, strategy=strategy, seed=seed, experience=experience)
-    check_str(metric, f"{where}: 'metric'", none=True)
-    check_str(base, f"{where}: 'base'")
-    check_int(n_warm_start, f"{where}: 'n_warm_start'", low=0)
+    _check_sampler_for(where, family, strategy, seed, experience, metric, base, n_warm_start)
     check_positive(timeout, f"{where}: 'timeout'", unit="seconds", none=True)
     check_base_options(base, base_options, where)
     check_storage(storage, where)
-    get_family(family)
     dataset = dataset_argument(dataset, target, task, where)
     space = space_argument(space, family, dataset.task, where)
     direction = get_metric(metric, dataset.task).direction
