@@ -3,6 +3,7 @@ expected improvement at the deadline."""
 
 from __future__ import annotations
 
+import pickle
 import time
 
 import numpy as np
@@ -75,6 +76,8 @@ def test_time_cost_prices_a_family_on_a_dataset_and_none_without_timings(
     seconds = cost.log_seconds(np.vstack([space.encode(c) for c in configs]))
     assert seconds[1] > seconds[0]
     assert time_cost(tiny_clf, "knn-missing", 60.0) is None  # no such family: no timings
+    again = pickle.loads(pickle.dumps(cost))  # a fitted search holding it can be pickled
+    assert np.array_equal(again.log_seconds(np.vstack([space.encode(configs[0])])), seconds[:1])
 
 
 def test_meta_sampler_for_and_meta_search_cv_take_the_cost_with_a_timeout(
@@ -90,3 +93,4 @@ def test_meta_sampler_for_and_meta_search_cv_take_the_cost_with_a_timeout(
     search = MetaSearchCV("hgb", n_iter=2, timeout=300.0, cv=2, random_state=0)
     search.fit(tiny_clf.X, tiny_clf.y)
     assert search.study_.sampler.base_sampler.model.cost.span == 300.0  # type: ignore[attr-defined]
+    assert pickle.loads(pickle.dumps(search)).best_params_ == search.best_params_

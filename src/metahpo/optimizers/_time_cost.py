@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -68,10 +68,18 @@ def time_cost(
         model = CostModel.from_bundle(family, task=dataset.task)
     except MetaHPOError:
         return None
-    size = DataSize.of(dataset)
-    task = dataset.task
+    priced = _Priced(model, dataset.task, DataSize.of(dataset))
+    return TimeCost(priced, time.time() + seconds if ends is None else ends, float(seconds))
 
-    def log_seconds(encoded: np.ndarray) -> np.ndarray:
-        return model.predict_log_seconds(encoded, task, size)
 
-    return TimeCost(log_seconds, time.time() + seconds if ends is None else ends, float(seconds))
+@dataclass(frozen=True)
+class _Priced:
+    """Log seconds of encoded configurations on one dataset (a plain object, so that a fitted
+    search that holds its sampler can still be pickled)."""
+
+    model: Any  # a metahpo.metalearners.CostModel
+    task: str
+    size: Any  # a metahpo.metalearners.DataSize
+
+    def __call__(self, encoded: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict_log_seconds(encoded, self.task, self.size))
