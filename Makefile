@@ -91,10 +91,12 @@ bench-live-quick: install-torch
 
 ## TIME benchmark, the second of record (issue 25): the test score after T = 60 and 300 seconds
 ## of one core on the 18 shared datasets with >= 10,000 rows (each held out by generator family),
-## lgbm and hgb, at 10/25/50/100 % of T, metahpo against Optuna GP/TPE and FLAML AutoML (and,
-## once metahpo.tune takes them, metahpo without fidelities and TPE + HyperbandPruner). Runs are
+## lgbm and hgb, at 10/25/50/100 % of T, metahpo against FLAML AutoML, Optuna TPE + HyperbandPruner,
+## Optuna GPSampler and metahpo without fidelities (METHODS=all adds plain TPE). Runs are
 ## cached in benchmarks/time/runs/ (resumable after a kill); writes benchmarks/time/summary.json
-## and benchmarks/TIME.md. About 14 core-hours a seed (12.6 of budgets; 2 workers: about 7 hours).
+## and benchmarks/TIME.md. The five methods of record (metahpo, flaml, tpe-hb, gp, metahpo-nofid;
+## FLAML on lgbm only): 9 method-family pairs x 18 datasets x 360 s = 16.2 core-hours of budgets a
+## seed, about 18 with refits (2 workers: about 9 hours; the 60-s runs come first, about 2 hours).
 TIME_ARGS := --time --datasets ../shared/datasets --workers 2 --cache benchmarks/time/runs
 bench-time: install-torch
 	$(BIN)/metahpo-bench $(TIME_ARGS) --out bench-time-out \

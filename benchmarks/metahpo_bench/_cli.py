@@ -17,7 +17,8 @@ _METHOD_HELP = (
     "methods to compare (default: the fast set: default random tpe cmaes qmc evolution nearest "
     "portfolio mapping surrogate, neural and nearest-ae with torch, meta-tpe meta-cmaes "
     "meta-evolution meta-transfer meta-rl meta-random; 'all' adds gp, gp-ei, meta-gp and "
-    "meta-maml and meta-fsbo, which cost more per run)"
+    "meta-maml and meta-fsbo, which cost more per run; --time: metahpo flaml tpe-hb gp "
+    "metahpo-nofid, 'all' adds tpe)"
 )
 
 

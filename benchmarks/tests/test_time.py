@@ -22,6 +22,7 @@ from metahpo_bench._time_curve import (
 )
 from metahpo_bench._time_protocol import (
     PENDING_METHODS,
+    RECORD_METHODS,
     TIME_METHODS,
     TimeMethod,
     TimeSettings,
@@ -111,6 +112,9 @@ def test_registry_runs_today_and_enables_the_slots_when_tune_takes_their_options
     assert ("metahpo-nofid" in TIME_METHODS) == ("fidelity" in accepted)
     assert ("tpe-hb" in TIME_METHODS) == ("pruner" in accepted)
     assert set(PENDING_METHODS).isdisjoint(TIME_METHODS)
+    # the grid of record: metahpo and the peers; plain TPE only on request
+    assert TimeSettings().methods == RECORD_METHODS and set(RECORD_METHODS) <= set(TIME_METHODS)
+    assert RECORD_METHODS[0] == "metahpo" and "tpe" not in RECORD_METHODS
     assert not TimeMethod("x", "", "tune", (("no_such_argument", 1),)).supported()
     assert TimeMethod("x", "", "tune", (("optimizer", "tpe"),)).supported()
     with pytest.raises(MetaHPOError, match="unknown time method"):

@@ -4,7 +4,8 @@ A pruned trial is stopped early by a pruner: Optuna records its last intermediat
 value, but it is no result. The MetaSampler runs each warm start once (a pruned one is not
 proposed again, also by a resumed sampler), the guard ignores pruned warm starts, the default
 ``transfer-gp`` base takes a pruned trial's last value capped at the worst completed result and
-never proposes it again, and ``kb import`` imports COMPLETE trials only.
+never proposes it again (while few trials are complete: the values of the highest step with
+enough of them), and ``kb import`` imports COMPLETE trials only.
 """
 
 from __future__ import annotations
@@ -149,6 +150,46 @@ def test_transfer_gp_without_pruned_trials_is_unchanged() -> None:
     study.add_trial(create_trial(params=WARM[0], distributions=DISTS, value=0.6))
     X, y, exclude = _transfer_gp()._results(StudyView.of(study))
     assert exclude is None and y.tolist() == [0.6] and X.shape == (1, KNN.encoded_dim)
+
+
+def _pruned_at(study: optuna.Study, k: int, steps: dict[int, float]) -> None:
+    study.add_trial(
+        create_trial(
+            params={"n_neighbors": k, "weights": "uniform", "p": 1},
+            distributions=DISTS,
+            state=TrialState.PRUNED,
+            intermediate_values=steps,
+        )
+    )
+
+
+def test_transfer_gp_models_the_highest_step_with_enough_results_while_few_are_complete() -> None:
+    """Scores at a low fidelity are not comparable with full ones: while fewer than the encoded
+    dimension + 1 trials are complete, the model is that of the highest step where that many
+    trials reported (BOHB's rule), uncapped, and every trial is excluded from the proposals."""
+    need = KNN.encoded_dim + 1
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(params=WARM[0], distributions=DISTS, value=0.9))
+    for i in range(need):  # step 1: enough results; step 3: one fewer
+        _pruned_at(study, 2 + i, {1: 0.1 * i} if i == 0 else {1: 0.1 * i, 3: 0.2 * i})
+    X, y, exclude = _transfer_gp()._results(StudyView.of(study))
+    np.testing.assert_allclose(y, [0.1 * i for i in range(need)])  # step 1, uncapped
+    assert X.shape == (need, KNN.encoded_dim)
+    assert exclude is not None and exclude.shape == (need + 1, KNN.encoded_dim)
+    np.testing.assert_allclose(exclude[0], KNN.encode(WARM[0]))
+    _pruned_at(study, 40, {1: 0.05, 3: 0.7})  # now step 3 has enough: it wins
+    X, y, _ = _transfer_gp()._results(StudyView.of(study))
+    np.testing.assert_allclose(y, [*(0.2 * i for i in range(1, need)), 0.7])
+    for k in (50, 60, 64, 30, 20, 12):  # enough complete results: full ones, pruned capped
+        study.add_trial(
+            create_trial(
+                params={"n_neighbors": k, "weights": "distance", "p": 2},
+                distributions=DISTS,
+                value=0.5,
+            )
+        )
+    X, y, _ = _transfer_gp()._results(StudyView.of(study))
+    assert len(y) == 7 + need + 1 and float(y.max()) == 0.9 and float(y.min()) == 0.0
 
 
 @pytest.mark.parametrize("pruner", ["halving", "hyperband"])

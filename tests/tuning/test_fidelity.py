@@ -376,3 +376,42 @@ def test_past_the_timeout_a_trial_stops_at_its_next_boundary_once_a_model_exists
     _, trial = _staged_study(with_model=True)
     ev = evaluate_staged(trial, plan, run, maximize=True, time_limit=None, deadline=None)
     assert ev.ok and [rows for rows, _ in calls] == [100, 300, None]
+
+
+def test_a_trial_whose_next_fidelity_cannot_end_before_the_deadline_stops_after_its_rung() -> None:
+    import time
+
+    from metahpo.evaluation import Evaluation
+    from metahpo.tuning._fidelity import FidelityPlan, evaluate_staged
+
+    plan = FidelityPlan(rungs=(100, 300), full_rows=900, folds=3)
+    calls: list[int | None] = []
+
+    def run(rows: int | None, on_fold: Any, limit: float | None) -> Evaluation:
+        calls.append(rows)  # 10 s at 100 rows: 30 s at 300 rows, 90 s at full fidelity
+        return Evaluation({}, "m", 0.9, fit_time=0.1 * (rows or 900), fold_values=(0.9,) * 3)
+
+    # 20 s left: the 300-row rung (priced 30 s) would end after the deadline
+    _, trial = _staged_study(with_model=True)
+    with pytest.raises(optuna.TrialPruned, match="the timeout"):
+        evaluate_staged(
+            trial, plan, run, maximize=True, time_limit=None, deadline=time.time() + 20.0
+        )
+    attr = trial.study.get_trials()[-1].user_attrs[FIDELITY_ATTR]
+    assert calls == [100] and attr["deadline"] and attr["train_rows"] == 100
+    # 60 s left: the 300-row rung fits, full fidelity (90 s) does not
+    calls.clear()
+    _, trial = _staged_study(with_model=True)
+    with pytest.raises(optuna.TrialPruned, match="the timeout"):
+        evaluate_staged(
+            trial, plan, run, maximize=True, time_limit=None, deadline=time.time() + 60.0
+        )
+    assert calls == [100, 300]
+    # enough time, or no model yet: nothing stops it
+    for with_model, left in ((True, 1000.0), (False, 20.0)):
+        calls.clear()
+        _, trial = _staged_study(with_model=with_model)
+        ev = evaluate_staged(
+            trial, plan, run, maximize=True, time_limit=None, deadline=time.time() + left
+        )
+        assert ev.ok and calls == ([100, 300, None] if with_model else [None])

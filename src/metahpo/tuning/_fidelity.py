@@ -218,8 +218,11 @@ def evaluate_staged(
 
     ``deadline`` (``time.time()`` of the run's timeout): once it has passed, a trial with rungs
     stops at its next rung or fold boundary, provided the study holds a complete model, so a
-    run ends soon after its timeout instead of finishing an expensive full evaluation. Without
-    rungs (``plan`` ``None``) a started trial finishes, as in Optuna.
+    run ends soon after its timeout instead of finishing an expensive full evaluation. A trial
+    also stops after a rung when its next fidelity, priced at the rung's seconds times the
+    ratio of their rows (an estimate: fits grow at least linearly with the rows), would end
+    after the deadline: it could not become the result, and its time goes to configurations
+    that can. Without rungs (``plan`` ``None``) a started trial finishes, as in Optuna.
     """
     if plan is None:
         return run(None, None, time_limit)
@@ -227,7 +230,7 @@ def evaluate_staged(
     late = _late(deadline) if complete else _never
     spent = 0.0
     if complete:  # the first model of a study goes straight to full fidelity
-        for rows in plan.rungs:
+        for i, rows in enumerate(plan.rungs):
             if late():
                 _stop(trial, spent, rows, 0, plan, deadline=True)
             ev = run(rows, None, _left(time_limit, spent))
@@ -237,6 +240,9 @@ def evaluate_staged(
             trial.report(ev.value, step=rows)
             if trial.should_prune():
                 _stop(trial, spent, rows, len(ev.fold_values), plan)
+            after = plan.rungs[i + 1] if i + 1 < len(plan.rungs) else plan.full_rows
+            if _cannot_finish(deadline, ev.fit_time * after / rows):
+                _stop(trial, spent, rows, len(ev.fold_values), plan, deadline=True)
         if late():
             _stop(trial, spent, plan.full_rows, 0, plan, deadline=True)
     fold_rule = fold_stop(complete, maximize, plan.folds) if plan.fold_stop else None
@@ -247,6 +253,11 @@ def evaluate_staged(
     if ev.ok:
         trial.report(ev.value, step=plan.full_rows)
     return _total(ev, spent, time_limit)
+
+
+def _cannot_finish(deadline: float | None, seconds: float) -> bool:
+    """Whether a next fidelity predicted to take ``seconds`` ends after ``deadline``."""
+    return deadline is not None and time.time() + seconds > deadline
 
 
 def _never() -> bool:
