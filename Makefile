@@ -101,6 +101,7 @@ TIME_ARGS := --time --datasets ../shared/datasets --workers 2 --cache benchmarks
 bench-time: install-torch
 	$(BIN)/metahpo-bench $(TIME_ARGS) --out bench-time-out \
 	  --summary benchmarks/time/summary.json --results-md benchmarks/TIME.md
+	$(BIN)/python benchmarks/readme_headline.py
 
 ## The TIME quick subset: 4 datasets of 10k-60k rows (both task types), lgbm, T = 60 s, seed 0
 ## (16 runs, about 10 minutes on 2 cores); into bench-time-quick-out/, baselines from the cache.

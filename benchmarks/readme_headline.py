@@ -5,9 +5,12 @@ Reads ``benchmarks/live/summary.json`` and replaces the text between the markers
 table of metahpo's default against Optuna's GPSampler and TPE (and the other peers present)
 after 1, 10 and the full budget, with ratios; and, where the README has the markers
 ``<!-- replay-headline:start -->`` / ``<!-- replay-headline:end -->``, the replay's table from
-``benchmarks/replay/summary.json``. ``make bench-live`` and ``make bench`` run it.
+``benchmarks/replay/summary.json``; and between ``<!-- time-headline:start -->`` /
+``<!-- time-headline:end -->`` the TIME benchmark's tables from ``benchmarks/time/summary.json``.
+``make bench-live``, ``make bench`` and ``make bench-time`` run it.
 
-    python benchmarks/readme_headline.py [--summary PATH] [--replay PATH] [--readme PATH]
+    python benchmarks/readme_headline.py [--summary PATH] [--replay PATH] [--time PATH]
+                                         [--readme PATH]
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ REPLAY_START, REPLAY_END = "<!-- replay-headline:start -->", "<!-- replay-headli
 REPLAY_PEERS = ("tpe", "random", "default")
 HEADLINE = "meta"
 PEERS = {"gp": "Optuna GPSampler", "tpe": "Optuna TPE", "flaml": "FLAML CFO", "random": "random"}
+TIME_START, TIME_END = "<!-- time-headline:start -->", "<!-- time-headline:end -->"
+#: The TIME benchmark's methods as the README names them.
+TIME_NAMES = {
+    "metahpo": "**metahpo**",
+    "flaml": "FLAML AutoML",
+    "tpe-hb": "Optuna TPE + Hyperband",
+    "gp": "Optuna GPSampler",
+    "tpe": "Optuna TPE",
+    "metahpo-nofid": "metahpo, no fidelities",
+}
 
 
 def headline(summary: dict[str, Any]) -> str:
@@ -120,6 +133,84 @@ def replay_headline(summary: dict[str, Any]) -> str:
     )
 
 
+def _time_row(name: str, e: dict[str, Any], wtl: list[int] | None) -> str:
+    mean = " / ".join(f"{v:.3f}" for v in e["mean"])
+    first = e.get("first_pct_median")
+    cells = [
+        TIME_NAMES.get(name, name),
+        mean,
+        f"{e['median'][-1]:.3f}",
+        "–" if wtl is None else ":".join(str(x) for x in wtl),
+        str(e["no_model_final"]),
+        "–" if first is None else f"{first:.0f} %",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _time_groups(entry: dict[str, Any]) -> list[str]:
+    """Mean normalised test regret at T per family and per task type, every method."""
+    groups = [*(("family", k) for k in entry["family"]), *(("task", k) for k in entry["task"])]
+    methods = list(entry["all"]["methods"])
+    lines = [
+        "| at T | " + " | ".join(TIME_NAMES.get(m, m) for m in methods) + " |",
+        "| --- | " + " | ".join("--:" for _ in methods) + " |",
+    ]
+    for kind, key in groups:
+        g = entry[kind][key]
+        vals = [f"{g['methods'][m]['mean'][-1]:.3f}" if m in g["methods"] else "–" for m in methods]
+        lines.append(f"| {key} ({g['n_cells']} cells) | " + " | ".join(vals) + " |")
+    return lines
+
+
+def time_headline(summary: dict[str, Any]) -> str:
+    """The TIME benchmark's table per budget: every method's mean normalised test regret at
+    10/25/50/100 % of T, metahpo's win:tie:loss against it, runs without a model at T and the
+    median time of the first full-fidelity result; then the regret at T per family and task."""
+    lines: list[str] = []
+    p = summary["protocol"]
+    grid = len(summary["datasets"]) * len(p["families"]) * p["seeds"]
+    for budget, entry in summary["budgets"].items():
+        g = entry["all"]
+        me = summary["headline"]
+        short = {m: e["n"] for m, e in g["methods"].items() if e["n"] < g["n_cells"]}
+        lines += [
+            f"**T = {float(budget):g} s of one core**: {g['n_cells']} of the grid's {grid} cells "
+            f"(dataset × family × seed)"
+            + (
+                "; fewer for "
+                + ", ".join(f"{TIME_NAMES.get(m, m)} ({n})" for m, n in short.items())
+                if short
+                else ""
+            )
+            + ":",
+            "",
+            "| method | mean regret at 10 / 25 / 50 / 100 % of T | median at T "
+            f"| {TIME_NAMES.get(me, me)} W:T:L | no model at T | first result (median) |",
+            "| --- | --- | --: | --: | --: | --: |",
+            *(_time_row(m, e, g["wtl"].get(m)) for m, e in g["methods"].items()),
+            "",
+            *_time_groups(entry),
+            "",
+            f"{TIME_NAMES.get(me, me)}'s worst cells at T: "
+            + ", ".join(
+                f"{w['dataset']} ({w['family']}, {w['regret'][me]:.2f})" for w in g["worst"]
+            )
+            + ".",
+            "",
+        ]
+    cpu = summary["cpu"]
+    lines += textwrap.wrap(
+        f"Normalised test regret per cell between the worst (1) and the best (0) test score any "
+        f"method reached at T; W:T:L is {summary['headline']}'s wins, ties and losses against "
+        f"the row's method at T. {cpu['runs']} runs on {len(summary['datasets'])} datasets "
+        f"(families {', '.join(summary['protocol']['families'])}), "
+        f"{cpu['tuning_core_h']:.1f} core-hours of tuning and {cpu['refit_core_h']:.1f} of "
+        "refits. From `benchmarks/time/summary.json` (`make bench-time`).",
+        width=95,
+    )
+    return "\n".join(lines)
+
+
 def _replace(text: str, start: str, end: str, block: str, where: Path) -> str:
     if start not in text or end not in text:
         raise SystemExit(f"{where}: markers {start} / {end} not found")
@@ -132,6 +223,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--summary", type=Path, default=ROOT / "benchmarks/live/summary.json")
     ap.add_argument("--replay", type=Path, default=ROOT / "benchmarks/replay/summary.json")
+    ap.add_argument("--time", type=Path, default=ROOT / "benchmarks/time/summary.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
     summary = json.loads(args.summary.read_text(encoding="utf-8"))
@@ -142,6 +234,10 @@ def main() -> None:
         replay = json.loads(args.replay.read_text(encoding="utf-8"))
         text = _replace(text, REPLAY_START, REPLAY_END, replay_headline(replay), args.readme)
         print(f"{args.readme}: replay table updated from {args.replay}")
+    if args.time.exists() and TIME_START in text:
+        timed = json.loads(args.time.read_text(encoding="utf-8"))
+        text = _replace(text, TIME_START, TIME_END, time_headline(timed), args.readme)
+        print(f"{args.readme}: TIME table updated from {args.time}")
     tmp = args.readme.with_name(f".{args.readme.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, args.readme)  # atomic: a crash never leaves half a README

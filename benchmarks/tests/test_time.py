@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +243,24 @@ def test_report_from_cached_runs(tmp_path: Path) -> None:
     md = render_time_md(summary)
     assert "## T = 10 s" in md and "| `tpe` |" in md and "CPU cost: 2 runs" in md
     assert "1 / 0 of 1" in md  # tpe: no model at 10 %, a model at 100 %
+    # the README's TIME table is copied from the summary by the headline script
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "<!-- live-headline:start -->\n<!-- live-headline:end -->\n"
+        "a\n<!-- time-headline:start -->\nSTALE\n<!-- time-headline:end -->\nz\n"
+    )
+    script = Path(__file__).resolve().parents[1] / "readme_headline.py"
+    live = Path(__file__).resolve().parents[1] / "live" / "summary.json"
+    cmd = [sys.executable, str(script), "--summary", str(live), "--replay", str(tmp_path / "x")]
+    cmd += ["--time", str(tmp_path / "summary.json"), "--readme", str(readme)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    text = readme.read_text()
+    assert "STALE" not in text and text.endswith("z\n")
+    assert "**T = 10 s of one core**: 1 of the grid's 1 cells" in text
+    assert "| **metahpo** | 1.000 / 0.500 / 0.000 / 0.000 | 0.000 | – | 0 | 10 % |" in text
+    assert "| Optuna TPE | 1.000 / 1.000 / 1.000 / 1.000 | 1.000 | 1:0:0 | 0 | 25 % |" in text
+    assert "| lgbm (1 cells) | 0.000 | 1.000 |" in text
 
 
 # -- cache and refit -----------------------------------------------------------------------------
