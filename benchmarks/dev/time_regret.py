@@ -10,22 +10,11 @@ cells and one seed, never a verdict (the TIME grid of record decides).
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 from typing import Any
 
 import numpy as np
 from metahpo_bench._time_stats import normalised_regret
-
-
-def _runs(path: str, budget: float, family: str) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            if r["budget_s"] == budget and r["family"] == family:
-                out[r["dataset"]] = r
-    return out
+from time_ab import _runs  # this folder is the script's first path entry
 
 
 def _gains(r: dict[str, Any]) -> np.ndarray:
