@@ -105,8 +105,10 @@ _CANDIDATES: tuple[TimeMethod, ...] = (
     # revision 2: tune holds out tables too large for CV in the timeout, and no longer
     # evaluates a noisy copy of the library default as a second warm start; revision 3: a
     # trial whose next fidelity cannot end before the deadline stops after its rung (every
-    # method with rungs), and transfer-gp models the highest rung while few trials are complete
-    TimeMethod("metahpo", "metahpo.tune as shipped (meta-learned)", "tune", meta=True, revision=3),
+    # method with rungs), and transfer-gp models the highest rung while few trials are complete;
+    # revision 4 (metahpo-nofid 3): the low-cost start (a first warm start predicted to cost
+    # more than a tenth of the timeout gives its place to one predicted to fit)
+    TimeMethod("metahpo", "metahpo.tune as shipped (meta-learned)", "tune", meta=True, revision=4),
     TimeMethod(
         "gp",
         "metahpo.tune, Optuna's GPSampler",
@@ -126,7 +128,7 @@ _CANDIDATES: tuple[TimeMethod, ...] = (
     TimeMethod("flaml", "FLAML AutoML, the family's estimator", "flaml", peer=True),
     # Slots: registered as soon as metahpo.tune takes `fidelity` and `pruner` (issue 25).
     TimeMethod(
-        "metahpo-nofid", "metahpo without fidelities", "tune", _NOFID, meta=True, revision=2
+        "metahpo-nofid", "metahpo without fidelities", "tune", _NOFID, meta=True, revision=3
     ),
     TimeMethod("tpe-hb", "Optuna TPE + HyperbandPruner", "tune", _TPE_HB, peer=True, revision=3),
 )

@@ -7,6 +7,7 @@ import pickle
 import time
 
 import numpy as np
+import pytest
 
 from metahpo.datasets import Dataset
 from metahpo.optimizers import TimeCost
@@ -94,3 +95,63 @@ def test_meta_sampler_for_and_meta_search_cv_take_the_cost_with_a_timeout(
     search.fit(tiny_clf.X, tiny_clf.y)
     assert search.study_.sampler.base_sampler.model.cost.span == 300.0  # type: ignore[attr-defined]
     assert pickle.loads(pickle.dumps(search)).best_params_ == search.best_params_
+
+
+def _seconds(X: np.ndarray) -> np.ndarray:
+    """Test prices: each encoded row's first coordinate is its seconds."""
+    return np.log(np.asarray(X)[:, 0])
+
+
+def test_the_low_cost_start_is_the_best_ranked_candidate_that_fits_a_tenth_of_the_run() -> None:
+    from metahpo.optimizers._time_cost import FIRST_SHARE, low_cost_first
+
+    cost = TimeCost(_by_first, ends=time.time() + 60.0, span=60.0, full_log_seconds=_seconds)
+    assert FIRST_SHARE * cost.span == pytest.approx(6.0)
+
+    def first(*seconds: float) -> int:
+        return low_cost_first(np.array([[s, 0.0] for s in seconds]), cost)
+
+    assert first(3.0, 1.0, 0.5) == 0  # the planned first fits: it stays first
+    assert first(20.0, 10.0, 5.0, 2.0) == 2  # the best-ranked that fits, not the cheapest
+    assert first(20.0, 10.0, 8.0) == 2  # none fits: the cheapest
+    assert first(20.0, 30.0) == 0  # none cheaper than the planned first
+    unknown = TimeCost(_by_first, ends=time.time() + 60.0, span=60.0)
+    assert low_cost_first(np.array([[20.0, 0.0], [1.0, 0.0]]), unknown) == 0
+    assert low_cost_first(np.array([[20.0, 0.0], [1.0, 0.0]]), None) == 0
+    broken = TimeCost(_by_first, time.time() + 60.0, 60.0, lambda X: np.full(len(X), np.nan))
+    assert low_cost_first(np.array([[20.0, 0.0], [1.0, 0.0]]), broken) == 0
+
+
+def test_a_meta_sampler_under_a_timeout_starts_with_a_configuration_it_can_afford() -> None:
+    """Every warm start priced at 100 s of a 60-s run but for one of the meta-learner's other
+    suggestions, priced at 1 s: that one goes first, and every planned warm start follows in
+    its order (the library default among them)."""
+    from metahpo.optimizers import make_meta_sampler
+    from metahpo.spaces import same_config
+    from metahpo.testing import KNN, knn_experience
+
+    experience = knn_experience(np.linspace(-1.0, 1.0, 12), m1s=0.05 * np.sin(np.arange(12)))
+    mf = experience.tasks[3].metafeatures
+    plain = make_meta_sampler(mf, "knn", "classification", experience=experience, n_warm_start=3)
+    warm = plain.sampler.warm_start
+    extra = [KNN.transfer(s.params)[0] for s in plain.suggestions]
+    cheap = next(c for c in extra if not any(same_config(c, w) for w in warm))
+    target = KNN.encode(cheap)
+
+    def priced(X: np.ndarray) -> np.ndarray:
+        hit = np.abs(np.asarray(X) - target[None, :]).max(axis=1) < 1e-9
+        return np.where(hit, np.log(1.0), np.log(100.0))
+
+    cost = TimeCost(_by_first, time.time() + 60.0, 60.0, full_log_seconds=priced)
+    timed = make_meta_sampler(
+        mf, "knn", "classification", experience=experience, n_warm_start=3, cost=cost
+    ).sampler.warm_start
+    assert same_config(timed[0], cheap)
+    assert len(timed) == len(warm) + 1
+    assert all(same_config(a, b) for a, b in zip(timed[1:], warm, strict=True))
+    assert any(same_config(w, KNN.default_config()) for w in timed)
+    fits = TimeCost(_by_first, time.time() + 60.0, 60.0, lambda X: np.zeros(len(X)))
+    again = make_meta_sampler(
+        mf, "knn", "classification", experience=experience, n_warm_start=3, cost=fits
+    ).sampler.warm_start
+    assert all(same_config(a, b) for a, b in zip(again, warm, strict=True))

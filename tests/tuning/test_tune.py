@@ -374,8 +374,8 @@ def test_a_timeout_makes_the_meta_learned_refinement_cost_aware(
     made: list[TimeCost | None] = []
     real = _prepare.time_cost
 
-    def spy(*args: Any) -> TimeCost | None:
-        made.append(real(*args))
+    def spy(*args: Any, **kwargs: Any) -> TimeCost | None:
+        made.append(real(*args, **kwargs))
         return made[-1]
 
     monkeypatch.setattr(_prepare, "time_cost", spy)
@@ -385,5 +385,9 @@ def test_a_timeout_makes_the_meta_learned_refinement_cost_aware(
     small, large = ({**space.default_config(), "max_iter": n} for n in (20, 500))
     seconds = made[0].log_seconds(np.vstack([space.encode(small), space.encode(large)]))
     assert np.all(np.isfinite(seconds)) and seconds[1] > seconds[0]
+    # the run's own evaluation is priced too (the low-cost start): 5-fold CV of every row
+    assert made[0].full_log_seconds is not None
+    full = made[0].full_log_seconds(np.vstack([space.encode(small), space.encode(large)]))
+    assert np.all(np.isfinite(full)) and full[1] > full[0]
     tune(tiny_clf, "hgb", budget=2, storage=None)
     assert len(made) == 1  # no timeout: no cost

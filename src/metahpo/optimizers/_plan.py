@@ -54,7 +54,7 @@ from metahpo.optimizers._experience import metafeature_vector
 from metahpo.optimizers._guard import guard_message
 from metahpo.optimizers._meta_sampler import MetaSampler
 from metahpo.optimizers._prior import SurrogatePrior
-from metahpo.optimizers._time_cost import TimeCost
+from metahpo.optimizers._time_cost import TimeCost, low_cost_first
 from metahpo.optimizers._view import GUARD_ATTR, WARM_ATTR, WARM_CONFIG_ATTR
 from metahpo.spaces import same_config
 
@@ -145,7 +145,7 @@ def make_meta_sampler(
         base_options: Options of ``base``, by name, as its registry entry declares them
             (:attr:`Base.options`; ``None``: each option its default), e.g. ``transfer``'s
             ``n_transfer`` (proposals before TPE refines; default 25 minus the warm starts).
-        cost: With a deadline, :class:`TimeCost`: ``transfer-gp`` proposes by EI per second.
+        cost: With a deadline, :class:`TimeCost`: EI per second, a low-cost start.
 
     Raises:
         MetaHPOError: An argument of the wrong type or value (one line naming it), an
@@ -228,6 +228,7 @@ def _warm_then_base(
     confidence = learner.task_space_.confidence(dist)
     ood = learner.task_space_.out_of_distribution(dist)
     warm, predicted = _warm_starts(suggestions, space, n, ood, confidence)
+    warm, predicted = _low_cost_start(warm, predicted, suggestions, context)
     if base_model is None and entry.train is not None:
         base_model = entry.train(own, context.builtin, context.seed or 0)
     ranked = [*warm, *(space.transfer(x.params)[0] for x in suggestions)]
@@ -331,6 +332,34 @@ def _warm_starts(
     warm.insert(at, default)
     predicted.insert(at, default_score)
     return warm[:n], predicted[:n]
+
+
+def _low_cost_start(
+    warm: list[dict[str, Any]],
+    predicted: list[float],
+    suggestions: Any,
+    context: BaseContext,
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """The warm starts with the low-cost start of a run under a timeout
+    (:func:`~metahpo.optimizers._time_cost.low_cost_first`): where the first is predicted to
+    cost more than its share of the run, the best-ranked candidate (a warm start or another of
+    the meta-learner's suggestions) predicted to fit goes first, else the cheapest; every warm
+    start stays."""
+    if context.cost is None or context.cost.full_log_seconds is None or not warm:
+        return warm, predicted
+    pool, scores = list(warm), list(predicted)
+    for s in suggestions:
+        config = context.space.transfer(s.params)[0]
+        if not any(same_config(config, p) for p in pool):
+            pool.append(config)
+            scores.append(s.predicted_score)
+    builtin = context.builtin
+    encoded = np.vstack([builtin.encode(builtin.transfer(c)[0]) for c in pool])
+    i = low_cost_first(encoded, context.cost)
+    if i == 0:
+        return warm, predicted
+    rest = [j for j in range(len(warm)) if j != i]
+    return [pool[i], *(warm[j] for j in rest)], [scores[i], *(predicted[j] for j in rest)]
 
 
 def meta_train_base(experience: Any, family: str, task: str, base: str, seed: int = 0) -> Any:

@@ -7,6 +7,15 @@ Adams, 2012), and ``alpha`` falls from 1 at the start of the run to 0 at its dea
 configurations first, pure expected improvement at the end (cost cooling, Lee, Eriksson,
 Perrone and Poloczek, 2020, "Cost-aware Bayesian optimization", CArBO). Only cost *ratios*
 between candidates matter, so the cost model's seconds need no calibration to this machine.
+
+**A low-cost start.** Where the run's evaluation is known (its fits and training rows), the
+first full-fidelity trial must fit :data:`FIRST_SHARE` of the run's time: a first warm start
+predicted to cost more gives its place to the meta-learner's best-ranked suggestion predicted
+to fit, else to the cheapest (:func:`low_cost_first`); the other warm starts follow, raced on
+the row rungs. A model then exists early, also on tables where one default fit takes most of
+the timeout. This one decision does need the cost model's seconds: they are the experience's
+timings, on the machines that built it, extrapolated beyond its 2,000 rows (see
+:class:`~metahpo.metalearners.CostModel`).
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ import numpy as np
 if TYPE_CHECKING:
     from metahpo.datasets import Dataset
 
+#: Share of a run's time within which its first full-fidelity result should come.
+FIRST_SHARE = 0.1
+
 
 @dataclass(frozen=True)
 class TimeCost:
@@ -31,11 +43,15 @@ class TimeCost:
             configurations encoded in the family's built-in space (any additive offset).
         ends: ``time.time()`` of the run's deadline.
         span: Seconds from the start of the run to its deadline.
+        full_log_seconds: Natural log of the predicted seconds of one full-fidelity evaluation
+            in this run (its fits, on its training rows) of each row of an array of encoded
+            configurations; ``None`` where the run's evaluation is unknown (no low-cost start).
     """
 
     log_seconds: Callable[[np.ndarray], np.ndarray]
     ends: float
     span: float
+    full_log_seconds: Callable[[np.ndarray], np.ndarray] | None = None
 
     def alpha(self, now: float | None = None) -> float:
         """The cost exponent: the share of the run's time left, in ``[0, 1]``."""
@@ -55,12 +71,19 @@ class TimeCost:
 
 
 def time_cost(
-    dataset: Dataset, family: str, seconds: float, ends: float | None = None
+    dataset: Dataset,
+    family: str,
+    seconds: float,
+    ends: float | None = None,
+    *,
+    evaluation: tuple[int, float] | None = None,
 ) -> TimeCost | None:
     """What configurations of ``family`` cost on ``dataset``, priced by the bundled
     experience's :class:`~metahpo.metalearners.CostModel`, for a run of ``seconds`` that ends
-    at ``ends`` (``time.time()``; default: ``seconds`` from now). ``None``: the family has no
-    timings of the dataset's task type."""
+    at ``ends`` (``time.time()``; default: ``seconds`` from now). ``evaluation``: the run's
+    full-fidelity evaluation, ``(fits, training rows of each)`` (5-fold CV of ``n`` rows:
+    ``(5, 0.8 n)``; a holdout split: ``(1, its training rows)``), which the low-cost start
+    needs. ``None``: the family has no timings of the dataset's task type."""
     from metahpo.errors import MetaHPOError
     from metahpo.metalearners import CostModel, DataSize
 
@@ -68,8 +91,10 @@ def time_cost(
         model = CostModel.from_bundle(family, task=dataset.task)
     except MetaHPOError:
         return None
-    priced = _Priced(model, dataset.task, DataSize.of(dataset))
-    return TimeCost(priced, time.time() + seconds if ends is None else ends, float(seconds))
+    size = DataSize.of(dataset)
+    full = None if evaluation is None else _Full(model, dataset.task, size, *evaluation)
+    ends = time.time() + seconds if ends is None else ends
+    return TimeCost(_Priced(model, dataset.task, size), ends, float(seconds), full)
 
 
 @dataclass(frozen=True)
@@ -83,3 +108,39 @@ class _Priced:
 
     def __call__(self, encoded: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.predict_log_seconds(encoded, self.task, self.size))
+
+
+@dataclass(frozen=True)
+class _Full:
+    """Log seconds of one full-fidelity evaluation of encoded configurations in a run:
+    ``fits`` fits on ``train_rows`` rows each."""
+
+    model: Any  # a metahpo.metalearners.CostModel
+    task: str
+    size: Any  # a metahpo.metalearners.DataSize
+    fits: int
+    train_rows: float
+
+    def __call__(self, encoded: np.ndarray) -> np.ndarray:
+        s = self.size
+        one = self.model.fold_log_seconds(
+            encoded, self.task, self.train_rows, s.n_features, s.n_classes
+        )
+        return np.asarray(one, dtype=float) + float(np.log(max(self.fits, 1)))
+
+
+def low_cost_first(encoded: np.ndarray, cost: TimeCost | None) -> int:
+    """Which of the configurations (encoded rows, in the order they would be evaluated: the
+    first warm start, then the other candidates by rank) to evaluate first: ``0`` when it is
+    predicted to fit :data:`FIRST_SHARE` of the run's time (or nothing can be priced), else
+    the first predicted to fit, else the cheapest."""
+    if cost is None or cost.full_log_seconds is None or len(encoded) < 2:
+        return 0
+    log_s = np.asarray(cost.full_log_seconds(encoded), dtype=float)
+    if log_s.shape != (len(encoded),) or not np.all(np.isfinite(log_s)):
+        return 0
+    fits = np.flatnonzero(np.exp(log_s) <= FIRST_SHARE * cost.span)
+    if len(fits):
+        return int(fits[0])
+    cheapest = int(np.argmin(log_s))
+    return cheapest if log_s[cheapest] < log_s[0] else 0

@@ -14,6 +14,7 @@ import numpy as np
 import optuna
 from optuna.samplers import BaseSampler
 from sklearn.base import is_classifier
+from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import Tags, get_tags
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
@@ -329,7 +330,19 @@ class MetaSearchCV(BaseSearchCV):  # type: ignore[misc]
         if deadline is None or self.timeout is None:
             return None
         ends = time.time() + (deadline - time.monotonic())
-        return time_cost(data, self.family, float(self.timeout), ends)
+        return time_cost(
+            data, self.family, float(self.timeout), ends, evaluation=self._evaluation(data)
+        )
+
+    def _evaluation(self, data: Dataset) -> tuple[int, float] | None:
+        """``(fits, training rows of each)`` of one candidate's full cross-validation (``None``:
+        a splitter that cannot say how many splits it makes without more arguments)."""
+        try:
+            cv = check_cv(self.cv, data.y, classifier=data.task == "classification")
+            k = int(cv.get_n_splits(data.X, data.y))
+        except (TypeError, ValueError):
+            return None
+        return (k, data.n_rows * (k - 1) / k) if k >= 2 else None
 
     def _candidates(
         self,

@@ -33,10 +33,11 @@ from metahpo.knowledge import (
     TaskRecord,
     open_storage,
 )
-from metahpo.optimizers import classic_sampler, time_cost
+from metahpo.optimizers import TimeCost, classic_sampler, time_cost
 from metahpo.spaces import SearchSpace, get_family
 from metahpo.tuning._checks import check_base_options_argument
-from metahpo.tuning._fidelity import FidelityPlan, evaluate_staged
+from metahpo.tuning._fidelity import HOLDOUT_FRACTION, FidelityPlan, evaluate_staged
+from metahpo.tuning._options import HOLDOUT
 from metahpo.tuning._run import TrialFailed, skip_duplicate
 from metahpo.tuning._sampler import _plan, suggest_config
 from metahpo.tuning._settings import SETTINGS_ATTR, RunSettings, check_resume
@@ -167,7 +168,7 @@ def make_sampler(
         space=space,
         seed=settings.seed,
         base_options=dict(settings.base_options),
-        cost=None if clock is None else time_cost(dataset, space.family, clock[1], clock[0]),
+        cost=None if clock is None else _time_cost(dataset, space.family, clock, settings.folds),
     )
     meta = {
         "strategy": settings.strategy,
@@ -179,6 +180,19 @@ def make_sampler(
         "experience_tasks": len(experience.select(family=space.family, task=dataset.task)),
     }
     return plan.sampler, meta, experience
+
+
+def _time_cost(
+    dataset: Dataset, family: str, clock: tuple[float, float], folds: int
+) -> TimeCost | None:
+    """What configurations cost in a run that ends at ``clock[0]`` (``time.time()``) after
+    ``clock[1]`` seconds, validated on ``folds`` splits (``1``: the holdout split)."""
+    rows = dataset.n_rows
+    holdout = folds == HOLDOUT
+    fits, train = (
+        (1, rows * (1 - HOLDOUT_FRACTION)) if holdout else (folds, rows * (folds - 1) / folds)
+    )
+    return time_cost(dataset, family, clock[1], clock[0], evaluation=(fits, train))
 
 
 def stored_settings(study: optuna.Study, wanted: RunSettings) -> RunSettings | None:
