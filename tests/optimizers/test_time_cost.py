@@ -93,7 +93,8 @@ def test_meta_sampler_for_and_meta_search_cv_take_the_cost_with_a_timeout(
     assert plain.model.cost is None  # type: ignore[attr-defined]
     search = MetaSearchCV("hgb", n_iter=2, timeout=300.0, cv=2, random_state=0)
     search.fit(tiny_clf.X, tiny_clf.y)
-    assert search.study_.sampler.base_sampler.model.cost.span == 300.0  # type: ignore[attr-defined]
+    cost = search.study_.sampler.base_sampler.model.cost  # type: ignore[attr-defined]
+    assert cost.span == 300.0 and cost.full_log_seconds.fits == 2  # its 2-fold CV, priced
     assert pickle.loads(pickle.dumps(search)).best_params_ == search.best_params_
 
 
