@@ -140,7 +140,4 @@ def low_cost_first(encoded: np.ndarray, cost: TimeCost | None) -> int:
     if log_s.shape != (len(encoded),) or not np.all(np.isfinite(log_s)):
         return 0
     fits = np.flatnonzero(np.exp(log_s) <= FIRST_SHARE * cost.span)
-    if len(fits):
-        return int(fits[0])
-    cheapest = int(np.argmin(log_s))
-    return cheapest if log_s[cheapest] < log_s[0] else 0
+    return int(fits[0]) if len(fits) else int(np.argmin(log_s))  # ties: the planned first
