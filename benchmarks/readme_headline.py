@@ -198,6 +198,11 @@ def time_headline(summary: dict[str, Any]) -> str:
             + ".",
             "",
         ]
+    if "targets" in summary:
+        from metahpo_bench._time_targets import render_targets
+
+        me = summary["headline"]
+        lines += [*render_targets(summary["targets"], me, f"Issue 25's targets for {me}:"), ""]
     cpu = summary["cpu"]
     lines += textwrap.wrap(
         f"Normalised test regret per cell between the worst (1) and the best (0) test score any "

@@ -18,6 +18,7 @@ from metahpo_bench._time_protocol import (
     TIME_METHODS,
 )
 from metahpo_bench._time_stats import cpu_cost, time_stats
+from metahpo_bench._time_targets import render_targets, time_targets
 
 
 def time_summary(result: TimeResult, command: str) -> dict[str, Any]:
@@ -46,6 +47,7 @@ def time_summary(result: TimeResult, command: str) -> dict[str, Any]:
         "cpu": cpu_cost(result.runs),
         "errors": [{"run": list(u), "error": e} for u, e in result.errors],
         "budgets": time_stats(result.runs, methods, HEADLINE),
+        "targets": time_targets(result.runs, HEADLINE),
     }
 
 
@@ -130,6 +132,7 @@ def render_time_md(summary: dict[str, Any]) -> str:
     """TIME.md from :func:`time_summary`'s output."""
     lines = _intro(summary)
     head = summary["headline"]
+    lines += ["", *render_targets(summary["targets"], head)]
     for budget, entry in summary["budgets"].items():
         lines += ["", f"## T = {budget} s", "", "### All cells", ""]
         lines += _group_table(entry["all"], head)

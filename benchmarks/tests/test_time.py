@@ -36,6 +36,7 @@ from metahpo_bench._time_protocol import (
 )
 from metahpo_bench._time_report import render_time_md, time_summary
 from metahpo_bench._time_stats import cell_regrets, group_stats, normalised_regret
+from metahpo_bench._time_targets import render_targets, time_targets
 
 import metahpo
 from metahpo.datasets import load_dataset
@@ -232,6 +233,34 @@ def test_group_statistics_count_missing_models_wins_and_the_time_to_flaml() -> N
     assert stats["worst"][0]["dataset"] == "e"
 
 
+def test_targets_are_measured_from_the_runs_met_or_not() -> None:
+    late = ((5.0, 0.5),)  # the first result at 50 % of T on a large table
+    runs = [
+        _run("metahpo", [0.7, 0.8, 0.9, 0.9]),
+        _run("tpe-hb", [None, 0.5, 0.6, 0.7]),
+        _run("flaml", [0.6, 0.7, 0.8, 0.8]),
+        _run("metahpo", [None, None, 0.5, 0.6], dataset="e", n_train=99_975, incumbents=late),
+        _run("tpe-hb", [0.5, 0.6, 0.7, 0.8], dataset="e"),
+    ]
+    t = time_targets(runs, "metahpo")
+    b = t["budgets"]["10"]
+    assert b["ratio"]["flaml"] == {
+        "cells": 1, "headline": 0.0, "peer": 0.5, "ratio": 0.0, "met": True
+    }  # fmt: skip
+    assert b["ratio"]["tpe-hb"]["ratio"] == 1.0 and not b["ratio"]["tpe-hb"]["met"]
+    assert b["better_than_all"] == {"cells": 2, "better": 1, "met": False}
+    assert b["large_first"] == {"runs": 1, "within": 0, "late": ["e/lgbm"], "met": False}
+    assert b["no_model"]["without"] == 0 and b["no_model"]["met"]
+    # FLAML's final 0.8 on d: metahpo's run scores 0.8 at 25 % of 10 s
+    assert t["reach"] == {
+        "budget_s": 10.0, "cells": 1, "reached": 1, "within": 1, "median_s": 2.5, "met": True
+    }  # fmt: skip
+    md = "\n".join(render_targets(t, "metahpo"))
+    assert "| mean regret ≤ 0.5 × FLAML's | 0.000 vs 0.500 (0.00×, 1 cells): met |" in md
+    assert "| better than every peer on ≥ 67% of the cells | 1/2: **missed** |" in md
+    assert "0/1: **missed** (late: e/lgbm)" in md and "2.5 s, met" in md
+
+
 def test_report_from_cached_runs(tmp_path: Path) -> None:
     from metahpo_bench._time import TimeResult
 
@@ -261,6 +290,7 @@ def test_report_from_cached_runs(tmp_path: Path) -> None:
     assert "| **metahpo** | 1.000 / 0.500 / 0.000 / 0.000 | 0.000 | – | 0 | 10 % |" in text
     assert "| Optuna TPE | 1.000 / 1.000 / 1.000 / 1.000 | 1.000 | 1:0:0 | 0 | 25 % |" in text
     assert "| lgbm (1 cells) | 0.000 | 1.000 |" in text
+    assert "Issue 25's targets for metahpo:" in text and "| no `metahpo` run ends" in text
 
 
 # -- cache and refit -----------------------------------------------------------------------------
