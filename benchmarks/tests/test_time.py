@@ -261,6 +261,29 @@ def test_targets_are_measured_from_the_runs_met_or_not() -> None:
     assert "0/1: **missed** (late: e/lgbm)" in md and "2.5 s, met" in md
 
 
+def test_merging_caches_adds_current_runs_only_and_is_idempotent(tmp_path: Path) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "time_merge.py"
+    spec = importlib.util.spec_from_file_location("time_merge", path)
+    assert spec is not None and spec.loader is not None
+    time_merge = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(time_merge)
+    here, there = TimeCache(tmp_path / "here"), TimeCache(tmp_path / "there")
+    here.put(_run("metahpo", [0.1, 0.2, 0.3, 0.4], fingerprint="old"))  # stale here
+    here.put(_run("metahpo", [0.5, 0.5, 0.5, 0.5], dataset="e"))  # current here
+    there.put(_run("metahpo", [0.7, 0.8, 0.9, 0.9]))  # current: replaces the stale one
+    there.put(_run("metahpo", [0.1, 0.1, 0.1, 0.1], dataset="e"))  # never over a current
+    there.put(_run("metahpo", [0.6, 0.6, 0.6, 0.6], dataset="g", fingerprint="old"))
+    current = lambda run: "f"  # noqa: E731
+    args = (tmp_path / "here", [tmp_path / "there"], current)
+    assert time_merge.merge(*args) == {"metahpo": 1}
+    assert time_merge.merge(*args) == {}
+    merged = {r.dataset: r for r in TimeCache(tmp_path / "here").runs(["metahpo"])}
+    assert sorted(merged) == ["d", "e"]
+    assert merged["d"].scores()[-1] == 0.9 and merged["e"].scores()[-1] == 0.5
+
+
 def test_report_from_cached_runs(tmp_path: Path) -> None:
     from metahpo_bench._time import TimeResult
 
