@@ -47,7 +47,7 @@ def time_summary(result: TimeResult, command: str) -> dict[str, Any]:
         "cpu": cpu_cost(result.runs),
         "errors": [{"run": list(u), "error": e} for u, e in result.errors],
         "budgets": time_stats(result.runs, methods, HEADLINE),
-        "targets": time_targets(result.runs, HEADLINE),
+        "targets": time_targets(result.runs, HEADLINE, [u for u, _ in result.errors]),
     }
 
 

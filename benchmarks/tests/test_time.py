@@ -234,31 +234,60 @@ def test_group_statistics_count_missing_models_wins_and_the_time_to_flaml() -> N
 
 
 def test_targets_are_measured_from_the_runs_met_or_not() -> None:
-    late = ((5.0, 0.5),)  # the first result at 50 % of T on a large table
+    def at(budget: float, method: str, tests: list[float | None], d: str, **kw: Any) -> TimeRun:
+        return _run(method, tests, dataset=d, budget_s=budget, **kw)
+
+    late = ((30.0, 0.5),)  # the first result at 50 % of T on a table of 100,000 rows
     runs = [
-        _run("metahpo", [0.7, 0.8, 0.9, 0.9]),
-        _run("tpe-hb", [None, 0.5, 0.6, 0.7]),
-        _run("flaml", [0.6, 0.7, 0.8, 0.8]),
-        _run("metahpo", [None, None, 0.5, 0.6], dataset="e", n_train=99_975, incumbents=late),
-        _run("tpe-hb", [0.5, 0.6, 0.7, 0.8], dataset="e"),
+        at(60, "metahpo", [0.7, 0.8, 0.9, 0.9], "d"),  # better than both peers
+        at(60, "tpe-hb", [None, 0.5, 0.6, 0.7], "d"),
+        at(60, "flaml", [0.6, 0.7, 0.8, 0.8], "d"),
+        at(60, "metahpo", [None, None, 0.5, 0.6], "e", n_train=99_975, incumbents=late),
+        at(60, "tpe-hb", [0.5, 0.6, 0.7, 0.8], "e"),
+        at(60, "metahpo", [0.5] * 4, "g"),  # better than the peer; `tpe` is no peer of record
+        at(60, "tpe-hb", [0.4] * 4, "g"),
+        at(60, "tpe", [0.9] * 4, "g"),
+        at(60, "metahpo", [0.5] * 4, "h"),  # a tie is not better
+        at(60, "tpe-hb", [0.5] * 4, "h"),
+        at(60, "metahpo", [None] * 4, "k"),  # no model
+        at(60, "tpe-hb", [0.5] * 4, "k"),
+        at(300, "metahpo", [0.8, 0.9, 0.9, 0.95], "d"),
+        at(300, "flaml", [0.6, 0.7, 0.85, 0.9], "d"),
+        at(300, "flaml", [0.9, 0.9, 0.9, 0.99], "e"),
     ]
-    t = time_targets(runs, "metahpo")
-    b = t["budgets"]["10"]
-    assert b["ratio"]["flaml"] == {
+    failed = [("z", "lgbm", "metahpo", 60.0, 0), ("z", "lgbm", "gp", 60.0, 0)]
+    t = time_targets(runs, "metahpo", failed)
+    short, long = t["budgets"]["60"], t["budgets"]["300"]
+    assert short["ratio"]["flaml"] == {
         "cells": 1, "headline": 0.0, "peer": 0.5, "ratio": 0.0, "met": True
     }  # fmt: skip
-    assert b["ratio"]["tpe-hb"]["ratio"] == 1.0 and not b["ratio"]["tpe-hb"]["met"]
-    assert b["better_than_all"] == {"cells": 2, "better": 1, "met": False}
-    assert b["large_first"] == {"runs": 1, "within": 0, "late": ["e/lgbm"], "met": False}
-    assert b["no_model"]["without"] == 0 and b["no_model"]["met"]
-    # FLAML's final 0.8 on d: metahpo's run scores 0.8 at 25 % of 10 s
+    # metahpo (0 + 1 + 0.8 + 0 + 1) / 5, TPE + Hyperband (1 + 0 + 1 + 0 + 0) / 5
+    assert short["ratio"]["tpe-hb"]["ratio"] == 1.4 and not short["ratio"]["tpe-hb"]["met"]
+    assert long["ratio"]["tpe-hb"] == {"cells": 0, "met": None}
+    assert short["better_than_all"] == {"cells": 5, "better": 2, "met": False}
+    assert long["better_than_all"] == {"cells": 1, "better": 1, "met": True}
+    assert short["large_first"] == {"runs": 1, "within": 0, "late": ["e/lgbm"], "met": False}
+    assert long["large_first"]["met"] is None
+    assert short["no_model"]["which"] == ["k/lgbm", "z/lgbm"] and not short["no_model"]["met"]
+    # FLAML's 300-s score: metahpo's 60-s run reaches d's at 50 % (30 s), never e's
     assert t["reach"] == {
-        "budget_s": 10.0, "cells": 1, "reached": 1, "within": 1, "median_s": 2.5, "met": True
+        "cells": 2, "within": 1, "median_s": None, "met": False,
+        "cells_long": 1, "reached_long": 1, "median_long_s": 75.0,
     }  # fmt: skip
+    assert time_targets(runs[:12], "metahpo")["budgets"]["300"] is None
     md = "\n".join(render_targets(t, "metahpo"))
-    assert "| mean regret ≤ 0.5 × FLAML's | 0.000 vs 0.500 (0.00×, 1 cells): met |" in md
-    assert "| better than every peer on ≥ 67% of the cells | 1/2: **missed** |" in md
-    assert "0/1: **missed** (late: e/lgbm)" in md and "2.5 s, met" in md
+    assert (
+        "| mean regret ≤ 0.5 × FLAML's (its lgbm cells) | 0.000 vs 0.500 (0.00×, 1 cells): met"
+        in md
+    )
+    assert "0.560 vs 0.400 (1.40×, 5 cells): **missed** | not measured |" in md
+    assert "(dataset × family) | 2/5: **missed** | 1/1: met |" in md
+    assert "| 0/1: **missed** (late: e/lgbm) | no such table |" in md
+    assert "| 2 of 6: **missed** (k/lgbm, z/lgbm) | 0 of 1: met |" in md
+    assert "later than 60 s, **missed**; reached within 60 s in 1 of 2 cells" in md
+    assert "reach it in 1 of 1 cells (median 75 s)" in md
+    quick = "\n".join(render_targets(time_targets(runs[:12], "metahpo"), "metahpo"))
+    assert "FLAML's 300-s test score (target ≤ 60 s): not measured" in quick
 
 
 def test_merging_caches_adds_current_runs_only_and_is_idempotent(tmp_path: Path) -> None:
