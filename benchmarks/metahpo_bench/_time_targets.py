@@ -34,7 +34,7 @@ import numpy as np
 from metahpo_bench._metrics import TIE
 from metahpo_bench._time_cache import TimeRun, TimeUnit
 from metahpo_bench._time_protocol import RECORD_METHODS
-from metahpo_bench._time_stats import Cell, cell_regrets, cells, gains
+from metahpo_bench._time_stats import Cell, _r, cell_regrets, cells, gains
 
 #: The issue's budgets (seconds of one core).
 TARGET_BUDGETS = (60.0, 300.0)
@@ -50,19 +50,19 @@ REACH_PEER, REACH_BUDGET = "flaml", 300.0
 REACH_S = 60.0
 
 
-def _r(v: float) -> float:
-    return round(float(v), 4)
-
-
 def _name(r: TimeRun) -> str:
     return f"{r.dataset}/{r.family}" + (f" seed {r.seed}" if r.seed else "")
 
 
-def _ratio(group: dict[Cell, dict[str, TimeRun]], headline: str, peer: str) -> dict[str, Any]:
+#: Each method's normalised regret at each checkpoint, per cell.
+Regrets = dict[Cell, dict[str, np.ndarray]]
+
+
+def _ratio(group: Regrets, headline: str, peer: str) -> dict[str, Any]:
     both = [c for c, by in group.items() if headline in by and peer in by]
     if not both:
         return {"cells": 0, "met": None}
-    regrets = [cell_regrets(group[c]) for c in both]
+    regrets = [group[c] for c in both]
     mine = float(np.mean([r[headline][-1] for r in regrets]))
     theirs = float(np.mean([r[peer][-1] for r in regrets]))
     return {
@@ -74,11 +74,11 @@ def _ratio(group: dict[Cell, dict[str, TimeRun]], headline: str, peer: str) -> d
     }
 
 
-def _better_than_all(group: dict[Cell, dict[str, TimeRun]], headline: str) -> dict[str, Any]:
+def _better_than_all(group: Regrets, headline: str) -> dict[str, Any]:
     mine = [c for c, by in group.items() if headline in by]
     better = 0
     for c in mine:
-        r = cell_regrets(group[c])
+        r = group[c]
         others = [v[-1] for m, v in r.items() if m != headline and m in RECORD_METHODS]
         better += int(bool(others) and all(r[headline][-1] < o - TIE for o in others))
     return {
@@ -114,9 +114,10 @@ def _budget_targets(
     failed: Sequence[TimeUnit],
     headline: str,
 ) -> dict[str, Any]:
+    regrets = {c: cell_regrets(by) for c, by in group.items()}
     return {
-        "ratio": {p: _ratio(group, headline, p) for p in RATIO_PEERS},
-        "better_than_all": _better_than_all(group, headline),
+        "ratio": {p: _ratio(regrets, headline, p) for p in RATIO_PEERS},
+        "better_than_all": _better_than_all(regrets, headline),
         "large_first": _large_first(runs),
         "no_model": _no_model(runs, failed),
     }
