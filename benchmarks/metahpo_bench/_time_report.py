@@ -122,8 +122,9 @@ def _intro(summary: dict[str, Any]) -> list[str]:
         f"Not run yet (metahpo.tune does not take their options): {pending}.",
         "",
         f"CPU cost: {cpu['runs']} runs, {cpu['tuning_core_h']:.2f} core-hours of tuning "
-        f"processes ({cpu['budget_core_h']:.2f} of them the budgets; the rest is start-up, "
-        f"loading and the last evaluation's overrun, killed {p['grace_s']:g} s past T), "
+        f"processes against {cpu['budget_core_h']:.2f} of budgets (a run adds start-up, "
+        f"loading and the last evaluation's overrun, killed {p['grace_s']:g} s past T; a run "
+        "that ends early, a refused table or a finished search, takes less), "
         f"{cpu['refit_core_h']:.2f} core-hours of refits.",
     ]
 
