@@ -61,7 +61,8 @@ def cell_regrets(by_method: dict[str, TimeRun]) -> dict[str, np.ndarray]:
     return {m: normalised_regret(finals, c) for m, c in curves.items()}
 
 
-def _r(v: float) -> float:
+def rounded(v: float) -> float:
+    """``v`` to the 4 decimals the summaries keep."""
     return round(float(v), 4)
 
 
@@ -75,7 +76,7 @@ def _reach(runs: Sequence[TimeRun], flaml: Sequence[TimeRun]) -> dict[str, Any]:
     return {
         "cells": len(runs),
         "reached": len(fractions),
-        "median_pct": _r(100 * float(np.median(fractions))) if fractions else None,
+        "median_pct": rounded(100 * float(np.median(fractions))) if fractions else None,
     }
 
 
@@ -87,11 +88,11 @@ def _method_entry(runs: Sequence[TimeRun], regret: np.ndarray) -> dict[str, Any]
     no_model = np.array([[c.test is None for c in r.checkpoints] for r in runs], dtype=int)
     entry: dict[str, Any] = {
         "n": len(runs),
-        "mean": [_r(v) for v in regret.mean(axis=0)],
-        "median": [_r(v) for v in np.median(regret, axis=0)],
+        "mean": [rounded(v) for v in regret.mean(axis=0)],
+        "median": [rounded(v) for v in np.median(regret, axis=0)],
         "no_model": [int(v) for v in no_model.sum(axis=0)],
         "no_model_final": int(no_model[:, -1].sum()),
-        "first_pct_median": _r(100 * float(np.median(firsts))) if firsts else None,
+        "first_pct_median": rounded(100 * float(np.median(firsts))) if firsts else None,
         "without_result": len(runs) - len(firsts),
         "failed": sum(r.error is not None for r in runs),
     }
@@ -130,7 +131,7 @@ def group_stats(
     for c in sorted(mine, key=lambda c: (-regrets[c][headline][-1], c))[:WORST_SIZE]:
         out["worst"].append(
             {"dataset": c[0], "family": c[1], "seed": c[3]}
-            | {"regret": {m: _r(v[-1]) for m, v in regrets[c].items()}}
+            | {"regret": {m: rounded(v[-1]) for m, v in regrets[c].items()}}
         )
     return out
 

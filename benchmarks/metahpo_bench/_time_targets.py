@@ -34,7 +34,7 @@ import numpy as np
 from metahpo_bench._metrics import TIE
 from metahpo_bench._time_cache import TimeRun, TimeUnit
 from metahpo_bench._time_protocol import RECORD_METHODS
-from metahpo_bench._time_stats import Cell, _r, cell_regrets, cells, gains
+from metahpo_bench._time_stats import Cell, cell_regrets, cells, gains, rounded
 
 #: The issue's budgets (seconds of one core).
 TARGET_BUDGETS = (60.0, 300.0)
@@ -67,9 +67,9 @@ def _ratio(group: Regrets, headline: str, peer: str) -> dict[str, Any]:
     theirs = float(np.mean([r[peer][-1] for r in regrets]))
     return {
         "cells": len(both),
-        "headline": _r(mine),
-        "peer": _r(theirs),
-        "ratio": _r(mine / theirs) if theirs > 0 else None,
+        "headline": rounded(mine),
+        "peer": rounded(theirs),
+        "ratio": rounded(mine / theirs) if theirs > 0 else None,
         "met": bool(mine <= RATIO * theirs + TIE),
     }
 
@@ -133,7 +133,7 @@ def _first_hit(run: TimeRun, target: float) -> float:
 
 def _median(times: list[float]) -> float | None:
     m = float(np.median(times)) if times else float("inf")
-    return _r(m) if np.isfinite(m) else None
+    return rounded(m) if np.isfinite(m) else None
 
 
 def _reach(runs: Sequence[TimeRun], headline: str) -> dict[str, Any] | None:
